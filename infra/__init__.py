@@ -1,0 +1,1 @@
+"""The local stack: embedded Kafka (librdkafka mock cluster) and PostgreSQL (pgserver)."""

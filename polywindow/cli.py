@@ -1,0 +1,125 @@
+"""The `polywindow` command: one sub-command per process or operator task (construction only)."""
+
+from __future__ import annotations
+
+from typing import NoReturn, TypeVar
+
+import typer
+
+from infra import stack
+from polywindow.settings import SettingsError, StackSettings, TraderSettings, load
+from sinks.postgres.migrate import MigrationError, migrate
+
+S = TypeVar("S", bound=StackSettings)
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+stack_app = typer.Typer(no_args_is_help=True, help="The local stack: embedded PostgreSQL and Kafka.")
+db_app = typer.Typer(no_args_is_help=True, help="The database schema.")
+config_app = typer.Typer(no_args_is_help=True, help="Settings.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.secho(f"polywindow: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _settings(model: type[S]) -> S:
+    try:
+        return load(model)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def _url(settings: StackSettings) -> str | None:
+    return settings.database_url.get_secret_value() if settings.database_url else None
+
+
+def _stack_up(settings: StackSettings) -> stack.Endpoints:
+    try:
+        endpoints = stack.up(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers,
+                             settings.kafka_client_config, settings.startup_timeout_s)
+        applied = migrate(endpoints.database_url)
+    except (stack.StackError, MigrationError) as exc:
+        fail(str(exc))
+    typer.echo(f"postgresql: {stack.redact(endpoints.database_url)}")
+    typer.echo(f"kafka:      {endpoints.kafka_bootstrap}")
+    typer.echo(f"migrations: {', '.join(applied) if applied else 'up to date'}")
+    return endpoints
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start what is missing (idempotent), wait until both answer, apply migrations."""
+    _stack_up(_settings(StackSettings))
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop exactly the embedded processes `stack up` started (data under the stack dir stays)."""
+    settings = _settings(StackSettings)
+    stopped = stack.down(settings.stack_dir)
+    typer.echo("stopped: " + ", ".join(stopped) if stopped else "nothing was running")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """What runs, where, with pids; exit 1 if an embedded service is down."""
+    settings = _settings(StackSettings)
+    rows = stack.status(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
+    for row in rows:
+        state = {True: "running", False: "stopped", None: "external"}[row.running]
+        pid = f"pid {row.pid}" if row.pid else ""
+        typer.echo(f"{row.name:<11} {state:<8} {pid:<10} {row.where}")
+    if any(row.running is False for row in rows):
+        raise typer.Exit(1)
+
+
+@stack_app.command("env")
+def stack_env() -> None:
+    """Print KAFKA_BOOTSTRAP_SERVERS=... and DATABASE_URL=... lines for `eval $(polywindow stack env)`."""
+    settings = _settings(StackSettings)
+    try:
+        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
+    except stack.StackError as exc:
+        fail(str(exc))
+    typer.echo(f"export KAFKA_BOOTSTRAP_SERVERS='{endpoints.kafka_bootstrap}'")
+    typer.echo(f"export DATABASE_URL='{endpoints.database_url}'")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations (a second run is a no-op)."""
+    settings = _settings(StackSettings)
+    try:
+        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
+        stack.wait_postgres(endpoints.database_url, settings.startup_timeout_s)
+        applied = migrate(endpoints.database_url)
+    except (stack.StackError, MigrationError) as exc:
+        fail(str(exc))
+    typer.echo("applied: " + ", ".join(applied) if applied else "up to date")
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate every setting and reach PostgreSQL and Kafka, as a trading process does at start-up."""
+    settings = _settings(TraderSettings)
+    try:
+        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
+        stack.wait_postgres(endpoints.database_url, settings.startup_timeout_s)
+        stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s)
+    except stack.StackError as exc:
+        fail(str(exc))
+    typer.echo(f"ok: mode {settings.mode.value}, postgresql and kafka answer")
+
+
+@app.command("up")
+def up() -> None:
+    """Everything `make run` starts, on the local stack."""
+    _stack_up(_settings(TraderSettings))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,92 @@
+"""Typed settings for the whole process set, from the environment or a git-ignored `.env`.
+
+A bad or missing setting stops start-up with a message naming the environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.enums import TradingMode
+
+
+class SettingsError(Exception):
+    """Start-up must stop; the message names the setting and what is wrong with it."""
+
+
+class StackSettings(BaseSettings):
+    """Where the infrastructure is. Unset DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS = the embedded stack."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, populate_by_name=True)
+
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    kafka_bootstrap_servers: str | None = Field(default=None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_client_config: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias="KAFKA_CLIENT_CONFIG",
+        description="extra librdkafka settings as a JSON object (security.protocol, sasl.*) for a real cluster",
+    )
+    stack_dir: Path = Field(default=Path(".stack"), validation_alias="POLYWINDOW_STACK_DIR")
+    startup_timeout_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STARTUP_TIMEOUT_S")
+    log_level: str = Field(default="INFO", validation_alias="POLYWINDOW_LOG_LEVEL")
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _bootstrap_form(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value.strip()
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_form(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value().strip() == "":
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("expected a postgresql:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+
+class TraderSettings(StackSettings):
+    """Settings of the trading processes; the mode is chosen once, here."""
+
+    mode: TradingMode = Field(default=TradingMode.DRY_RUN, validation_alias="POLYWINDOW_MODE")
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _alias_of(model: type[BaseSettings], field: str) -> str:
+    info = model.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return alias if isinstance(alias, str) else field.upper()
+
+
+def load(model: type[S], **overrides: Any) -> S:
+    """Build settings or raise SettingsError naming each bad variable, its value and the reason."""
+    try:
+        return model(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = field if field.isupper() else _alias_of(model, field)
+            shown = "<secret>" if "URL" in name or "KEY" in name else json.dumps(err.get("input"), default=str)
+            problems.append(f"{name}={shown}: {err['msg']}")
+        raise SettingsError("invalid setting(s): " + "; ".join(problems)) from None

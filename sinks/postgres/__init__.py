@@ -1,0 +1,1 @@
+"""PostgreSQL writers and schema migration."""
