@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from core.settlement import (
     PriceTick,
     RuleKind,
     RuleNotDerivable,
+    Settlement,
     SettlementRule,
     Verdict,
     dedupe_ticks,
@@ -21,6 +23,7 @@ from core.settlement import (
     resolve_window,
     verdict_for,
 )
+from simulator.fixture_day import RecordedWindow, load_fixture_day
 
 SPOT_DESCRIPTION = (
     'This market will resolve to "Up" if the Bitcoin price at the end of the time range specified in the '
@@ -99,8 +102,8 @@ def test_hourly_binance_candle_market() -> None:
     market = {
         "slug": "bitcoin-up-or-down-june-8-2026-4am-et",
         "resolutionSource": "https://www.binance.com/en/trade/BTC_USDT",
-        "description": 'This market will resolve to "Up" if the close price for the Binance 1 hour candle for '
-        "BTC/USDT 4AM ET is greater than or equal to the open price.",
+        "description": 'This market will resolve to "Up" if the close price for the Binance 1 hour '
+        "candle for BTC/USDT 4AM ET is greater than or equal to the open price.",
     }
     rule = derive_rule(market)
     assert rule == SettlementRule.binance_1h_candle("btcusdt")
@@ -216,7 +219,9 @@ def test_raising_the_close_never_turns_up_into_down(strike: Decimal, close: Deci
     ),
     seed=st.randoms(use_true_random=False),
 )
-def test_dedupe_keeps_the_latest_receipt_whatever_the_arrival_order(ticks: list[PriceTick], seed) -> None:
+def test_dedupe_keeps_the_latest_receipt_whatever_the_arrival_order(
+    ticks: list[PriceTick], seed: random.Random
+) -> None:
     shuffled = list(ticks)
     seed.shuffle(shuffled)
     expected = {
@@ -241,13 +246,13 @@ def test_a_verdict_is_given_only_when_both_boundary_ticks_exist(present: set[int
 
 
 def test_fixture_day_reproduces_every_outcome_the_rule_can_decide() -> None:
-    from simulator.fixture_day import load_fixture_day
 
     day = load_fixture_day()
     prices = dedupe_ticks(t.tick for t in day.ticks)
     in_day = [w for w in day.windows_inside_day() if w.strike is not None]
     assert len(in_day) == 283
-    decided, undecidable = [], []
+    decided: list[tuple[RecordedWindow, Settlement]] = []
+    undecidable: list[tuple[RecordedWindow, Settlement]] = []
     for window in in_day:
         rule = derive_rule(window.raw)
         assert rule == BTC
@@ -268,7 +273,6 @@ def test_fixture_day_reproduces_every_outcome_the_rule_can_decide() -> None:
 
 
 def test_every_recorded_strike_is_the_tick_at_the_start_second() -> None:
-    from simulator.fixture_day import load_fixture_day
 
     day = load_fixture_day()
     prices = dedupe_ticks(t.tick for t in day.ticks)
