@@ -7,19 +7,20 @@ Signed orders carry integer micro-units (6 decimals): `to_micros` / `from_micros
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
 from pydantic import BeforeValidator, PlainSerializer
 
 MICROS_PER_UNIT = 1_000_000
-E18 = Decimal(10) ** 18
+# Exact scaling: the default 28-digit context would round large integers.
+_EXACT = Context(prec=200)
 
 
 def parse_decimal(value: Any) -> Decimal:
     """Exact Decimal from a wire string, int or Decimal; floats and non-finite values are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError(f"money must come as a string or integer, not {type(value).__name__}: {value!r}")
     if isinstance(value, Decimal):
         result = value
@@ -49,7 +50,7 @@ OraclePrice = Annotated[Decimal, _DecimalIn, Ge(Decimal(0)), _DecimalOut]
 
 def to_micros(amount: Decimal) -> int:
     """Decimal units -> integer micro-units; refuses amounts finer than one micro-unit."""
-    micros = amount * MICROS_PER_UNIT
+    micros = amount.scaleb(6, _EXACT)
     if micros != micros.to_integral_value():
         raise ValueError(f"{amount} has more than 6 decimals")
     return int(micros)
@@ -57,9 +58,9 @@ def to_micros(amount: Decimal) -> int:
 
 def from_micros(micros: int | str) -> Decimal:
     """Integer micro-units (as the signed order carries them) -> exact Decimal units."""
-    return Decimal(int(micros)) / MICROS_PER_UNIT
+    return Decimal(int(micros)).scaleb(-6, _EXACT)
 
 
 def from_e18(value: int | str) -> Decimal:
     """An E18-scaled integer string (Chainlink's `full_accuracy_value`) -> exact Decimal."""
-    return Decimal(int(value)) / E18
+    return Decimal(int(value)).scaleb(-18, _EXACT)

@@ -24,4 +24,3 @@ def decode(topic_name: str, data: bytes) -> Any:
         return adapter(topic_name).validate_json(data)
     except ValidationError as exc:
         raise DecodeError(f"{topic_name}: {exc.error_count()} error(s): {exc.errors()[0]['msg']}") from exc
-

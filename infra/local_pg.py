@@ -23,7 +23,7 @@ def start(data_dir: Path) -> tuple[str, int]:
         import pgserver
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir.resolve(), cleanup_mode=None)
+        server = pgserver.get_server(data_dir.resolve(), cleanup_mode=None)  # type: ignore[attr-defined]
         pid = server.get_pid()
         if pid is None:
             raise RuntimeError(f"PostgreSQL in {data_dir} did not start; see {data_dir / 'log'}")

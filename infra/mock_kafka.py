@@ -29,7 +29,13 @@ def _load_librdkafka() -> ctypes.CDLL:
         raise SystemExit(f"librdkafka not found beside confluent_kafka (looked in {libs.name}/)")
     lib = ctypes.CDLL(str(candidates[0]))
     lib.rd_kafka_conf_new.restype = ctypes.c_void_p
-    lib.rd_kafka_conf_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+    lib.rd_kafka_conf_set.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+    ]
     lib.rd_kafka_new.restype = ctypes.c_void_p
     lib.rd_kafka_new.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
     lib.rd_kafka_mock_cluster_new.restype = ctypes.c_void_p
@@ -74,7 +80,7 @@ def serve(topics: list[tuple[str, int]], bootstrap_file: Path, brokers: int = 1)
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bootstrap-file", type=Path, required=True)
-    parser.add_argument("--topics", required=True, help='JSON list of [name, partitions] pairs')
+    parser.add_argument("--topics", required=True, help="JSON list of [name, partitions] pairs")
     parser.add_argument("--brokers", type=int, default=1)
     args = parser.parse_args(argv)
     topics = [(str(name), int(parts)) for name, parts in json.loads(args.topics)]

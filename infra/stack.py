@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from core.topics import TOPICS
 from infra import local_pg
@@ -71,9 +71,19 @@ def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
     topics = json.dumps([[t.name, t.partitions] for t in TOPICS])
     with open(files.kafka_log, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "infra.mock_kafka", "--bootstrap-file", str(files.kafka_bootstrap),
-             "--topics", topics],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "infra.mock_kafka",
+                "--bootstrap-file",
+                str(files.kafka_bootstrap),
+                "--topics",
+                topics,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
             cwd=Path(__file__).resolve().parent.parent,
         )
     files.kafka_pid.write_text(f"{proc.pid}\n")
@@ -92,9 +102,14 @@ def ensure_topics(bootstrap: str, client_config: dict[str, str], timeout_s: floa
     admin = AdminClient({"bootstrap.servers": bootstrap, **client_config})
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [
-        NewTopic(t.name, num_partitions=t.partitions, replication_factor=-1,
-                 config={"cleanup.policy": "compact"} if t.compacted else {})
-        for t in TOPICS if t.name not in existing
+        NewTopic(
+            t.name,
+            num_partitions=t.partitions,
+            replication_factor=-1,
+            config={"cleanup.policy": "compact"} if t.compacted else {},
+        )
+        for t in TOPICS
+        if t.name not in existing
     ]
     if not missing:
         return
@@ -148,8 +163,13 @@ def wait_postgres(url: str, timeout_s: float) -> None:
     raise StackError(f"DATABASE_URL={redact(url)} does not answer: {last}")
 
 
-def up(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | None,
-       kafka_client_config: dict[str, str], timeout_s: float) -> Endpoints:
+def up(
+    stack_dir: Path,
+    database_url: str | None,
+    kafka_bootstrap: str | None,
+    kafka_client_config: dict[str, str],
+    timeout_s: float,
+) -> Endpoints:
     """Idempotent: reuses running embedded services, starts the missing ones, waits for both."""
     files = StackFiles(stack_dir)
     files.dir.mkdir(parents=True, exist_ok=True)
@@ -177,13 +197,17 @@ def endpoints(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | 
     pg_embedded, kafka_embedded = database_url is None, kafka_bootstrap is None
     if database_url is None:
         if local_pg.running_pid(files.pg_data) is None:
-            raise StackError("DATABASE_URL is unset and the embedded PostgreSQL is not running: "
-                             "run `polywindow stack up` (or set DATABASE_URL)")
+            raise StackError(
+                "DATABASE_URL is unset and the embedded PostgreSQL is not running: "
+                "run `polywindow stack up` (or set DATABASE_URL)"
+            )
         database_url, _ = local_pg.start(files.pg_data)
     if kafka_bootstrap is None:
         if _kafka_pid(files) is None or not files.kafka_bootstrap.exists():
-            raise StackError("KAFKA_BOOTSTRAP_SERVERS is unset and the embedded Kafka is not running: "
-                             "run `polywindow stack up` (or set KAFKA_BOOTSTRAP_SERVERS)")
+            raise StackError(
+                "KAFKA_BOOTSTRAP_SERVERS is unset and the embedded Kafka is not running: "
+                "run `polywindow stack up` (or set KAFKA_BOOTSTRAP_SERVERS)"
+            )
         kafka_bootstrap = files.kafka_bootstrap.read_text().strip()
     return Endpoints(database_url, kafka_bootstrap, pg_embedded, kafka_embedded)
 
@@ -215,7 +239,9 @@ def status(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | Non
     result = []
     if database_url is None:
         pg_pid = local_pg.running_pid(files.pg_data)
-        result.append(ServiceStatus("postgresql", pg_pid is not None, f"embedded, data in {files.pg_data}", pg_pid))
+        result.append(
+            ServiceStatus("postgresql", pg_pid is not None, f"embedded, data in {files.pg_data}", pg_pid)
+        )
     else:
         result.append(ServiceStatus("postgresql", None, f"external {redact(database_url)}", None))
     if kafka_bootstrap is None:

@@ -39,8 +39,13 @@ def _url(settings: StackSettings) -> str | None:
 
 def _stack_up(settings: StackSettings) -> stack.Endpoints:
     try:
-        endpoints = stack.up(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers,
-                             settings.kafka_client_config, settings.startup_timeout_s)
+        endpoints = stack.up(
+            settings.stack_dir,
+            _url(settings),
+            settings.kafka_bootstrap_servers,
+            settings.kafka_client_config,
+            settings.startup_timeout_s,
+        )
         applied = migrate(endpoints.database_url)
     except (stack.StackError, MigrationError) as exc:
         fail(str(exc))

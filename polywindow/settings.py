@@ -6,11 +6,13 @@ A bad or missing setting stops start-up with a message naming the environment va
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from core.enums import TradingMode
 
@@ -82,11 +84,19 @@ def load(model: type[S], **overrides: Any) -> S:
     """Build settings or raise SettingsError naming each bad variable, its value and the reason."""
     try:
         return model(**overrides)
+    except SourceError as exc:  # a value that is not even parseable (bad JSON for a dict setting)
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = _alias_of(model, match.group(1)) if match else "?"
+        raise SettingsError(
+            f"invalid setting(s): {name}: cannot parse the value ({exc.__cause__ or exc})"
+        ) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             name = field if field.isupper() else _alias_of(model, field)
-            shown = "<secret>" if "URL" in name or "KEY" in name else json.dumps(err.get("input"), default=str)
+            shown = (
+                "<secret>" if "URL" in name or "KEY" in name else json.dumps(err.get("input"), default=str)
+            )
             problems.append(f"{name}={shown}: {err['msg']}")
         raise SettingsError("invalid setting(s): " + "; ".join(problems)) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Base64Bytes, Field
+from pydantic import ConfigDict, Field
 
 from core.enums import BreakerState, Severity
 from core.models.base import Event
@@ -44,10 +44,12 @@ class Alert(Event):
 class Quarantined(Event):
     """Input we could not use, kept whole with why, so nothing is lost and it can be replayed."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
     kind: Literal["quarantine"] = "quarantine"
     source: str = Field(min_length=1)
     reason: str = Field(min_length=1)
-    raw: Base64Bytes
+    raw: bytes
     topic: str | None = None
     partition: int | None = None
     offset: int | None = None

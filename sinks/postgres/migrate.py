@@ -62,7 +62,9 @@ def migrate(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
             for migration in discover(directory):
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
-                        raise MigrationError(f"{migration.name} changed after it was applied; add a new migration")
+                        raise MigrationError(
+                            f"{migration.name} changed after it was applied; add a new migration"
+                        )
                     continue
                 with conn.transaction():
                     conn.execute(migration.sql.encode())
