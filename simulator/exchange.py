@@ -1,0 +1,653 @@
+"""The simulated CLOB: markets, accounts, books, trades, and the events they publish.
+
+Not thread-safe: call it from the server's event loop (REST handlers, socket tasks and scenario
+tasks all run there). Every state change is published to `listeners` as `MarketMessage` (public
+market channel) or `UserMessage` (one account's user channel); the socket modules subscribe.
+Accounts are lower-cased signer addresses for API users, or owner names such as "sim-mm" for
+simulated market makers, whose balances are unlimited.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, Literal
+
+from simulator.accounts import COLLATERAL, FEE_ACCOUNT, Ledger, Transfer
+from simulator.book import Fill, MarketBook, Order, Side
+from simulator.config import SimulatorConfig
+from simulator.faults import FaultState
+from simulator.markets import SimClock, SimMarket, WallClock, ms
+from simulator.trades import Lifecycle, TradeRecord
+from simulator.wire import (
+    Json,
+    book_json,
+    fmt,
+    market_lifecycle_event,
+    order_event,
+    trade_event,
+)
+
+OrderType = Literal["GTC", "GTD", "FOK", "FAK"]
+MICRO = Decimal("0.000001")
+CENT = Decimal("0.01")
+HIGH_TICK_EDGE = Decimal("0.96")
+LOW_TICK_EDGE = Decimal("0.04")
+FINE_TICK = Decimal("0.001")
+
+
+class VenueError(Exception):
+    """A refusal as the venue words it: HTTP status, `{"error": message}` plus any extra keys."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> Json:
+        return {"error": self.message, **self.extra}
+
+
+@dataclass(frozen=True, slots=True)
+class MarketMessage:
+    condition_id: str
+    payload: Json
+    custom: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserMessage:
+    account: str
+    condition_id: str
+    payload: Json
+
+
+Message = MarketMessage | UserMessage
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A verified order, in its own token's price and shares."""
+
+    order_id: str
+    account: str
+    token_id: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    order_type: OrderType = "GTC"
+    post_only: bool = False
+    expiration: int = 0
+    api_key: str = ""
+    maker_address: str = ""
+
+
+@dataclass(slots=True)
+class SubmitResult:
+    order: Order
+    trades: list[TradeRecord]
+    making_amount: Decimal
+    taking_amount: Decimal
+
+    @property
+    def status(self) -> str:
+        return "matched" if self.trades else "live"
+
+
+@dataclass(slots=True)
+class _MarketState:
+    market: SimMarket
+    book: MarketBook
+    tick: Decimal
+    closed: bool = False
+    winner: str | None = None
+    last_trade: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
+    top: dict[str, tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
+
+
+def account_key(address_or_owner: str) -> str:
+    """Addresses are case-insensitive on the wire; owner names are kept as given."""
+    return address_or_owner.lower() if address_or_owner.startswith("0x") else address_or_owner
+
+
+class Exchange:
+    """Markets, books, balances and trades of one simulated venue."""
+
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        clock: SimClock | None = None,
+        faults: FaultState | None = None,
+    ) -> None:
+        self.config = config or SimulatorConfig()
+        self.clock: SimClock = clock or WallClock()
+        self.faults = faults or FaultState()
+        self.ledger = Ledger(self.config.initial_collateral_usd)
+        self.lifecycle = Lifecycle(self.config.trade_mined_delay_s, self.config.trade_confirmed_delay_s)
+        self.listeners: list[Callable[[Message], None]] = []
+        self._rng = random.Random(self.config.seed)
+        self._markets: dict[str, _MarketState] = {}
+        self._token_market: dict[str, str] = {}
+        self._orders: dict[str, Order] = {}
+        self._trades: dict[str, TradeRecord] = {}
+        self._account_trades: dict[str, list[TradeRecord]] = {}
+        self._seq = 0
+        self._heartbeats: dict[str, tuple[str, float]] = {}
+        self.notifications: dict[str, list[Json]] = {}
+
+    # ---- markets ---------------------------------------------------------------------------
+
+    def add_market(self, m: SimMarket) -> None:
+        """List a market; its tokens become tradeable and `new_market` goes out (custom feature)."""
+        if m.condition_id in self._markets:
+            return
+        self._markets[m.condition_id] = _MarketState(m, MarketBook(m.up_token_id, m.down_token_id), m.tick_size)
+        for token in m.token_ids:
+            self._token_market[token] = m.condition_id
+        self._publish(MarketMessage(m.condition_id, market_lifecycle_event(m, "new_market", self._now_ms()), True))
+
+    def markets(self) -> list[SimMarket]:
+        return [s.market for s in self._markets.values()]
+
+    def market(self, condition_id: str) -> SimMarket:
+        return self._state(condition_id).market
+
+    def market_of_token(self, token_id: str) -> SimMarket:
+        return self._state_of_token(token_id).market
+
+    def is_closed(self, condition_id: str) -> bool:
+        return self._state(condition_id).closed
+
+    def winner(self, condition_id: str) -> str | None:
+        return self._state(condition_id).winner
+
+    def tick_size(self, token_or_condition: str) -> Decimal:
+        cid = self._token_market.get(token_or_condition, token_or_condition)
+        return self._state(cid).tick
+
+    def set_tick_size(self, condition_id: str, tick: Decimal) -> None:
+        """Change a market's tick and announce `tick_size_change` for both tokens."""
+        state = self._state(condition_id)
+        old, state.tick = state.tick, tick
+        if old == tick:
+            return
+        for token in state.market.token_ids:
+            payload = {
+                "event_type": "tick_size_change",
+                "asset_id": token,
+                "market": condition_id,
+                "old_tick_size": fmt(old),
+                "new_tick_size": fmt(tick),
+                "timestamp": str(self._now_ms()),
+            }
+            self._publish(MarketMessage(condition_id, payload))
+
+    def close_market(self, condition_id: str) -> None:
+        """Stop accepting orders (the window's endDate); resting orders wait for resolution."""
+        self._state(condition_id).closed = True
+
+    def resolve_market(self, condition_id: str, winning_token_id: str) -> None:
+        """Cancel resting orders (CANCELED_MARKET_RESOLVED), pay $1 per winning share, zero losers."""
+        state = self._state(condition_id)
+        m = state.market
+        if winning_token_id not in m.token_ids:
+            raise ValueError(f"{winning_token_id} is not a token of {condition_id}")
+        if state.winner is not None:
+            return
+        state.closed = True
+        state.winner = winning_token_id
+        for order in state.book.resting_orders():
+            self._cancel(order, "CANCELED_MARKET_RESOLVED")
+        state.book.drain_touched()
+        now_ms = self._now_ms()
+        for token in m.token_ids:
+            self._publish(MarketMessage(condition_id, self._book_event(state, token, now_ms)))
+        loser = m.other_token(winning_token_id)
+        for account in self.ledger.accounts():
+            won = self.ledger.balance(account, winning_token_id)
+            lost = self.ledger.balance(account, loser)
+            if won == 0 and lost == 0:
+                continue
+            self.ledger.apply([Transfer(account, COLLATERAL, won)])
+            self.ledger.set_balance(account, winning_token_id, Decimal(0))
+            self.ledger.set_balance(account, loser, Decimal(0))
+            note = {"type": 4, "market": condition_id, "winning_asset_id": winning_token_id}
+            self._notify(account, note)
+        payload = market_lifecycle_event(m, "market_resolved", now_ms, winning_token_id)
+        self._publish(MarketMessage(condition_id, payload, True))
+
+    # ---- balances --------------------------------------------------------------------------
+
+    def set_balance(self, address: str, asset: str, amount: Decimal) -> None:
+        """Set an account's balance from outside (deposits, withdrawals, fault injection)."""
+        asset = COLLATERAL if asset.upper() in (COLLATERAL, "USDC", "PUSD") else asset
+        self.ledger.set_balance(account_key(address), asset, amount)
+
+    def balance(self, address: str, asset: str) -> Decimal:
+        asset = COLLATERAL if asset.upper() in (COLLATERAL, "USDC", "PUSD") else asset
+        return self.ledger.balance(account_key(address), asset)
+
+    # ---- liquidity and orders ----------------------------------------------------------------
+
+    def place_liquidity(
+        self, token_id: str, side: Side, price: Decimal, size: Decimal, owner: str = "sim-mm"
+    ) -> str:
+        """Rest (or match) a GTC order for a simulated market maker with unlimited balance."""
+        self.ledger.mark_unlimited(owner)
+        order_id = "0x%064x" % self._rng.getrandbits(256)
+        req = OrderRequest(order_id, owner, token_id, side, price, size, "GTC", api_key=owner, maker_address=owner)
+        self.submit(req)
+        return order_id
+
+    def cancel_owner_orders(self, owner: str, token_id: str | None = None) -> int:
+        """Cancel an owner's resting orders, all or those on one token; returns how many."""
+        account = account_key(owner)
+        victims = [
+            o
+            for o in self._orders.values()
+            if o.account == account and o.status == "LIVE" and (token_id is None or o.token_id == token_id)
+        ]
+        for order in victims:
+            self._cancel(order, "CANCELED")
+        self._flush_levels({self._token_market[o.token_id] for o in victims})
+        return len(victims)
+
+    def submit(self, req: OrderRequest) -> SubmitResult:
+        """Check, match, settle and rest one order; raises VenueError with the venue's text."""
+        state = self._state_of_token(req.token_id)
+        self._check(req, state)
+        unlimited = self.ledger.is_unlimited(req.account)
+        self._seq += 1
+        order = Order(
+            id=req.order_id,
+            account=req.account,
+            token_id=req.token_id,
+            is_up=req.token_id == state.market.up_token_id,
+            side=req.side,
+            price=req.price,
+            original_size=req.size,
+            order_type=req.order_type,
+            api_key=req.api_key,
+            maker_address=req.maker_address,
+            expiration=req.expiration,
+            created_at=int(self.clock.now().timestamp()),
+            seq=self._seq,
+        )
+        max_size = None
+        ratio = self.faults.partial_fill_ratio
+        if ratio is not None and not unlimited:
+            max_size = max(CENT, (req.size * ratio).quantize(CENT, rounding=ROUND_DOWN))
+        available = state.book.crossable_size(order)
+        if req.order_type == "FOK" and min(available, max_size or available) < req.size:
+            raise VenueError(
+                400, "order couldn't be fully filled. FOK orders are fully filled or killed.", orderID=req.order_id
+            )
+        if req.order_type == "FAK" and available == 0:
+            raise VenueError(
+                400,
+                "no orders found to match with FAK order. FAK orders are partially filled or killed if no "
+                "match is found.",
+                orderID=req.order_id,
+            )
+        self._orders[order.id] = order
+        fills = state.book.match(order, max_size)
+        trades = [self._settle(state, f) for f in fills]
+        making, taking = self._taker_amounts(order, trades)
+        if order.remaining > 0 and req.order_type in ("GTC", "GTD"):
+            state.book.rest(order)
+            self._hold(order, order.remaining)
+        else:
+            order.status = "MATCHED" if order.size_matched > 0 else "CANCELED"
+        self._announce(state, order, trades)
+        return SubmitResult(order, trades, making, taking)
+
+    def _check(self, req: OrderRequest, state: _MarketState) -> None:
+        m = state.market
+        oid = req.order_id
+        if state.closed or self.clock.now() >= m.end:
+            raise VenueError(400, "the market is not yet ready to process new orders: market closed")
+        if oid in self._orders:
+            raise VenueError(400, f"order {oid} is invalid. Duplicated.")
+        tick = state.tick
+        marketable_type = req.order_type in ("FOK", "FAK")
+        on_grid = req.price % tick == 0 or marketable_type
+        if not (tick <= req.price <= 1 - tick) or not on_grid:
+            raise VenueError(
+                400, f"order {oid} is invalid. Price ({fmt(req.price)}) breaks minimum tick size rule: {fmt(tick)}"
+            )
+        unlimited = self.ledger.is_unlimited(req.account)
+        if req.size <= 0:
+            raise VenueError(400, "Invalid order payload")
+        if marketable_type:
+            notional = (req.size * req.price).quantize(MICRO)
+            if notional < 1 and not unlimited:
+                raise VenueError(
+                    400, f"invalid amount for a marketable {req.side} order (${fmt(notional)}), min size: $1"
+                )
+            if req.post_only:
+                raise VenueError(400, "invalid post-only order: only GTC and GTD orders can be post-only")
+        elif req.size < m.min_order_size and not unlimited:
+            raise VenueError(
+                400, f"order {oid} is invalid. Size ({fmt(req.size)}) lower than the minimum: {fmt(m.min_order_size)}"
+            )
+        if req.order_type == "GTD":
+            now_s = int(self.clock.now().timestamp())
+            if req.expiration < now_s + self.config.gtd_security_margin_s:
+                raise VenueError(400, f"order {oid} is invalid. invalid expiration")
+        if req.side == "BUY":
+            need = req.size * req.price + m.taker_fee(req.size, req.price)
+            asset = COLLATERAL
+        else:
+            need, asset = req.size, req.token_id
+        if not self.ledger.can_spend(req.account, asset, need):
+            raise VenueError(400, "not enough balance / allowance")
+        if req.post_only:
+            probe = Order(oid, req.account, req.token_id, req.token_id == m.up_token_id, req.side, req.price, req.size)
+            if state.book.would_cross(probe):
+                raise VenueError(400, "invalid post-only order: order crosses book")
+        if self.faults.take("reject_order_count"):
+            raise VenueError(self.faults.reject_status, self.faults.reject_message)
+
+    def _hold(self, order: Order, size: Decimal) -> None:
+        if order.side == "BUY":
+            self.ledger.hold(order.account, COLLATERAL, size * order.price)
+        else:
+            self.ledger.hold(order.account, order.token_id, size)
+
+    def _release(self, order: Order, size: Decimal) -> None:
+        if order.side == "BUY":
+            self.ledger.release(order.account, COLLATERAL, size * order.price)
+        else:
+            self.ledger.release(order.account, order.token_id, size)
+
+    def _settle(self, state: _MarketState, fill: Fill) -> TradeRecord:
+        """Move collateral and shares for one fill; the taker pays the fee, makers pay nothing."""
+        taker, maker, size = fill.taker, fill.maker, fill.size
+        maker_cash = (size * fill.maker_price).quantize(MICRO)
+        if fill.kind == "COMPLEMENTARY":
+            buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
+            moves = [
+                Transfer(buyer.account, COLLATERAL, -maker_cash),
+                Transfer(seller.account, COLLATERAL, maker_cash),
+                Transfer(seller.account, taker.token_id, -size),
+                Transfer(buyer.account, taker.token_id, size),
+            ]
+        else:
+            sign = Decimal(-1) if fill.kind == "MINT" else Decimal(1)
+            moves = [
+                Transfer(maker.account, COLLATERAL, sign * maker_cash),
+                Transfer(taker.account, COLLATERAL, sign * (size - maker_cash)),
+                Transfer(maker.account, maker.token_id, -sign * size),
+                Transfer(taker.account, taker.token_id, -sign * size),
+            ]
+        fee = state.market.taker_fee(size, fill.taker_price)
+        if fee:
+            moves += [Transfer(taker.account, COLLATERAL, -fee), Transfer(FEE_ACCOUNT, COLLATERAL, fee)]
+        self._release(maker, size)
+        self.ledger.apply(moves)
+        now_s = int(self.clock.now().timestamp())
+        trade = TradeRecord(
+            id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+            market=state.market.condition_id,
+            taker=taker,
+            maker=maker,
+            size=size,
+            taker_price=fill.taker_price,
+            maker_price=fill.maker_price,
+            kind=fill.kind,
+            fee=fee,
+            fee_rate_bps=self.config.base_fee_bps if state.market.fee_rate else 0,
+            match_time=now_s,
+            last_update=now_s,
+            transfers=moves,
+            will_fail=self.faults.take("fail_trade_count"),
+        )
+        self._trades[trade.id] = trade
+        for account in trade.accounts():
+            self._account_trades.setdefault(account, []).append(trade)
+        taker.trade_ids.append(trade.id)
+        maker.trade_ids.append(trade.id)
+        self.lifecycle.start(trade)
+        return trade
+
+    def _taker_amounts(self, order: Order, trades: list[TradeRecord]) -> tuple[Decimal, Decimal]:
+        shares = sum((t.size for t in trades), Decimal(0))
+        cash = sum(((t.size * t.taker_price).quantize(MICRO) for t in trades), Decimal(0))
+        return (cash, shares) if order.side == "BUY" else (shares, cash)
+
+    # ---- cancels -----------------------------------------------------------------------------
+
+    def cancel(self, account: str, order_ids: list[str]) -> tuple[list[str], dict[str, str]]:
+        """Cancel an account's orders by id: (canceled ids, {id: reason not canceled})."""
+        canceled: list[str] = []
+        refused: dict[str, str] = {}
+        touched: set[str] = set()
+        for oid in order_ids:
+            order = self._orders.get(oid)
+            if order is None or order.account != account or order.status in ("CANCELED", "CANCELED_MARKET_RESOLVED"):
+                refused[oid] = "Order not found or already canceled"
+            elif order.status == "MATCHED":
+                refused[oid] = "Order already matched"
+            else:
+                self._cancel(order, "CANCELED")
+                canceled.append(oid)
+                touched.add(self._token_market[order.token_id])
+        self._flush_levels(touched)
+        return canceled, refused
+
+    def cancel_all(self, account: str, market: str = "", asset_id: str = "") -> tuple[list[str], dict[str, str]]:
+        ids = [
+            o.id
+            for o in self.open_orders(account)
+            if (not market or self._token_market[o.token_id] == market) and (not asset_id or o.token_id == asset_id)
+        ]
+        return self.cancel(account, ids)
+
+    def _cancel(self, order: Order, status: str) -> None:
+        state = self._state_of_token(order.token_id)
+        if state.book.remove(order):
+            self._release(order, order.remaining)
+        order.status = status
+        self._publish_user(order.account, state, order_event(order, state.market, "CANCELLATION", self._now_ms()))
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    def book(self, token_id: str) -> Json:
+        """The token's book as `GET /book` serves it (bids ascending, asks descending: best last)."""
+        state = self._state_of_token(token_id)
+        return self._book_body(state, token_id, self._now_ms())
+
+    def best(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
+        return self._state_of_token(token_id).book.best_for(token_id)
+
+    def last_trade(self, token_id: str) -> tuple[Decimal, str] | None:
+        return self._state_of_token(token_id).last_trade.get(token_id)
+
+    def order(self, order_id: str) -> Order | None:
+        return self._orders.get(order_id)
+
+    def open_orders(self, account: str) -> list[Order]:
+        return [o for o in self._orders.values() if o.account == account and o.status == "LIVE"]
+
+    def trades_of(self, account: str) -> list[TradeRecord]:
+        return list(self._account_trades.get(account, []))
+
+    def trade(self, trade_id: str) -> TradeRecord | None:
+        return self._trades.get(trade_id)
+
+    # ---- time-driven work --------------------------------------------------------------------
+
+    def pump(self, now: float | None = None) -> None:
+        """Advance trade lifecycles, expire GTD orders, close ended markets, lapse heartbeats."""
+        moment = time.monotonic() if now is None else now
+        self.lifecycle.due(moment, self._on_trade_step)
+        scenario_now = self.clock.now()
+        now_s = int(scenario_now.timestamp())
+        expired = [o for o in self._orders.values() if o.status == "LIVE" and o.expiration and o.expiration <= now_s]
+        for order in expired:
+            self._cancel(order, "CANCELED")
+        self._flush_levels({self._token_market[o.token_id] for o in expired})
+        for state in self._markets.values():
+            if not state.closed and scenario_now >= state.market.end:
+                self.close_market(state.market.condition_id)
+        for account, (_, seen) in list(self._heartbeats.items()):
+            if moment - seen > self.config.heartbeat_timeout_s:
+                del self._heartbeats[account]
+                self.cancel_all(account)
+
+    def heartbeat(self, account: str, heartbeat_id: str | None) -> str:
+        """Keep a heartbeat session alive; a lapse cancels every open order of the account."""
+        current = self._heartbeats.get(account)
+        if current is not None and heartbeat_id and heartbeat_id != current[0]:
+            raise VenueError(400, "Invalid Heartbeat ID", heartbeat_id=current[0])
+        new_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        self._heartbeats[account] = (new_id, time.monotonic())
+        return new_id
+
+    def _on_trade_step(self, trade: TradeRecord, status: str) -> None:
+        trade.last_update = int(self.clock.now().timestamp())
+        if status == "MINED":
+            trade.transaction_hash = "0x%064x" % self._rng.getrandbits(256)
+        if status == "FAILED":
+            self.ledger.apply([Transfer(t.account, t.asset, -t.amount) for t in trade.transfers])
+        state = self._state(trade.market)
+        now_ms = self._now_ms()
+        for account in trade.accounts():
+            self._publish_user(account, state, trade_event(trade, state.market, account, now_ms))
+
+    # ---- publishing --------------------------------------------------------------------------
+
+    def _announce(self, state: _MarketState, order: Order, trades: list[TradeRecord]) -> None:
+        m, now_ms = state.market, self._now_ms()
+        cid = m.condition_id
+        for trade in trades:
+            maker = trade.maker
+            self._publish_user(maker.account, state, order_event(maker, m, "UPDATE", now_ms))
+            for account in trade.accounts():
+                self._publish_user(account, state, trade_event(trade, m, account, now_ms))
+            state.last_trade[order.token_id] = (trade.taker_price, order.side)
+            legs = [(order.token_id, trade.taker_price)]
+            if maker.token_id != order.token_id:
+                state.last_trade[maker.token_id] = (trade.maker_price, maker.side)
+                legs.append((maker.token_id, trade.maker_price))
+            for token, price in legs:
+                payload = {
+                    "event_type": "last_trade_price",
+                    "asset_id": token,
+                    "market": cid,
+                    "price": fmt(price),
+                    "side": order.side,
+                    "size": fmt(trade.size),
+                    "fee_rate_bps": str(trade.fee_rate_bps),
+                    "timestamp": str(now_ms),
+                }
+                self._publish(MarketMessage(cid, payload))
+        if order.status == "LIVE":
+            self._publish_user(order.account, state, order_event(order, m, "PLACEMENT", now_ms))
+        if trades:
+            state.book.drain_touched()
+            for token in m.token_ids:
+                self._publish(MarketMessage(cid, self._book_event(state, token, now_ms)))
+            self._publish_tops(state, now_ms)
+            self._maybe_change_tick(state)
+        else:
+            self._flush_levels({cid})
+
+    def _flush_levels(self, condition_ids: set[str]) -> None:
+        """Publish one `price_change` per market for the levels changed since the last flush."""
+        now_ms = self._now_ms()
+        for cid in sorted(condition_ids):
+            state = self._markets[cid]
+            touched = state.book.drain_touched()
+            if not touched:
+                continue
+            entries: list[Json] = []
+            for token in state.market.token_ids:
+                bid, ask = state.book.best_for(token)
+                for up_side, up_price in touched:
+                    side, price, size = state.book.level_for(token, up_side, up_price)
+                    entries.append(
+                        {
+                            "asset_id": token,
+                            "price": fmt(price),
+                            "size": fmt(size),
+                            "side": side,
+                            "hash": "%040x" % self._rng.getrandbits(160),
+                            "best_bid": fmt(bid) if bid is not None else "0",
+                            "best_ask": fmt(ask) if ask is not None else "1",
+                        }
+                    )
+            payload = {"event_type": "price_change", "market": cid, "timestamp": str(now_ms), "price_changes": entries}
+            self._publish(MarketMessage(cid, payload))
+            self._publish_tops(state, now_ms)
+
+    def _publish_tops(self, state: _MarketState, now_ms: int) -> None:
+        for token in state.market.token_ids:
+            top = state.book.best_for(token)
+            if state.top.get(token) == top:
+                continue
+            state.top[token] = top
+            bid, ask = top
+            payload = {
+                "event_type": "best_bid_ask",
+                "asset_id": token,
+                "market": state.market.condition_id,
+                "best_bid": fmt(bid) if bid is not None else "0",
+                "best_ask": fmt(ask) if ask is not None else "1",
+                "spread": fmt(ask - bid) if bid is not None and ask is not None else "1",
+                "timestamp": str(now_ms),
+            }
+            self._publish(MarketMessage(state.market.condition_id, payload, True))
+
+    def _maybe_change_tick(self, state: _MarketState) -> None:
+        last = state.last_trade.get(state.market.up_token_id)
+        if not self.config.auto_tick_change or last is None or state.tick <= FINE_TICK:
+            return
+        if last[0] > HIGH_TICK_EDGE or last[0] < LOW_TICK_EDGE:
+            self.set_tick_size(state.market.condition_id, FINE_TICK)
+
+    def _book_body(self, state: _MarketState, token: str, now_ms: int) -> Json:
+        last = state.last_trade.get(token)
+        return book_json(state.market, token, state.book, now_ms, state.tick, last[0] if last else None)
+
+    def _book_event(self, state: _MarketState, token: str, now_ms: int) -> Json:
+        body = self._book_body(state, token, now_ms)
+        return {"event_type": "book", **body}
+
+    def _publish_user(self, account: str, state: _MarketState, payload: Json) -> None:
+        if not self.ledger.is_unlimited(account):
+            self._publish(UserMessage(account, state.market.condition_id, payload))
+
+    def _publish(self, message: Message) -> None:
+        for listener in self.listeners:
+            listener(message)
+
+    def _notify(self, account: str, payload: Json) -> None:
+        box = self.notifications.setdefault(account, [])
+        box.append({"id": len(box) + 1, "owner": account, "type": payload["type"], "payload": payload,
+                    "timestamp": int(self.clock.now().timestamp())})
+
+    # ---- lookups -----------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return ms(self.clock.now())
+
+    def _state(self, condition_id: str) -> _MarketState:
+        state = self._markets.get(condition_id)
+        if state is None:
+            raise VenueError(404, "market not found")
+        return state
+
+    def _state_of_token(self, token_id: str) -> _MarketState:
+        cid = self._token_market.get(token_id)
+        if cid is None:
+            raise VenueError(404, "No orderbook exists for the requested token id")
+        return self._markets[cid]
+
+    def has_token(self, token_id: str) -> bool:
+        return token_id in self._token_market
