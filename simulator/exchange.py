@@ -146,10 +146,14 @@ class Exchange:
         """List a market; its tokens become tradeable and `new_market` goes out (custom feature)."""
         if m.condition_id in self._markets:
             return
-        self._markets[m.condition_id] = _MarketState(m, MarketBook(m.up_token_id, m.down_token_id), m.tick_size)
+        self._markets[m.condition_id] = _MarketState(
+            m, MarketBook(m.up_token_id, m.down_token_id), m.tick_size
+        )
         for token in m.token_ids:
             self._token_market[token] = m.condition_id
-        self._publish(MarketMessage(m.condition_id, market_lifecycle_event(m, "new_market", self._now_ms()), True))
+        self._publish(
+            MarketMessage(m.condition_id, market_lifecycle_event(m, "new_market", self._now_ms()), True)
+        )
 
     def markets(self) -> list[SimMarket]:
         return [s.market for s in self._markets.values()]
@@ -240,7 +244,9 @@ class Exchange:
         """Rest (or match) a GTC order for a simulated market maker with unlimited balance."""
         self.ledger.mark_unlimited(owner)
         order_id = "0x%064x" % self._rng.getrandbits(256)
-        req = OrderRequest(order_id, owner, token_id, side, price, size, "GTC", api_key=owner, maker_address=owner)
+        req = OrderRequest(
+            order_id, owner, token_id, side, price, size, "GTC", api_key=owner, maker_address=owner
+        )
         self.submit(req)
         return order_id
 
@@ -285,7 +291,9 @@ class Exchange:
         available = state.book.crossable_size(order)
         if req.order_type == "FOK" and min(available, max_size or available) < req.size:
             raise VenueError(
-                400, "order couldn't be fully filled. FOK orders are fully filled or killed.", orderID=req.order_id
+                400,
+                "order couldn't be fully filled. FOK orders are fully filled or killed.",
+                orderID=req.order_id,
             )
         if req.order_type == "FAK" and available == 0:
             raise VenueError(
@@ -318,7 +326,8 @@ class Exchange:
         on_grid = req.price % tick == 0 or marketable_type
         if not (tick <= req.price <= 1 - tick) or not on_grid:
             raise VenueError(
-                400, f"order {oid} is invalid. Price ({fmt(req.price)}) breaks minimum tick size rule: {fmt(tick)}"
+                400,
+                f"order {oid} is invalid. Price ({fmt(req.price)}) breaks minimum tick size rule: {fmt(tick)}",
             )
         unlimited = self.ledger.is_unlimited(req.account)
         if req.size <= 0:
@@ -333,7 +342,8 @@ class Exchange:
                 raise VenueError(400, "invalid post-only order: only GTC and GTD orders can be post-only")
         elif req.size < m.min_order_size and not unlimited:
             raise VenueError(
-                400, f"order {oid} is invalid. Size ({fmt(req.size)}) lower than the minimum: {fmt(m.min_order_size)}"
+                400,
+                f"order {oid} is invalid. Size ({fmt(req.size)}) lower than the minimum: {fmt(m.min_order_size)}",
             )
         if req.order_type == "GTD":
             now_s = int(self.clock.now().timestamp())
@@ -347,7 +357,9 @@ class Exchange:
         if not self.ledger.can_spend(req.account, asset, need):
             raise VenueError(400, "not enough balance / allowance")
         if req.post_only:
-            probe = Order(oid, req.account, req.token_id, req.token_id == m.up_token_id, req.side, req.price, req.size)
+            probe = Order(
+                oid, req.account, req.token_id, req.token_id == m.up_token_id, req.side, req.price, req.size
+            )
             if state.book.would_cross(probe):
                 raise VenueError(400, "invalid post-only order: order crosses book")
         if self.faults.take("reject_order_count"):
@@ -429,7 +441,11 @@ class Exchange:
         touched: set[str] = set()
         for oid in order_ids:
             order = self._orders.get(oid)
-            if order is None or order.account != account or order.status in ("CANCELED", "CANCELED_MARKET_RESOLVED"):
+            if (
+                order is None
+                or order.account != account
+                or order.status in ("CANCELED", "CANCELED_MARKET_RESOLVED")
+            ):
                 refused[oid] = "Order not found or already canceled"
             elif order.status == "MATCHED":
                 refused[oid] = "Order already matched"
@@ -440,11 +456,14 @@ class Exchange:
         self._flush_levels(touched)
         return canceled, refused
 
-    def cancel_all(self, account: str, market: str = "", asset_id: str = "") -> tuple[list[str], dict[str, str]]:
+    def cancel_all(
+        self, account: str, market: str = "", asset_id: str = ""
+    ) -> tuple[list[str], dict[str, str]]:
         ids = [
             o.id
             for o in self.open_orders(account)
-            if (not market or self._token_market[o.token_id] == market) and (not asset_id or o.token_id == asset_id)
+            if (not market or self._token_market[o.token_id] == market)
+            and (not asset_id or o.token_id == asset_id)
         ]
         return self.cancel(account, ids)
 
@@ -453,7 +472,9 @@ class Exchange:
         if state.book.remove(order):
             self._release(order, order.remaining)
         order.status = status
-        self._publish_user(order.account, state, order_event(order, state.market, "CANCELLATION", self._now_ms()))
+        self._publish_user(
+            order.account, state, order_event(order, state.market, "CANCELLATION", self._now_ms())
+        )
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -488,7 +509,9 @@ class Exchange:
         self.lifecycle.due(moment, self._on_trade_step)
         scenario_now = self.clock.now()
         now_s = int(scenario_now.timestamp())
-        expired = [o for o in self._orders.values() if o.status == "LIVE" and o.expiration and o.expiration <= now_s]
+        expired = [
+            o for o in self._orders.values() if o.status == "LIVE" and o.expiration and o.expiration <= now_s
+        ]
         for order in expired:
             self._cancel(order, "CANCELED")
         self._flush_levels({self._token_market[o.token_id] for o in expired})
@@ -582,7 +605,12 @@ class Exchange:
                             "best_ask": fmt(ask) if ask is not None else "1",
                         }
                     )
-            payload = {"event_type": "price_change", "market": cid, "timestamp": str(now_ms), "price_changes": entries}
+            payload = {
+                "event_type": "price_change",
+                "market": cid,
+                "timestamp": str(now_ms),
+                "price_changes": entries,
+            }
             self._publish(MarketMessage(cid, payload))
             self._publish_tops(state, now_ms)
 
@@ -629,8 +657,15 @@ class Exchange:
 
     def _notify(self, account: str, payload: Json) -> None:
         box = self.notifications.setdefault(account, [])
-        box.append({"id": len(box) + 1, "owner": account, "type": payload["type"], "payload": payload,
-                    "timestamp": int(self.clock.now().timestamp())})
+        box.append(
+            {
+                "id": len(box) + 1,
+                "owner": account,
+                "type": payload["type"],
+                "payload": payload,
+                "timestamp": int(self.clock.now().timestamp()),
+            }
+        )
 
     # ---- lookups -----------------------------------------------------------------------------
 
