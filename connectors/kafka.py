@@ -38,6 +38,7 @@ def consumer_config(
     }
     if embedded:
         config["fetch.wait.max.ms"] = 1
+        config["session.timeout.ms"] = 6000
     config.update(client_config or {})
     return config
 

@@ -117,6 +117,7 @@ CREATE TABLE fills (
     source_ts       timestamptz NOT NULL,
     recv_ts         timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    CHECK ((mode = 'BACKTEST') = (run_id IS NOT NULL)),
     PRIMARY KEY (trade_id, mode, run_key)
 );
 CREATE INDEX fills_by_order ON fills (venue_order_id);
