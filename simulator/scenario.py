@@ -17,10 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 
+from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange
 from simulator.fixture_day import load_fixture_day
 from simulator.gamma import GammaSettings, gamma_app
@@ -34,7 +36,7 @@ from simulator.oracle import (
     SyntheticFeedSettings,
     SyntheticSource,
 )
-from simulator.rtds import RtdsHub, RtdsSettings, rtds_app
+from simulator.rtds import RtdsHub, RtdsSettings, rtds_app, rtds_endpoint
 from simulator.settle import BoundaryFallback, OfficialOutcome, official_outcome
 from simulator.windows import Stage, Window, WindowEvent, WindowRegistry, WindowSettings, recorded_window
 
@@ -73,7 +75,6 @@ class Scenario:
     def __init__(
         self,
         name: str,
-        exchange: Exchange,
         registry: WindowRegistry,
         source: FeedSource,
         settings: ScenarioSettings,
@@ -81,14 +82,37 @@ class Scenario:
         seed: int,
         clock: SimClock,
     ) -> None:
-        self.name, self.exchange, self.registry = name, exchange, registry
-        self.settings, self.start, self.clock = settings, start, clock
-        self.source = source
+        self.name, self.registry, self.source = name, registry, source
+        self.settings, self.start, self.clock, self.seed = settings, start, clock, seed
         self.store = FeedStore()
         self.hub = RtdsHub(settings.rtds, seed)
-        self.maker = MarketMaker(exchange, settings.maker, seed)
         self.resolutions: list[Resolution] = []
         self.now = start - timedelta(seconds=1)
+        self._exchange: Exchange | None = None
+        self._maker: MarketMaker | None = None
+
+    @property
+    def exchange(self) -> Exchange:
+        if self._exchange is None:
+            raise RuntimeError("scenario is not bound to an exchange yet (call bind)")
+        return self._exchange
+
+    @property
+    def maker(self) -> MarketMaker:
+        if self._maker is None:
+            raise RuntimeError("scenario is not bound to an exchange yet (call bind)")
+        return self._maker
+
+    def bind(self, exchange: Exchange) -> None:
+        """Attach the exchange (once): it takes the scenario's clock and the start-time state."""
+        if self._exchange is exchange:
+            return
+        if self._exchange is not None:
+            raise RuntimeError("scenario is already bound to another exchange")
+        self._exchange = exchange
+        self._maker = MarketMaker(exchange, self.settings.maker, self.seed)
+        exchange.clock = self.clock
+        self.advance_to(self.start)
 
     # --- routers for the server ------------------------------------------------------------------
 
@@ -97,6 +121,12 @@ class Scenario:
 
     def rtds_app(self) -> Starlette:
         return rtds_app(self.hub)
+
+    def routes(self, exchange: Exchange | None = None) -> list[BaseRoute]:
+        """Gamma at `/gamma` and RTDS at `/rtds`, for the server's `extra_routes` (binds `exchange`)."""
+        if exchange is not None:
+            self.bind(exchange)
+        return [Mount("/gamma", app=self.gamma_app()), WebSocketRoute("/rtds", rtds_endpoint(self.hub))]
 
     # --- stepping --------------------------------------------------------------------------------
 
@@ -112,12 +142,14 @@ class Scenario:
             self._handle(event)
         self._feed_until(t)
         self._set_time(t)
-        if self.settings.liquidity:
+        if self.settings.liquidity and self._maker is not None:
             self._requote(t)
 
-    async def run(self, clock: SimClock | None = None, interval_s: float = 0.05) -> None:
-        """Follow `clock` (default: the scenario's) forever; cancel the task to stop."""
-        follow = clock or self.clock
+    async def run(self, exchange: Exchange | None = None, interval_s: float = 0.05) -> None:
+        """Follow the scenario clock forever (binding `exchange` first); cancel the task to stop."""
+        if exchange is not None:
+            self.bind(exchange)
+        follow = self.clock
         while True:
             self.advance_to(follow.now())
             await asyncio.sleep(interval_s)
@@ -202,7 +234,7 @@ def sim_market(window: Window) -> SimMarket:
     )
 
 
-def _replay(exchange: Exchange, settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
+def _replay(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
     from pathlib import Path
 
     day = load_fixture_day(Path(settings.fixture_folder) if settings.fixture_folder else None)
@@ -211,43 +243,42 @@ def _replay(exchange: Exchange, settings: ScenarioSettings, seed: int, clock: Si
         registry.add(recorded_window(recorded, registry.settings))
     start = settings.start or day.day_start
     source = ReplaySource(day.ticks, day.symbol)
-    return Scenario("replay", exchange, registry, source, settings, start, seed, clock or ManualClock(start))
+    return Scenario("replay", registry, source, settings, start, seed, clock or ManualClock(start))
 
 
-def _synthetic(exchange: Exchange, settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
+def _synthetic(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
     now = datetime.now(UTC)
     start = settings.start or now.replace(second=0, microsecond=0)
     registry = WindowRegistry(settings.windows, seed)
     registry.enable_schedule()
     warmup = max(60, settings.maker.levels)
     source = SyntheticSource(settings.windows.assets, seed, int(start.timestamp()) - warmup, settings.feeds)
-    return Scenario(
-        "synthetic", exchange, registry, source, settings, start, seed, clock or ManualClock(start)
-    )
+    return Scenario("synthetic", registry, source, settings, start, seed, clock or ManualClock(start))
 
 
 def build_scenario(
     name: str,
-    speed: float,
-    seed: int,
-    exchange: Exchange,
-    config: Any = None,
+    speed: float = 1.0,
+    seed: int | None = None,
+    exchange: Exchange | None = None,
+    config: SimulatorConfig | None = None,
     settings: ScenarioSettings | None = None,
     clock: SimClock | None = None,
 ) -> Scenario:
-    """Build `synthetic` or `replay` on `exchange`, with a scenario clock at `speed` x wall time.
+    """Build `synthetic` or `replay`, on a scenario clock running at `speed` x wall time.
 
-    The exchange's clock is replaced by the scenario's (`exchange.clock = scenario.clock`) so book
-    and websocket timestamps follow scenario time. Pass `clock` (e.g. a ManualClock) to step it
-    yourself with `advance_to`; otherwise a ScaledClock starts at the scenario's start time.
-    `config` (the SimulatorConfig) is accepted for symmetry; scenario knobs live in `settings`.
+    `seed` defaults to `config.seed`. With `exchange` the scenario is bound at once; otherwise the
+    server binds it through `routes(exchange)` or `run(exchange)`. A bound exchange's clock is
+    replaced by the scenario's, so book and websocket timestamps follow scenario time. Pass `clock`
+    (a ManualClock) to step time yourself with `advance_to`; otherwise a ScaledClock starts at the
+    scenario's start time (the replay's day start, or the synthetic start).
     """
-    del config
     conf = settings or ScenarioSettings()
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIOS)}")
-    scenario = (_replay if name == "replay" else _synthetic)(exchange, conf, seed, clock)
+    chosen_seed = seed if seed is not None else (config.seed if config is not None else 0)
+    scenario = (_replay if name == "replay" else _synthetic)(conf, chosen_seed, clock)
     scenario.clock = clock or ScaledClock(scenario.start, speed)
-    exchange.clock = scenario.clock
-    scenario.advance_to(scenario.start)
+    if exchange is not None:
+        scenario.bind(exchange)
     return scenario
