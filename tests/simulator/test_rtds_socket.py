@@ -191,11 +191,11 @@ def test_quirks_can_be_switched_off() -> None:
             unknown_topic_poisons_batch=False,
         )
     )
-    with serve_in_thread(Starlette(routes=scenario.routes())) as base:
-        with connect(base.replace("http://", "ws://") + "/rtds") as ws:
-            bad = {"topic": "definitely_not_a_topic", "type": "update"}
-            subscribe(ws, {**CHAINLINK_BTC, "filters": '{"symbol": "btc/usd"}'}, bad)
-            backfill = recv_json(ws)  # no empty frame first, no error envelope
-            assert backfill["topic"] == "crypto_prices_chainlink" and backfill["type"] == "subscribe"
-            step(scenario, 3)
-            assert recv_json(ws)["type"] == "update"
+    app = Starlette(routes=scenario.routes())
+    with serve_in_thread(app) as base, connect(base.replace("http://", "ws://") + "/rtds") as ws:
+        bad = {"topic": "definitely_not_a_topic", "type": "update"}
+        subscribe(ws, {**CHAINLINK_BTC, "filters": '{"symbol": "btc/usd"}'}, bad)
+        backfill = recv_json(ws)  # no empty frame first, no error envelope
+        assert backfill["topic"] == "crypto_prices_chainlink" and backfill["type"] == "subscribe"
+        step(scenario, 3)
+        assert recv_json(ws)["type"] == "update"
