@@ -257,7 +257,9 @@ class WindowRegistry:
                     epoch = int(now.timestamp()) // interval_s * interval_s
                     nxt = datetime.fromtimestamp(epoch, tz=UTC)
                 while nxt <= now + horizon:
-                    self.add(self._make(asset, interval_s, nxt))
+                    # The repeated ET hour at the end of daylight time would repeat an hourly slug.
+                    if slug_for(asset, interval_s, nxt) not in self._by_slug:
+                        self.add(self._make(asset, interval_s, nxt))
                     nxt += step
                 self._scheduled_until[key] = nxt
 
