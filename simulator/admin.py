@@ -125,7 +125,9 @@ class HttpFaultMiddleware:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         if self.faults.take("rate_limit_count"):
             headers = {"Retry-After": str(self.faults.retry_after_s)}
-            await JSONResponse({"error": "Too Many Requests"}, status_code=429, headers=headers)(scope, receive, send)
+            await JSONResponse({"error": "Too Many Requests"}, status_code=429, headers=headers)(
+                scope, receive, send
+            )
             return
         if self.faults.http_error_applies(path):
             body = {"error": self.faults.http_error_message}

@@ -67,7 +67,12 @@ def clob_auth_digest_message(address: str, timestamp: str, nonce: int, chain_id:
             },
             "primaryType": "ClobAuth",
             "domain": {"name": "ClobAuthDomain", "version": "1", "chainId": chain_id},
-            "message": {"address": address, "timestamp": timestamp, "nonce": nonce, "message": CLOB_AUTH_MESSAGE},
+            "message": {
+                "address": address,
+                "timestamp": timestamp,
+                "nonce": nonce,
+                "message": CLOB_AUTH_MESSAGE,
+            },
         }
     )
 
@@ -91,7 +96,9 @@ class ApiKeyStore:
 
     def _derive(self, address: str, nonce: int) -> ApiCreds:
         def part(label: str) -> bytes:
-            return hmac.new(self._seed, f"{label}:{address.lower()}:{nonce}".encode(), hashlib.sha256).digest()
+            return hmac.new(
+                self._seed, f"{label}:{address.lower()}:{nonce}".encode(), hashlib.sha256
+            ).digest()
 
         key = str(uuid.UUID(bytes=part("key")[:16], version=4))
         secret = base64.urlsafe_b64encode(part("secret")).decode()
@@ -129,7 +136,9 @@ class ApiKeyStore:
         creds = self._by_key.get(api_key)
         if creds is None:
             return None
-        ok = secrets.compare_digest(creds.secret, secret) and secrets.compare_digest(creds.passphrase, passphrase)
+        ok = secrets.compare_digest(creds.secret, secret) and secrets.compare_digest(
+            creds.passphrase, passphrase
+        )
         return creds if ok else None
 
     def _fresh(self, timestamp: str) -> bool:
@@ -147,7 +156,7 @@ class ApiKeyStore:
         try:
             nonce = int(headers.get("poly_nonce", "0") or "0")
             message = clob_auth_digest_message(address, timestamp, nonce, self.chain_id)
-            recovered = Account.recover_message(message, signature=signature)  # type: ignore[arg-type]
+            recovered = Account.recover_message(message, signature=signature)
         except Exception as exc:
             raise VenueError(401, L1_ERROR) from exc
         if recovered.lower() != address.lower() or not self._fresh(timestamp):

@@ -119,7 +119,9 @@ class PublicApi:
 
     async def books(self, request: Request) -> Response:
         items = self._tokens(await json_body(request))
-        return JSONResponse([self.ex.book(str(i["token_id"])) for i in items if self.ex.has_token(str(i["token_id"]))])
+        return JSONResponse(
+            [self.ex.book(str(i["token_id"])) for i in items if self.ex.has_token(str(i["token_id"]))]
+        )
 
     def _side_price(self, token: str, side: str) -> Decimal:
         bid, ask = self.ex.best(token)
@@ -172,8 +174,13 @@ class PublicApi:
 
     async def spreads(self, request: Request) -> Response:
         items = self._tokens(await json_body(request))
-        return JSONResponse({str(i["token_id"]): self._spread(str(i["token_id"])) for i in items
-                             if self.ex.has_token(str(i["token_id"]))})
+        return JSONResponse(
+            {
+                str(i["token_id"]): self._spread(str(i["token_id"]))
+                for i in items
+                if self.ex.has_token(str(i["token_id"]))
+            }
+        )
 
     def _last(self, token: str) -> Json:
         last = self.ex.last_trade(token)
@@ -184,8 +191,13 @@ class PublicApi:
 
     async def last_trades_prices(self, request: Request) -> Response:
         items = self._tokens(await json_body(request))[:500]
-        return JSONResponse([{"token_id": str(i["token_id"]), **self._last(str(i["token_id"]))} for i in items
-                             if self.ex.has_token(str(i["token_id"]))])
+        return JSONResponse(
+            [
+                {"token_id": str(i["token_id"]), **self._last(str(i["token_id"]))}
+                for i in items
+                if self.ex.has_token(str(i["token_id"]))
+            ]
+        )
 
     async def tick_size(self, request: Request) -> Response:
         # A JSON number, as the venue sends it: the client keys its rounding table on str() of it.
@@ -200,8 +212,9 @@ class PublicApi:
 
     def _market_json(self, condition_id: str) -> Json:
         m = self.ex.market(condition_id)
-        return market_info_json(m, self.ex.tick_size(condition_id), self.ex.is_closed(condition_id),
-                                self.ex.winner(condition_id))
+        return market_info_json(
+            m, self.ex.tick_size(condition_id), self.ex.is_closed(condition_id), self.ex.winner(condition_id)
+        )
 
     async def markets(self, request: Request) -> Response:
         items = [self._market_json(m.condition_id) for m in self.ex.markets()]
@@ -216,7 +229,11 @@ class PublicApi:
             raise VenueError(404, "market not found")
         m = self.ex.market_of_token(token)
         return JSONResponse(
-            {"condition_id": m.condition_id, "primary_token_id": m.up_token_id, "secondary_token_id": m.down_token_id}
+            {
+                "condition_id": m.condition_id,
+                "primary_token_id": m.up_token_id,
+                "secondary_token_id": m.down_token_id,
+            }
         )
 
     async def clob_market(self, request: Request) -> Response:

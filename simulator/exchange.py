@@ -13,106 +13,37 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Literal
 
-from simulator.accounts import COLLATERAL, FEE_ACCOUNT, Ledger, Transfer
+from simulator.accounts import COLLATERAL, Ledger, Transfer
 from simulator.book import Fill, MarketBook, Order, Side
 from simulator.config import SimulatorConfig
 from simulator.faults import FaultState
-from simulator.markets import SimClock, SimMarket, WallClock, ms
-from simulator.trades import Lifecycle, TradeRecord
-from simulator.wire import (
-    Json,
-    book_json,
-    fmt,
-    market_lifecycle_event,
-    order_event,
-    trade_event,
+from simulator.market_events import (
+    MarketState,
+    last_trade_event,
+    price_change_event,
+    tick_change_event,
+    top_change_events,
 )
+from simulator.markets import SimClock, SimMarket, WallClock, ms
+from simulator.order_checks import check_order
+from simulator.protocol import MarketMessage as MarketMessage
+from simulator.protocol import Message as Message
+from simulator.protocol import OrderRequest as OrderRequest
+from simulator.protocol import OrderType as OrderType
+from simulator.protocol import SubmitResult as SubmitResult
+from simulator.protocol import UserMessage as UserMessage
+from simulator.protocol import VenueError as VenueError
+from simulator.protocol import account_key
+from simulator.trades import Lifecycle, TradeRecord, fill_transfers
+from simulator.wire import Json, market_lifecycle_event, order_event, trade_event
 
-OrderType = Literal["GTC", "GTD", "FOK", "FAK"]
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
 HIGH_TICK_EDGE = Decimal("0.96")
 LOW_TICK_EDGE = Decimal("0.04")
 FINE_TICK = Decimal("0.001")
-
-
-class VenueError(Exception):
-    """A refusal as the venue words it: HTTP status, `{"error": message}` plus any extra keys."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra
-
-    def body(self) -> Json:
-        return {"error": self.message, **self.extra}
-
-
-@dataclass(frozen=True, slots=True)
-class MarketMessage:
-    condition_id: str
-    payload: Json
-    custom: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class UserMessage:
-    account: str
-    condition_id: str
-    payload: Json
-
-
-Message = MarketMessage | UserMessage
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    """A verified order, in its own token's price and shares."""
-
-    order_id: str
-    account: str
-    token_id: str
-    side: Side
-    price: Decimal
-    size: Decimal
-    order_type: OrderType = "GTC"
-    post_only: bool = False
-    expiration: int = 0
-    api_key: str = ""
-    maker_address: str = ""
-
-
-@dataclass(slots=True)
-class SubmitResult:
-    order: Order
-    trades: list[TradeRecord]
-    making_amount: Decimal
-    taking_amount: Decimal
-
-    @property
-    def status(self) -> str:
-        return "matched" if self.trades else "live"
-
-
-@dataclass(slots=True)
-class _MarketState:
-    market: SimMarket
-    book: MarketBook
-    tick: Decimal
-    closed: bool = False
-    winner: str | None = None
-    last_trade: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
-    top: dict[str, tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
-
-
-def account_key(address_or_owner: str) -> str:
-    """Addresses are case-insensitive on the wire; owner names are kept as given."""
-    return address_or_owner.lower() if address_or_owner.startswith("0x") else address_or_owner
 
 
 class Exchange:
@@ -131,7 +62,7 @@ class Exchange:
         self.lifecycle = Lifecycle(self.config.trade_mined_delay_s, self.config.trade_confirmed_delay_s)
         self.listeners: list[Callable[[Message], None]] = []
         self._rng = random.Random(self.config.seed)
-        self._markets: dict[str, _MarketState] = {}
+        self._markets: dict[str, MarketState] = {}
         self._token_market: dict[str, str] = {}
         self._orders: dict[str, Order] = {}
         self._trades: dict[str, TradeRecord] = {}
@@ -146,7 +77,7 @@ class Exchange:
         """List a market; its tokens become tradeable and `new_market` goes out (custom feature)."""
         if m.condition_id in self._markets:
             return
-        self._markets[m.condition_id] = _MarketState(
+        self._markets[m.condition_id] = MarketState(
             m, MarketBook(m.up_token_id, m.down_token_id), m.tick_size
         )
         for token in m.token_ids:
@@ -181,15 +112,8 @@ class Exchange:
         if old == tick:
             return
         for token in state.market.token_ids:
-            payload = {
-                "event_type": "tick_size_change",
-                "asset_id": token,
-                "market": condition_id,
-                "old_tick_size": fmt(old),
-                "new_tick_size": fmt(tick),
-                "timestamp": str(self._now_ms()),
-            }
-            self._publish(MarketMessage(condition_id, payload))
+            event = tick_change_event(condition_id, token, old, tick, self._now_ms())
+            self._publish(MarketMessage(condition_id, event))
 
     def close_market(self, condition_id: str) -> None:
         """Stop accepting orders (the window's endDate); resting orders wait for resolution."""
@@ -210,7 +134,7 @@ class Exchange:
         state.book.drain_touched()
         now_ms = self._now_ms()
         for token in m.token_ids:
-            self._publish(MarketMessage(condition_id, self._book_event(state, token, now_ms)))
+            self._publish(MarketMessage(condition_id, state.book_event(token, now_ms)))
         loser = m.other_token(winning_token_id)
         for account in self.ledger.accounts():
             won = self.ledger.balance(account, winning_token_id)
@@ -243,7 +167,7 @@ class Exchange:
     ) -> str:
         """Rest (or match) a GTC order for a simulated market maker with unlimited balance."""
         self.ledger.mark_unlimited(owner)
-        order_id = "0x%064x" % self._rng.getrandbits(256)
+        order_id = f"0x{self._rng.getrandbits(256):064x}"
         req = OrderRequest(
             order_id, owner, token_id, side, price, size, "GTC", api_key=owner, maker_address=owner
         )
@@ -314,54 +238,8 @@ class Exchange:
         self._announce(state, order, trades)
         return SubmitResult(order, trades, making, taking)
 
-    def _check(self, req: OrderRequest, state: _MarketState) -> None:
-        m = state.market
-        oid = req.order_id
-        if state.closed or self.clock.now() >= m.end:
-            raise VenueError(400, "the market is not yet ready to process new orders: market closed")
-        if oid in self._orders:
-            raise VenueError(400, f"order {oid} is invalid. Duplicated.")
-        tick = state.tick
-        marketable_type = req.order_type in ("FOK", "FAK")
-        on_grid = req.price % tick == 0 or marketable_type
-        if not (tick <= req.price <= 1 - tick) or not on_grid:
-            raise VenueError(
-                400,
-                f"order {oid} is invalid. Price ({fmt(req.price)}) breaks minimum tick size rule: {fmt(tick)}",
-            )
-        unlimited = self.ledger.is_unlimited(req.account)
-        if req.size <= 0:
-            raise VenueError(400, "Invalid order payload")
-        if marketable_type:
-            notional = (req.size * req.price).quantize(MICRO)
-            if notional < 1 and not unlimited:
-                raise VenueError(
-                    400, f"invalid amount for a marketable {req.side} order (${fmt(notional)}), min size: $1"
-                )
-            if req.post_only:
-                raise VenueError(400, "invalid post-only order: only GTC and GTD orders can be post-only")
-        elif req.size < m.min_order_size and not unlimited:
-            raise VenueError(
-                400,
-                f"order {oid} is invalid. Size ({fmt(req.size)}) lower than the minimum: {fmt(m.min_order_size)}",
-            )
-        if req.order_type == "GTD":
-            now_s = int(self.clock.now().timestamp())
-            if req.expiration < now_s + self.config.gtd_security_margin_s:
-                raise VenueError(400, f"order {oid} is invalid. invalid expiration")
-        if req.side == "BUY":
-            need = req.size * req.price + m.taker_fee(req.size, req.price)
-            asset = COLLATERAL
-        else:
-            need, asset = req.size, req.token_id
-        if not self.ledger.can_spend(req.account, asset, need):
-            raise VenueError(400, "not enough balance / allowance")
-        if req.post_only:
-            probe = Order(
-                oid, req.account, req.token_id, req.token_id == m.up_token_id, req.side, req.price, req.size
-            )
-            if state.book.would_cross(probe):
-                raise VenueError(400, "invalid post-only order: order crosses book")
+    def _check(self, req: OrderRequest, state: MarketState) -> None:
+        check_order(req, state, self.ledger, self.config, self.clock.now(), req.order_id in self._orders)
         if self.faults.take("reject_order_count"):
             raise VenueError(self.faults.reject_status, self.faults.reject_message)
 
@@ -377,29 +255,11 @@ class Exchange:
         else:
             self.ledger.release(order.account, order.token_id, size)
 
-    def _settle(self, state: _MarketState, fill: Fill) -> TradeRecord:
+    def _settle(self, state: MarketState, fill: Fill) -> TradeRecord:
         """Move collateral and shares for one fill; the taker pays the fee, makers pay nothing."""
         taker, maker, size = fill.taker, fill.maker, fill.size
-        maker_cash = (size * fill.maker_price).quantize(MICRO)
-        if fill.kind == "COMPLEMENTARY":
-            buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
-            moves = [
-                Transfer(buyer.account, COLLATERAL, -maker_cash),
-                Transfer(seller.account, COLLATERAL, maker_cash),
-                Transfer(seller.account, taker.token_id, -size),
-                Transfer(buyer.account, taker.token_id, size),
-            ]
-        else:
-            sign = Decimal(-1) if fill.kind == "MINT" else Decimal(1)
-            moves = [
-                Transfer(maker.account, COLLATERAL, sign * maker_cash),
-                Transfer(taker.account, COLLATERAL, sign * (size - maker_cash)),
-                Transfer(maker.account, maker.token_id, -sign * size),
-                Transfer(taker.account, taker.token_id, -sign * size),
-            ]
         fee = state.market.taker_fee(size, fill.taker_price)
-        if fee:
-            moves += [Transfer(taker.account, COLLATERAL, -fee), Transfer(FEE_ACCOUNT, COLLATERAL, fee)]
+        moves = fill_transfers(fill, fee)
         self._release(maker, size)
         self.ledger.apply(moves)
         now_s = int(self.clock.now().timestamp())
@@ -481,7 +341,7 @@ class Exchange:
     def book(self, token_id: str) -> Json:
         """The token's book as `GET /book` serves it (bids ascending, asks descending: best last)."""
         state = self._state_of_token(token_id)
-        return self._book_body(state, token_id, self._now_ms())
+        return state.book_body(token_id, self._now_ms())
 
     def best(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
         return self._state_of_token(token_id).book.best_for(token_id)
@@ -535,7 +395,7 @@ class Exchange:
     def _on_trade_step(self, trade: TradeRecord, status: str) -> None:
         trade.last_update = int(self.clock.now().timestamp())
         if status == "MINED":
-            trade.transaction_hash = "0x%064x" % self._rng.getrandbits(256)
+            trade.transaction_hash = f"0x{self._rng.getrandbits(256):064x}"
         if status == "FAILED":
             self.ledger.apply([Transfer(t.account, t.asset, -t.amount) for t in trade.transfers])
         state = self._state(trade.market)
@@ -545,7 +405,7 @@ class Exchange:
 
     # ---- publishing --------------------------------------------------------------------------
 
-    def _announce(self, state: _MarketState, order: Order, trades: list[TradeRecord]) -> None:
+    def _announce(self, state: MarketState, order: Order, trades: list[TradeRecord]) -> None:
         m, now_ms = state.market, self._now_ms()
         cid = m.condition_id
         for trade in trades:
@@ -559,23 +419,16 @@ class Exchange:
                 state.last_trade[maker.token_id] = (trade.maker_price, maker.side)
                 legs.append((maker.token_id, trade.maker_price))
             for token, price in legs:
-                payload = {
-                    "event_type": "last_trade_price",
-                    "asset_id": token,
-                    "market": cid,
-                    "price": fmt(price),
-                    "side": order.side,
-                    "size": fmt(trade.size),
-                    "fee_rate_bps": str(trade.fee_rate_bps),
-                    "timestamp": str(now_ms),
-                }
-                self._publish(MarketMessage(cid, payload))
+                event = last_trade_event(
+                    state, token, price, order.side, trade.size, trade.fee_rate_bps, now_ms
+                )
+                self._publish(MarketMessage(cid, event))
         if order.status == "LIVE":
             self._publish_user(order.account, state, order_event(order, m, "PLACEMENT", now_ms))
         if trades:
             state.book.drain_touched()
             for token in m.token_ids:
-                self._publish(MarketMessage(cid, self._book_event(state, token, now_ms)))
+                self._publish(MarketMessage(cid, state.book_event(token, now_ms)))
             self._publish_tops(state, now_ms)
             self._maybe_change_tick(state)
         else:
@@ -589,65 +442,21 @@ class Exchange:
             touched = state.book.drain_touched()
             if not touched:
                 continue
-            entries: list[Json] = []
-            for token in state.market.token_ids:
-                bid, ask = state.book.best_for(token)
-                for up_side, up_price in touched:
-                    side, price, size = state.book.level_for(token, up_side, up_price)
-                    entries.append(
-                        {
-                            "asset_id": token,
-                            "price": fmt(price),
-                            "size": fmt(size),
-                            "side": side,
-                            "hash": "%040x" % self._rng.getrandbits(160),
-                            "best_bid": fmt(bid) if bid is not None else "0",
-                            "best_ask": fmt(ask) if ask is not None else "1",
-                        }
-                    )
-            payload = {
-                "event_type": "price_change",
-                "market": cid,
-                "timestamp": str(now_ms),
-                "price_changes": entries,
-            }
-            self._publish(MarketMessage(cid, payload))
+            self._publish(MarketMessage(cid, price_change_event(state, touched, now_ms, self._rng)))
             self._publish_tops(state, now_ms)
 
-    def _publish_tops(self, state: _MarketState, now_ms: int) -> None:
-        for token in state.market.token_ids:
-            top = state.book.best_for(token)
-            if state.top.get(token) == top:
-                continue
-            state.top[token] = top
-            bid, ask = top
-            payload = {
-                "event_type": "best_bid_ask",
-                "asset_id": token,
-                "market": state.market.condition_id,
-                "best_bid": fmt(bid) if bid is not None else "0",
-                "best_ask": fmt(ask) if ask is not None else "1",
-                "spread": fmt(ask - bid) if bid is not None and ask is not None else "1",
-                "timestamp": str(now_ms),
-            }
-            self._publish(MarketMessage(state.market.condition_id, payload, True))
+    def _publish_tops(self, state: MarketState, now_ms: int) -> None:
+        for event in top_change_events(state, now_ms):
+            self._publish(MarketMessage(state.market.condition_id, event, True))
 
-    def _maybe_change_tick(self, state: _MarketState) -> None:
+    def _maybe_change_tick(self, state: MarketState) -> None:
         last = state.last_trade.get(state.market.up_token_id)
         if not self.config.auto_tick_change or last is None or state.tick <= FINE_TICK:
             return
         if last[0] > HIGH_TICK_EDGE or last[0] < LOW_TICK_EDGE:
             self.set_tick_size(state.market.condition_id, FINE_TICK)
 
-    def _book_body(self, state: _MarketState, token: str, now_ms: int) -> Json:
-        last = state.last_trade.get(token)
-        return book_json(state.market, token, state.book, now_ms, state.tick, last[0] if last else None)
-
-    def _book_event(self, state: _MarketState, token: str, now_ms: int) -> Json:
-        body = self._book_body(state, token, now_ms)
-        return {"event_type": "book", **body}
-
-    def _publish_user(self, account: str, state: _MarketState, payload: Json) -> None:
+    def _publish_user(self, account: str, state: MarketState, payload: Json) -> None:
         if not self.ledger.is_unlimited(account):
             self._publish(UserMessage(account, state.market.condition_id, payload))
 
@@ -672,13 +481,13 @@ class Exchange:
     def _now_ms(self) -> int:
         return ms(self.clock.now())
 
-    def _state(self, condition_id: str) -> _MarketState:
+    def _state(self, condition_id: str) -> MarketState:
         state = self._markets.get(condition_id)
         if state is None:
             raise VenueError(404, "market not found")
         return state
 
-    def _state_of_token(self, token_id: str) -> _MarketState:
+    def _state_of_token(self, token_id: str) -> MarketState:
         cid = self._token_market.get(token_id)
         if cid is None:
             raise VenueError(404, "No orderbook exists for the requested token id")

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from coincurve import PublicKey
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 
 from simulator.auth import Principal
 from simulator.book import Side
@@ -26,7 +26,9 @@ ORDER_TYPE_STRING = (
     "uint256 timestamp,bytes32 metadata,bytes32 builder)"
 )
 ORDER_TYPE_HASH = keccak(text=ORDER_TYPE_STRING)
-DOMAIN_TYPE_HASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+DOMAIN_TYPE_HASH = keccak(
+    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
 MICROS = Decimal(1_000_000)
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
 BAD_PAYLOAD = "Invalid order payload"
@@ -49,8 +51,20 @@ def order_digest(order: dict[str, Any], separator: bytes) -> bytes:
     """keccak256(0x1901 ‖ domainSeparator ‖ structHash) of a wire-format V2 order."""
     struct = keccak(
         abi_encode(
-            ["bytes32", "uint256", "address", "address", "uint256", "uint256", "uint256", "uint8", "uint8",
-             "uint256", "bytes32", "bytes32"],
+            [
+                "bytes32",
+                "uint256",
+                "address",
+                "address",
+                "uint256",
+                "uint256",
+                "uint256",
+                "uint8",
+                "uint8",
+                "uint256",
+                "bytes32",
+                "bytes32",
+            ],
             [
                 ORDER_TYPE_HASH,
                 int(order["salt"]),
@@ -81,7 +95,7 @@ def recover_signer(digest: bytes, signature: str) -> str:
 
 
 def _decimals_ok(micros: int, decimals: int) -> bool:
-    return micros % (10 ** (6 - decimals)) == 0
+    return bool(micros % (10 ** (6 - decimals)) == 0)
 
 
 class OrderIntake:
@@ -105,7 +119,12 @@ class OrderIntake:
             signature = str(order["signature"])
         except (KeyError, TypeError, ValueError) as exc:
             raise VenueError(400, BAD_PAYLOAD) from exc
-        if side not in ("BUY", "SELL") or order_type not in ORDER_TYPES or maker_amount <= 0 or taker_amount <= 0:
+        if (
+            side not in ("BUY", "SELL")
+            or order_type not in ORDER_TYPES
+            or maker_amount <= 0
+            or taker_amount <= 0
+        ):
             raise VenueError(400, BAD_PAYLOAD)
         order_id = "0x" + digest.hex()
         if body.get("owner") != who.api_key:
@@ -114,7 +133,9 @@ class OrderIntake:
         if signer.lower() != who.address.lower():
             raise VenueError(400, "the order signer address has to be the address of the API KEY")
         if signature_type not in (0, 1, 2):
-            raise VenueError(400, f"order {order_id} is invalid. signature type {signature_type} is not supported")
+            raise VenueError(
+                400, f"order {order_id} is invalid. signature type {signature_type} is not supported"
+            )
         if signature_type == 0 and str(order["maker"]).lower() != signer.lower():
             raise VenueError(400, f"order {order_id} is invalid. maker must be the signer for EOA orders")
         try:
@@ -124,8 +145,17 @@ class OrderIntake:
         if recovered.lower() != signer.lower():
             raise VenueError(400, f"order {order_id} is invalid. invalid signature")
         typed = cast(OrderType, order_type)
-        return self._request(order_id, order, cast(Side, side), maker_amount, taker_amount, typed, expiration, who,
-                             bool(body.get("postOnly", False)))
+        return self._request(
+            order_id,
+            order,
+            cast(Side, side),
+            maker_amount,
+            taker_amount,
+            typed,
+            expiration,
+            who,
+            bool(body.get("postOnly", False)),
+        )
 
     def _request(
         self,
@@ -139,7 +169,9 @@ class OrderIntake:
         who: Principal,
         post_only: bool,
     ) -> OrderRequest:
-        if order_type in ("FOK", "FAK") and not (_decimals_ok(maker_amount, 2) and _decimals_ok(taker_amount, 4)):
+        if order_type in ("FOK", "FAK") and not (
+            _decimals_ok(maker_amount, 2) and _decimals_ok(taker_amount, 4)
+        ):
             word = "buy" if side == "BUY" else "sell"
             raise VenueError(
                 400,

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from simulator.accounts import Transfer
-from simulator.book import MatchKind, Order
+from simulator.accounts import COLLATERAL, FEE_ACCOUNT, Transfer
+from simulator.book import Fill, MatchKind, Order
+
+MICRO = Decimal("0.000001")
 
 
 @dataclass(slots=True)
@@ -79,3 +81,33 @@ class Lifecycle:
 
     def pending(self) -> int:
         return len(self._heap)
+
+
+def fill_transfers(fill: Fill, fee: Decimal) -> list[Transfer]:
+    """Collateral and share movements of one fill; the taker pays `fee`, makers pay nothing.
+
+    COMPLEMENTARY: the buyer pays the seller. MINT: both pay, each gets its own token (a new pair).
+    MERGE: both hand in shares of a pair and each receives its price. The maker's amount is rounded
+    to micro-units and the taker's is the rest of $1 per pair, so collateral is conserved exactly.
+    """
+    taker, maker, size = fill.taker, fill.maker, fill.size
+    maker_cash = (size * fill.maker_price).quantize(MICRO)
+    if fill.kind == "COMPLEMENTARY":
+        buyer, seller = (taker, maker) if taker.side == "BUY" else (maker, taker)
+        moves = [
+            Transfer(buyer.account, COLLATERAL, -maker_cash),
+            Transfer(seller.account, COLLATERAL, maker_cash),
+            Transfer(seller.account, taker.token_id, -size),
+            Transfer(buyer.account, taker.token_id, size),
+        ]
+    else:
+        sign = Decimal(-1) if fill.kind == "MINT" else Decimal(1)
+        moves = [
+            Transfer(maker.account, COLLATERAL, sign * maker_cash),
+            Transfer(taker.account, COLLATERAL, sign * (size - maker_cash)),
+            Transfer(maker.account, maker.token_id, -sign * size),
+            Transfer(taker.account, taker.token_id, -sign * size),
+        ]
+    if fee:
+        moves += [Transfer(taker.account, COLLATERAL, -fee), Transfer(FEE_ACCOUNT, COLLATERAL, fee)]
+    return moves

@@ -178,7 +178,9 @@ def clob_market_json(market: SimMarket, tick: Decimal) -> Json:
     }
 
 
-def market_lifecycle_event(market: SimMarket, kind: str, timestamp_ms: int, winner: str | None = None) -> Json:
+def market_lifecycle_event(
+    market: SimMarket, kind: str, timestamp_ms: int, winner: str | None = None
+) -> Json:
     """`new_market` or `market_resolved` (market channel, custom features only)."""
     body: Json = {
         "event_type": kind,

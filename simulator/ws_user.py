@@ -62,7 +62,9 @@ class UserHub:
         try:
             frame = json.loads(text)
             auth = frame["auth"]
-            creds = self.keys.check_user_auth(str(auth["apiKey"]), str(auth["secret"]), str(auth["passphrase"]))
+            creds = self.keys.check_user_auth(
+                str(auth["apiKey"]), str(auth["secret"]), str(auth["passphrase"])
+            )
         except (ValueError, KeyError, TypeError):
             return None
         if creds is None:

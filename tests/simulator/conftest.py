@@ -68,7 +68,9 @@ class RunningSim:
         return httpx.post(f"{self.url}/_admin{path}", json=body or {}, headers={"X-Admin-Token": ADMIN_TOKEN})
 
     def quote(self, token: str, side: str, price: str, size: str, owner: str = "sim-mm") -> str:
-        return str(self.call(self.exchange.place_liquidity, token, side, Decimal(price), Decimal(size), owner))
+        return str(
+            self.call(self.exchange.place_liquidity, token, side, Decimal(price), Decimal(size), owner)
+        )
 
 
 def start_sim(config: SimulatorConfig) -> tuple[RunningSim, Callable[[], None]]:

@@ -21,7 +21,9 @@ from tests.simulator.test_client_roundtrip import client_for
 
 def test_order_signed_by_another_key_is_refused(sim: RunningSim) -> None:
     client = client_for(sim)
-    order = client.create_order(OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY"))
+    order = client.create_order(
+        OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY")
+    )
     forger = ExchangeOrderBuilderV2(EXCHANGE_V2, 137, Signer(OTHER_KEY, 137))
     forged_sig = forger.build_order_signature(forger.build_order_typed_data(order))
     forged = dataclasses.replace(order, signature=forged_sig)
@@ -34,7 +36,9 @@ def test_order_signed_by_another_key_is_refused(sim: RunningSim) -> None:
 
 def test_tampered_amount_breaks_the_signature(sim: RunningSim) -> None:
     client = client_for(sim)
-    order = client.create_order(OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY"))
+    order = client.create_order(
+        OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY")
+    )
     tampered = dataclasses.replace(order, takerAmount=str(int(order.takerAmount) * 2))
     with pytest.raises(PolyApiException) as refused:
         client.post_order(tampered, OrderType.GTC)
@@ -43,7 +47,9 @@ def test_tampered_amount_breaks_the_signature(sim: RunningSim) -> None:
 
 def test_order_id_is_the_eip712_digest(sim: RunningSim) -> None:
     client = client_for(sim)
-    order = client.create_order(OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY"))
+    order = client.create_order(
+        OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY")
+    )
     builder = ExchangeOrderBuilderV2(EXCHANGE_V2, 137, Signer(HARDHAT_KEY, 137))
     expected = builder.build_order_hash(builder.build_order_typed_data(order))
     wire = {f.name: getattr(order, f.name) for f in dataclasses.fields(order)}
@@ -67,23 +73,27 @@ def test_bad_hmac_is_refused_with_401(sim: RunningSim) -> None:
 
 
 def test_hmac_over_a_different_body_is_refused(sim: RunningSim) -> None:
-    from py_clob_client_v2.headers.headers import create_level_2_headers
     from py_clob_client_v2.clob_types import RequestArgs
+    from py_clob_client_v2.headers.headers import create_level_2_headers
 
     client = client_for(sim)
     signed_body = '{"orderID":"0x01"}'
-    headers = create_level_2_headers(client.signer, client.creds, RequestArgs("DELETE", "/order", None, signed_body))
+    headers = create_level_2_headers(
+        client.signer, client.creds, RequestArgs("DELETE", "/order", None, signed_body)
+    )
     response = httpx.request("DELETE", f"{sim.url}/order", headers=headers, content=b'{"orderID":"0x02"}')
     assert response.status_code == 401
 
 
 def test_stale_l2_timestamp_and_bad_l1_signature_are_refused(sim: RunningSim) -> None:
-    from py_clob_client_v2.headers.headers import create_level_1_headers, create_level_2_headers
     from py_clob_client_v2.clob_types import RequestArgs
+    from py_clob_client_v2.headers.headers import create_level_1_headers, create_level_2_headers
 
     client = client_for(sim)
     old = int(time.time()) - 120
-    headers = create_level_2_headers(client.signer, client.creds, RequestArgs("GET", "/data/orders"), timestamp=old)
+    headers = create_level_2_headers(
+        client.signer, client.creds, RequestArgs("GET", "/data/orders"), timestamp=old
+    )
     assert httpx.get(f"{sim.url}/data/orders", headers=headers).status_code == 401
     l1 = create_level_1_headers(Signer(OTHER_KEY, 137))
     l1["POLY_ADDRESS"] = Account.from_key(HARDHAT_KEY).address

@@ -85,7 +85,9 @@ def test_client_round_trip_reads_trades_cancels_and_balances(sim: RunningSim) ->
     collateral = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
     expected = (Decimal(1000) - Decimal(11) - fee) * 1_000_000
     assert Decimal(collateral["balance"]) == expected
-    shares = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=up))
+    shares = client.get_balance_allowance(
+        BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=up)
+    )
     assert shares["balance"] == "20000000"
     assert client.get_closed_only_mode() == {"closed_only": False}
     assert client.get_ok() == "OK"
@@ -98,12 +100,18 @@ def test_batch_post_and_cancel_all(sim: RunningSim) -> None:
     up, down = sim.market.up_token_id, sim.market.down_token_id
     client = client_for(sim)
     orders = [
-        PostOrdersArgs(order=client.create_order(OrderArgsV2(token_id=up, price=0.30, size=5.0, side="BUY")),
-                       orderType=OrderType.GTC),
-        PostOrdersArgs(order=client.create_order(OrderArgsV2(token_id=down, price=0.20, size=5.0, side="BUY")),
-                       orderType=OrderType.GTC),
-        PostOrdersArgs(order=client.create_order(OrderArgsV2(token_id=up, price=0.30, size=1.0, side="BUY")),
-                       orderType=OrderType.GTC),
+        PostOrdersArgs(
+            order=client.create_order(OrderArgsV2(token_id=up, price=0.30, size=5.0, side="BUY")),
+            orderType=OrderType.GTC,
+        ),
+        PostOrdersArgs(
+            order=client.create_order(OrderArgsV2(token_id=down, price=0.20, size=5.0, side="BUY")),
+            orderType=OrderType.GTC,
+        ),
+        PostOrdersArgs(
+            order=client.create_order(OrderArgsV2(token_id=up, price=0.30, size=1.0, side="BUY")),
+            orderType=OrderType.GTC,
+        ),
     ]
     results = client.post_orders(orders)
     assert [r["success"] for r in results] == [True, True, False]

@@ -31,7 +31,9 @@ def subscribe(sim: RunningSim, ws, assets: list[str]) -> None:
 
 
 def test_admin_needs_the_token(sim: RunningSim) -> None:
-    response = httpx.post(f"{sim.url}/_admin/faults", json={"latency_ms": 5}, headers={"X-Admin-Token": "wrong"})
+    response = httpx.post(
+        f"{sim.url}/_admin/faults", json={"latency_ms": 5}, headers={"X-Admin-Token": "wrong"}
+    )
     assert response.status_code == 401
 
 
@@ -45,8 +47,14 @@ def test_added_latency_slows_every_call(sim: RunningSim) -> None:
 
 def test_injected_5xx_raises_with_status_then_recovers(sim: RunningSim) -> None:
     client = client_for(sim)
-    sim.admin("/faults", {"http_error_count": 1, "http_error_status": 503,
-                          "http_error_message": "Trading is currently disabled. Check polymarket.com for updates"})
+    sim.admin(
+        "/faults",
+        {
+            "http_error_count": 1,
+            "http_error_status": 503,
+            "http_error_message": "Trading is currently disabled. Check polymarket.com for updates",
+        },
+    )
     with pytest.raises(PolyApiException) as failed:
         client.get_order_book(sim.market.up_token_id)
     assert failed.value.status_code == 503
@@ -63,7 +71,9 @@ def test_rate_limit_answers_429_with_retry_after(sim: RunningSim) -> None:
 
 def test_order_booked_but_response_lost(sim: RunningSim) -> None:
     client = client_for(sim)
-    order = client.create_order(OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY"))
+    order = client.create_order(
+        OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY")
+    )
     sim.admin("/faults", {"drop_order_response_count": 1})
     with pytest.raises(PolyApiException) as lost:
         client.post_order(order, OrderType.GTC)
@@ -76,7 +86,9 @@ def test_order_rejection_with_chosen_status_and_text(sim: RunningSim) -> None:
     client = client_for(sim)
     text = "Trading is currently cancel-only. New orders are not accepted, but cancels are allowed."
     sim.admin("/faults", {"reject_order_count": 1, "reject_status": 503, "reject_message": text})
-    order = client.create_order(OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY"))
+    order = client.create_order(
+        OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY")
+    )
     with pytest.raises(PolyApiException) as refused:
         client.post_order(order, OrderType.GTC)
     assert refused.value.status_code == 503 and refused.value.error_msg == {"error": text}
@@ -102,7 +114,9 @@ def test_failed_trade_goes_retrying_then_failed_and_is_undone(sim: RunningSim) -
     sim.quote(up, "SELL", "0.50", "100")
     client = client_for(sim)
     sim.admin("/faults", {"fail_trade_count": 1})
-    posted = client.post_order(client.create_order(OrderArgsV2(token_id=up, price=0.50, size=10.0, side="BUY")))
+    posted = client.post_order(
+        client.create_order(OrderArgsV2(token_id=up, price=0.50, size=10.0, side="BUY"))
+    )
     assert posted["transactionsHashes"] == [], "a failed trade never gets a hash"
     trades = client.get_trades(TradeParams(id=posted["tradeIDs"][0]))
     assert trades[0]["status"] == "FAILED"
@@ -116,7 +130,9 @@ def test_balance_changed_outside_refuses_the_next_order(sim: RunningSim) -> None
     assert response.status_code == 200
     balance = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
     assert balance["balance"] == "1500000"
-    order = client.create_order(OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY"))
+    order = client.create_order(
+        OrderArgsV2(token_id=sim.market.up_token_id, price=0.40, size=5.0, side="BUY")
+    )
     with pytest.raises(PolyApiException) as refused:
         client.post_order(order, OrderType.GTC)
     assert refused.value.error_msg == {"error": "not enough balance / allowance"}
@@ -124,8 +140,11 @@ def test_balance_changed_outside_refuses_the_next_order(sim: RunningSim) -> None
 
 def test_websocket_disconnect_closes_market_and_user_sockets(sim: RunningSim) -> None:
     client = client_for(sim)
-    auth = {"apiKey": client.creds.api_key, "secret": client.creds.api_secret,
-            "passphrase": client.creds.api_passphrase}
+    auth = {
+        "apiKey": client.creds.api_key,
+        "secret": client.creds.api_secret,
+        "passphrase": client.creds.api_passphrase,
+    }
     with connect(f"{sim.ws_url}/ws/market") as market, connect(f"{sim.ws_url}/ws/user") as user:
         subscribe(sim, market, [sim.market.up_token_id])
         user.send(json.dumps({"auth": auth, "type": "user"}))

@@ -118,11 +118,17 @@ def test_mint_match_pays_each_side_its_own_price() -> None:
     ex = fresh_exchange()
     a, b = ACCOUNTS[0], ACCOUNTS[1]
     ex.submit(OrderRequest("0x" + "a" * 64, a, MARKET.up_token_id, "BUY", Decimal("0.57"), Decimal(10)))
-    result = ex.submit(OrderRequest("0x" + "b" * 64, b, MARKET.down_token_id, "BUY", Decimal("0.45"), Decimal(10)))
+    result = ex.submit(
+        OrderRequest("0x" + "b" * 64, b, MARKET.down_token_id, "BUY", Decimal("0.45"), Decimal(10))
+    )
     trade = result.trades[0]
-    assert trade.kind == "MINT" and trade.taker_price == Decimal("0.43") and trade.maker_price == Decimal("0.57")
+    assert (
+        trade.kind == "MINT" and trade.taker_price == Decimal("0.43") and trade.maker_price == Decimal("0.57")
+    )
     assert ex.balance(a, COLLATERAL) == Decimal("194.3")
-    assert ex.balance(b, COLLATERAL) == Decimal(200) - Decimal("4.3") - MARKET.taker_fee(Decimal(10), Decimal("0.43"))
+    assert ex.balance(b, COLLATERAL) == Decimal(200) - Decimal("4.3") - MARKET.taker_fee(
+        Decimal(10), Decimal("0.43")
+    )
     assert ex.balance(a, MARKET.up_token_id) == Decimal(110)
     assert ex.balance(b, MARKET.down_token_id) == Decimal(110)
 

@@ -11,6 +11,7 @@ from typing import Any
 from py_clob_client_v2.clob_types import OrderArgsV2, OrderType
 from websockets.sync.client import ClientConnection, connect
 
+from simulator.book import Side
 from simulator.exchange import Exchange, VenueError
 from tests.simulator.conftest import RunningSim
 from tests.simulator.test_client_roundtrip import client_for
@@ -73,7 +74,9 @@ class LocalBook:
     def as_rest(self, asset: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         book = self.books[asset]
         bids = [{"price": p, "size": book["BUY"][p]} for p in sorted(book["BUY"], key=Decimal)]
-        asks = [{"price": p, "size": book["SELL"][p]} for p in sorted(book["SELL"], key=Decimal, reverse=True)]
+        asks = [
+            {"price": p, "size": book["SELL"][p]} for p in sorted(book["SELL"], key=Decimal, reverse=True)
+        ]
         return bids, asks
 
 
@@ -88,9 +91,8 @@ def random_flow(exchange: Exchange, up: str, down: str, n: int, seed: int) -> in
             exchange.cancel(owner, [_oid])
             continue
         token = up if rng.random() < 0.5 else down
-        side = "BUY" if rng.random() < 0.5 else "SELL"
-        centre = 50 if token == up else 50
-        cents = min(99, max(1, int(rng.gauss(centre, 8))))
+        side: Side = "BUY" if rng.random() < 0.5 else "SELL"
+        cents = min(99, max(1, int(rng.gauss(50, 8))))
         size = Decimal(rng.randrange(5, 200))
         owner = f"mm{rng.randrange(3)}"
         try:
