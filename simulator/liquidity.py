@@ -17,7 +17,7 @@ from statistics import NormalDist
 from typing import Protocol
 
 from simulator.book import Side
-from simulator.exchange import VenueError
+from simulator.protocol import VenueError
 from simulator.windows import Window
 
 MM_OWNER = "sim-mm"
