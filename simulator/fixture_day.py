@@ -63,9 +63,9 @@ class FixtureDay:
 
     def windows_inside_day(self) -> list[RecordedWindow]:
         """Windows whose both boundary seconds lie inside the recorded UTC day."""
-        day_ms = 86_400
+        day_s = 86_400
         lo = self.day_start.timestamp()
-        return [w for w in self.windows if w.start.timestamp() >= lo and w.end.timestamp() < lo + day_ms]
+        return [w for w in self.windows if w.start.timestamp() >= lo and w.end.timestamp() < lo + day_s]
 
 
 def _by_label(raw: dict[str, Any]) -> tuple[str, str]:
