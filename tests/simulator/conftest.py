@@ -78,7 +78,7 @@ def start_sim(config: SimulatorConfig) -> tuple[RunningSim, Callable[[], None]]:
     market = make_market()
     exchange.add_market(market)
     app = build_app(config, exchange)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
