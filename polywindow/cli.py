@@ -126,5 +126,18 @@ def up() -> None:
     _stack_up(_settings(TraderSettings))
 
 
+@app.command("sim")
+def sim(
+    port: int = typer.Option(8765, help="Loopback port to serve on."),
+    scenario: str = typer.Option("synthetic", help="Scenario name (synthetic, a fixture replay, or empty)."),
+    speed: float = typer.Option(1.0, help="Scenario speed factor (1, 10, 60)."),
+    seed: int = typer.Option(0, help="Seed for deterministic scenarios and ids."),
+) -> None:
+    """The local Polymarket stand-in: CLOB REST and sockets, Gamma, RTDS, on 127.0.0.1."""
+    from simulator.server import run
+
+    run(port=port, scenario=scenario, speed=speed, seed=seed)
+
+
 if __name__ == "__main__":
     app()
