@@ -40,8 +40,8 @@ utc_datetimes = st.datetimes(
 
 
 def _decimal(metadata: list[Any]) -> st.SearchStrategy[Decimal]:
-    low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), Decimal(-(10**9)))
-    high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), Decimal(10**9))
+    low: Any = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), Decimal(-(10**9)))
+    high: Any = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), Decimal(10**9))
     return st.decimals(min_value=low, max_value=high, places=6, allow_nan=False, allow_infinity=False)
 
 
@@ -86,7 +86,8 @@ def for_type(tp: Any, metadata: list[Any] | None = None) -> st.SearchStrategy[An
         if tp is bool:
             return st.booleans()
         if tp is int:
-            low = next((m.gt + 1 for m in metadata if isinstance(m, annotated_types.Gt)), -(2**31))
+            low: Any = next((m.gt for m in metadata if isinstance(m, annotated_types.Gt)), -(2**31) - 1)
+            low += 1
             return st.integers(min_value=low, max_value=2**31)
         if tp is bytes:
             return st.binary(max_size=64)

@@ -62,7 +62,7 @@ def test_audit_log_refuses_update_delete_and_truncate(db: psycopg.Connection) ->
 
 
 def test_runtime_controls_start_safe_and_refuse_bad_values(db: psycopg.Connection) -> None:
-    rows = dict(db.execute("SELECT name, value #>> '{}' FROM runtime_controls").fetchall())
+    rows: dict[str, str] = dict(db.execute("SELECT name, value #>> '{}' FROM runtime_controls").fetchall())
     assert rows["kill_switch"] == "PAUSE"
     assert rows["trading_mode"] == "DRY_RUN"
     assert len(rows) == 6
