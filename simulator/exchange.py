@@ -65,6 +65,9 @@ class Exchange:
         self._markets: dict[str, MarketState] = {}
         self._token_market: dict[str, str] = {}
         self._orders: dict[str, Order] = {}
+        # Live-order indexes, pruned lazily: entries whose order left LIVE are dropped on read.
+        self._live: dict[str, dict[str, Order]] = {}
+        self._expiring: dict[str, Order] = {}
         self._trades: dict[str, TradeRecord] = {}
         self._account_trades: dict[str, list[TradeRecord]] = {}
         self._seq = 0
@@ -177,11 +180,7 @@ class Exchange:
     def cancel_owner_orders(self, owner: str, token_id: str | None = None) -> int:
         """Cancel an owner's resting orders, all or those on one token; returns how many."""
         account = account_key(owner)
-        victims = [
-            o
-            for o in self._orders.values()
-            if o.account == account and o.status == "LIVE" and (token_id is None or o.token_id == token_id)
-        ]
+        victims = [o for o in self.open_orders(account) if token_id is None or o.token_id == token_id]
         for order in victims:
             self._cancel(order, "CANCELED")
         self._flush_levels({self._token_market[o.token_id] for o in victims})
@@ -233,6 +232,9 @@ class Exchange:
         if order.remaining > 0 and req.order_type in ("GTC", "GTD"):
             state.book.rest(order)
             self._hold(order, order.remaining)
+            self._live.setdefault(order.account, {})[order.id] = order
+            if order.expiration:
+                self._expiring[order.id] = order
         else:
             order.status = "MATCHED" if order.size_matched > 0 else "CANCELED"
         self._announce(state, order, trades)
@@ -353,7 +355,10 @@ class Exchange:
         return self._orders.get(order_id)
 
     def open_orders(self, account: str) -> list[Order]:
-        return [o for o in self._orders.values() if o.account == account and o.status == "LIVE"]
+        live = self._live.get(account, {})
+        for oid in [oid for oid, o in live.items() if o.status != "LIVE"]:
+            del live[oid]
+        return list(live.values())
 
     def trades_of(self, account: str) -> list[TradeRecord]:
         return list(self._account_trades.get(account, []))
@@ -369,9 +374,9 @@ class Exchange:
         self.lifecycle.due(moment, self._on_trade_step)
         scenario_now = self.clock.now()
         now_s = int(scenario_now.timestamp())
-        expired = [
-            o for o in self._orders.values() if o.status == "LIVE" and o.expiration and o.expiration <= now_s
-        ]
+        for oid in [oid for oid, o in self._expiring.items() if o.status != "LIVE"]:
+            del self._expiring[oid]
+        expired = [o for o in self._expiring.values() if o.expiration <= now_s]
         for order in expired:
             self._cancel(order, "CANCELED")
         self._flush_levels({self._token_market[o.token_id] for o in expired})
