@@ -142,3 +142,61 @@ def test_resolution_pays_winners_and_cancels_resting_orders() -> None:
     assert ex.balance(a, COLLATERAL) == Decimal(300)
     assert ex.balance(a, MARKET.down_token_id) == 0
     assert ex.ledger.available(a, COLLATERAL) == Decimal(300)
+
+
+def test_gtd_order_expires_on_scenario_time() -> None:
+    clock = ManualClock(START)
+    ex = Exchange(SimulatorConfig(), clock)
+    ex.add_market(MARKET)
+    a = ACCOUNTS[0]
+    expiry = int(START.timestamp()) + 90
+    gtd = OrderRequest(
+        "0x" + "d" * 64, a, MARKET.up_token_id, "BUY", Decimal("0.30"), Decimal(10), "GTD", expiration=expiry
+    )
+    ex.submit(gtd)
+    too_soon = OrderRequest(
+        "0x" + "e" * 64,
+        a,
+        MARKET.up_token_id,
+        "BUY",
+        Decimal("0.30"),
+        Decimal(10),
+        "GTD",
+        expiration=int(START.timestamp()) + 30,
+    )
+    try:
+        ex.submit(too_soon)
+        raise AssertionError("a GTD inside the 60 s margin must be refused")
+    except VenueError as refused:
+        assert "invalid expiration" in refused.message
+    ex.pump()
+    assert [o.id for o in ex.open_orders(a)] == [gtd.order_id]
+    clock.advance(91)
+    ex.pump()
+    assert ex.open_orders(a) == [] and ex.ledger.held(a, COLLATERAL) == 0
+
+
+def test_post_only_that_would_cross_is_refused() -> None:
+    ex = fresh_exchange()
+    ex.place_liquidity(MARKET.up_token_id, "SELL", Decimal("0.50"), Decimal(10))
+    crossing = OrderRequest(
+        "0x" + "f" * 64, ACCOUNTS[0], MARKET.up_token_id, "BUY", Decimal("0.50"), Decimal(10), post_only=True
+    )
+    try:
+        ex.submit(crossing)
+        raise AssertionError("post-only must not take liquidity")
+    except VenueError as refused:
+        assert "post-only" in refused.message
+
+
+def test_tick_size_changes_when_price_passes_096() -> None:
+    ex = fresh_exchange()
+    seen: list[dict[str, object]] = []
+    ex.listeners.append(lambda message: seen.append(message.payload))
+    ex.place_liquidity(MARKET.up_token_id, "SELL", Decimal("0.97"), Decimal(10))
+    ex.submit(
+        OrderRequest("0x" + "9" * 64, ACCOUNTS[0], MARKET.up_token_id, "BUY", Decimal("0.97"), Decimal(10))
+    )
+    changes = [p for p in seen if p["event_type"] == "tick_size_change"]
+    assert {p["asset_id"] for p in changes} == set(MARKET.token_ids)
+    assert ex.tick_size(MARKET.up_token_id) == Decimal("0.001")
