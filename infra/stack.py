@@ -145,8 +145,8 @@ def redact(url: str) -> str:
     if not sep or "://" not in head:
         return url
     scheme, _, userinfo = head.partition("://")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{tail}" if ":" in userinfo else url
+    user, has_password, password = userinfo.partition(":")
+    return f"{scheme}://{user}:***@{tail}" if has_password and password else url
 
 
 def wait_postgres(url: str, timeout_s: float) -> None:

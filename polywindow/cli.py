@@ -120,23 +120,32 @@ def config_check() -> None:
     typer.echo(f"ok: mode {settings.mode.value}, postgresql and kafka answer")
 
 
-@app.command("up")
-def up() -> None:
-    """Everything `make run` starts, on the local stack."""
-    _stack_up(_settings(TraderSettings))
+SIM_PORT = typer.Option(8765, help="Loopback port of the simulator.")
+SIM_SCENARIO = typer.Option("synthetic", help="synthetic, replay (the fixture day) or empty.")
+SIM_SPEED = typer.Option(1.0, help="Scenario speed factor (1, 10, 60).")
+SIM_SEED = typer.Option(0, help="Seed for deterministic scenarios and ids.")
+
+
+def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
+    from simulator.server import run  # imported here: trading processes never load the simulator
+
+    base = f"127.0.0.1:{port}"
+    typer.echo(f"simulator: {scenario} x{speed:g} seed {seed}; CLOB http://{base}  Gamma http://{base}/gamma")
+    typer.echo(f"           sockets ws://{base}/ws/market  ws://{base}/ws/user  ws://{base}/rtds  (Ctrl-C stops)")
+    run(port=port, scenario=scenario, speed=speed, seed=seed)
 
 
 @app.command("sim")
-def sim(
-    port: int = typer.Option(8765, help="Loopback port to serve on."),
-    scenario: str = typer.Option("synthetic", help="Scenario name (synthetic, a fixture replay, or empty)."),
-    speed: float = typer.Option(1.0, help="Scenario speed factor (1, 10, 60)."),
-    seed: int = typer.Option(0, help="Seed for deterministic scenarios and ids."),
-) -> None:
+def sim(port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED) -> None:
     """The local Polymarket stand-in: CLOB REST and sockets, Gamma, RTDS, on 127.0.0.1."""
-    from simulator.server import run
+    _serve_simulator(port, scenario, speed, seed)
 
-    run(port=port, scenario=scenario, speed=speed, seed=seed)
+
+@app.command("up")
+def up(port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED) -> None:
+    """What `make run` starts: the local stack with migrations, then the simulator in the foreground."""
+    _stack_up(_settings(TraderSettings))
+    _serve_simulator(port, scenario, speed, seed)
 
 
 if __name__ == "__main__":
