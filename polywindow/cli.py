@@ -131,18 +131,24 @@ def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
 
     base = f"127.0.0.1:{port}"
     typer.echo(f"simulator: {scenario} x{speed:g} seed {seed}; CLOB http://{base}  Gamma http://{base}/gamma")
-    typer.echo(f"           sockets ws://{base}/ws/market  ws://{base}/ws/user  ws://{base}/rtds  (Ctrl-C stops)")
+    typer.echo(
+        f"           sockets ws://{base}/ws/market  ws://{base}/ws/user  ws://{base}/rtds  (Ctrl-C stops)"
+    )
     run(port=port, scenario=scenario, speed=speed, seed=seed)
 
 
 @app.command("sim")
-def sim(port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED) -> None:
+def sim(
+    port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED
+) -> None:
     """The local Polymarket stand-in: CLOB REST and sockets, Gamma, RTDS, on 127.0.0.1."""
     _serve_simulator(port, scenario, speed, seed)
 
 
 @app.command("up")
-def up(port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED) -> None:
+def up(
+    port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED
+) -> None:
     """What `make run` starts: the local stack with migrations, then the simulator in the foreground."""
     _stack_up(_settings(TraderSettings))
     _serve_simulator(port, scenario, speed, seed)
