@@ -283,11 +283,19 @@ class Exchange:
         )
         self._trades[trade.id] = trade
         for account in trade.accounts():
-            self._account_trades.setdefault(account, []).append(trade)
+            if not self.ledger.is_unlimited(account):
+                self._account_trades.setdefault(account, []).append(trade)
         taker.trade_ids.append(trade.id)
         maker.trade_ids.append(trade.id)
         self.lifecycle.start(trade)
+        if maker.remaining == 0:
+            self._forget_liquidity(maker)
         return trade
+
+    def _forget_liquidity(self, order: Order) -> None:
+        """Drop a finished market-maker order: it requotes all day, and nobody reads its history."""
+        if self.ledger.is_unlimited(order.account):
+            self._orders.pop(order.id, None)
 
     def _taker_amounts(self, order: Order, trades: list[TradeRecord]) -> tuple[Decimal, Decimal]:
         shares = sum((t.size for t in trades), Decimal(0))
@@ -337,6 +345,7 @@ class Exchange:
         self._publish_user(
             order.account, state, order_event(order, state.market, "CANCELLATION", self._now_ms())
         )
+        self._forget_liquidity(order)
 
     # ---- reads -------------------------------------------------------------------------------
 

@@ -200,3 +200,29 @@ def test_tick_size_changes_when_price_passes_096() -> None:
     changes = [p for p in seen if p["event_type"] == "tick_size_change"]
     assert {p["asset_id"] for p in changes} == set(MARKET.token_ids)
     assert ex.tick_size(MARKET.up_token_id) == Decimal("0.001")
+
+
+def test_finished_market_maker_orders_are_forgotten_but_ours_are_kept() -> None:
+    ex = fresh_exchange()
+    requoted = [
+        ex.place_liquidity(MARKET.up_token_id, "BUY", Decimal("0.40"), Decimal(50)) for _ in range(200)
+    ]
+    assert ex.cancel_owner_orders("sim-mm") == 200
+    assert all(ex.order(oid) is None for oid in requoted)  # a day of requotes must not pile up
+
+    filled = ex.place_liquidity(MARKET.up_token_id, "SELL", Decimal("0.60"), Decimal(10))
+    ours = OrderRequest(
+        "0x" + "ee" * 32,
+        ACCOUNTS[0],
+        MARKET.up_token_id,
+        "BUY",
+        Decimal("0.60"),
+        Decimal(10),
+        "GTC",
+        api_key="k",
+        maker_address=ACCOUNTS[0],
+    )
+    result = ex.submit(ours)
+    assert result.trades and ex.order(filled) is None
+    assert ex.order(ours.order_id) is not None
+    assert [t.id for t in ex.trades_of(ACCOUNTS[0])] == [t.id for t in result.trades]
