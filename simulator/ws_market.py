@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from simulator.exchange import Exchange, MarketMessage, Message
 from simulator.faults import FaultState
 from simulator.wire import Json
+from simulator.ws_session import CLOSE, serve_session
 
-CLOSE = object()
 MALFORMED = '{"event_type":"book","asset_id":'
 MAX_ASSETS = 500
 
@@ -105,37 +105,20 @@ class MarketHub:
         else:
             self._subscribe(conn, assets, bool(frame.get("initial_dump", True)))
 
-    async def _send_loop(self, ws: WebSocket, conn: _Conn) -> None:
-        while True:
-            item = await conn.queue.get()
-            if item is CLOSE:
-                await ws.close(code=1012)
-                return
-            await ws.send_text(item if isinstance(item, str) else json.dumps(item, separators=(",", ":")))
-            self.sent += 1
+    def _on_text(self, conn: _Conn, text: str) -> None:
+        try:
+            self._handle(conn, json.loads(text))
+        except ValueError:
+            return
+
+    def _count_sent(self) -> None:
+        self.sent += 1
 
     async def endpoint(self, ws: WebSocket) -> None:
         await ws.accept()
         conn = _Conn()
         self.conns.add(conn)
-        sender = asyncio.create_task(self._send_loop(ws, conn))
         try:
-            while not sender.done():
-                receive = asyncio.ensure_future(ws.receive_text())
-                await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
-                if not receive.done():
-                    receive.cancel()
-                    break
-                text = receive.result()
-                if text.strip().upper() == "PING":
-                    conn.queue.put_nowait("PONG")
-                    continue
-                try:
-                    self._handle(conn, json.loads(text))
-                except ValueError:
-                    continue
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            await serve_session(ws, conn.queue, lambda text: self._on_text(conn, text), self._count_sent)
         finally:
             self.conns.discard(conn)
-            sender.cancel()

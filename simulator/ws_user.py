@@ -16,8 +16,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from simulator.auth import ApiKeyStore
 from simulator.exchange import Message, UserMessage
+from simulator.ws_session import CLOSE, serve_session
 
-CLOSE = object()
 AUTH_TIMEOUT_S = 10.0
 
 
@@ -49,14 +49,6 @@ class UserHub:
         for conn in self.conns:
             conn.queue.put_nowait(CLOSE)
         return len(self.conns)
-
-    async def _send_loop(self, ws: WebSocket, conn: _Conn) -> None:
-        while True:
-            item = await conn.queue.get()
-            if item is CLOSE:
-                await ws.close(code=1012)
-                return
-            await ws.send_text(item if isinstance(item, str) else json.dumps(item, separators=(",", ":")))
 
     def _authenticate(self, text: str) -> _Conn | None:
         try:
@@ -98,21 +90,7 @@ class UserHub:
             await ws.close(code=1008, reason="INVALID AUTH")
             return
         self.conns.add(conn)
-        sender = asyncio.create_task(self._send_loop(ws, conn))
         try:
-            while not sender.done():
-                receive = asyncio.ensure_future(ws.receive_text())
-                await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
-                if not receive.done():
-                    receive.cancel()
-                    break
-                text = receive.result()
-                if text.strip().upper() == "PING":
-                    conn.queue.put_nowait("PONG")
-                else:
-                    self._handle(conn, text)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            await serve_session(ws, conn.queue, lambda text: self._handle(conn, text))
         finally:
             self.conns.discard(conn)
-            sender.cancel()
