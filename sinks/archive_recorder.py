@@ -1,0 +1,220 @@
+"""The recorder: consumes every `md.*` topic in batches and archives each record as received.
+
+Offsets are committed only up to what `ArchiveWriter.committable()` says is on disk (STYLE habit 9).
+The consumer must run with `auto.offset.reset=error`: the broker may have dropped records we never
+archived (the embedded one keeps ~5 MB per partition), and the only honest response is to say so
+(a count, an error log naming topic, partition and the lost offsets, an `ops.alerts` Alert), then
+carry on from the oldest record still there. A group's first start (no committed offset) is not a
+loss: it begins at the earliest record, or at the current end when asked (tests, a fresh archive).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from core.enums import Severity
+from core.models import Alert
+from core.serde import DecodeError, decode
+from core.timestamps import from_ms
+from sinks.archive import ArchiveRow, ArchiveWriter
+
+log = logging.getLogger(__name__)
+
+Start = Literal["earliest", "end"]
+_WATERMARK_TIMEOUT_S = 10.0
+
+
+@dataclass
+class RecorderStats:
+    """Counters a health check or a test reads; `lost_records` is the sum of every lost range."""
+
+    archived: int = 0
+    malformed: int = 0
+    loss_events: int = 0
+    lost_records: int = 0
+    commits: int = 0
+
+
+def to_row(msg: Message, decode_fn: Callable[[str, bytes], Any] = decode) -> ArchiveRow:
+    """A consumed record as an archive row; a value that does not decode keeps its bytes and the reason."""
+    topic, value = msg.topic() or "", msg.value() or b""
+    ts_type, ts_ms = msg.timestamp()
+    kafka_ts = from_ms(ts_ms) if ts_type != 0 and ts_ms >= 0 else None
+    try:
+        event = decode_fn(topic, value)
+    except DecodeError as exc:
+        return ArchiveRow(
+            topic,
+            msg.partition() or 0,
+            msg.offset() or 0,
+            msg.key(),
+            value,
+            None,
+            None,
+            None,
+            kafka_ts,
+            str(exc),
+        )
+    return ArchiveRow(
+        topic,
+        msg.partition() or 0,
+        msg.offset() or 0,
+        msg.key(),
+        value,
+        getattr(event, "kind", None),
+        getattr(event, "source_ts", None),
+        getattr(event, "recv_ts", None),
+        kafka_ts,
+    )
+
+
+class Recorder:
+    """Runs the consume → buffer → roll → commit loop; `step()` is one batch, `run()` loops until stopped."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        topics: list[str],
+        writer: ArchiveWriter,
+        alert: Callable[[Alert], None],
+        *,
+        start: Start = "earliest",
+        batch_size: int = 1000,
+        poll_timeout_s: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.consumer, self.writer, self.alert = consumer, writer, alert
+        self.start, self.batch_size, self.poll_timeout_s = start, batch_size, poll_timeout_s
+        self.clock, self.wall = clock, wall
+        self.stats = RecorderStats()
+        self._committed: dict[tuple[str, int], int] = {}
+        self._position: dict[tuple[str, int], int] = {}  # next offset to read, per owned partition
+        consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = consumer.committed(partitions, timeout=_WATERMARK_TIMEOUT_S)
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
+            if tp.offset == OFFSET_INVALID or tp.offset < 0:
+                tp.offset = low if self.start == "earliest" else high
+            elif tp.offset < low:
+                self._lost(tp.topic, tp.partition, tp.offset, low, "committed offset no longer on the broker")
+                tp.offset = low
+            elif tp.offset > high:
+                self._lost(
+                    tp.topic, tp.partition, high, tp.offset, "committed offset beyond the broker's end"
+                )
+                tp.offset = low
+            self._committed[(tp.topic, tp.partition)] = tp.offset
+            self._position[(tp.topic, tp.partition)] = tp.offset
+        consumer.assign(committed)
+
+    @property
+    def assigned(self) -> set[tuple[str, int]]:
+        """The (topic, partition) pairs this recorder owns now."""
+        return set(self._position)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.writer.close_all()
+        self._commit()
+        gone = [(tp.topic, tp.partition) for tp in partitions]
+        self.writer.forget(gone)
+        for key in gone:
+            self._position.pop(key, None)
+            self._committed.pop(key, None)
+        consumer.unassign()
+
+    def _lost(self, topic: str, partition: int, first: int, end: int, why: str) -> None:
+        """Say loudly that offsets [first, end) of a partition will never be archived."""
+        self.stats.loss_events += 1
+        self.stats.lost_records += max(end - first, 0)
+        message = f"archive gap: {topic}[{partition}] offsets {first}..{end - 1} lost ({why})"
+        log.error(message)
+        self.alert(
+            Alert(
+                alert_kind="archive.offsets_lost",
+                severity=Severity.CRITICAL,
+                message=message,
+                dedupe_key=f"{topic}:{partition}:{first}:{end}",
+                event_ts=self.wall(),
+            )
+        )
+
+    def _offset_reset(self, msg: Message) -> None:
+        """The fetch position fell below the low watermark while running: report the range, jump on.
+
+        librdkafka refuses `seek` on a partition in this error state, so the whole assignment is
+        assigned again at the positions this recorder has reached (prefetched records are fetched again).
+        """
+        topic, partition = msg.topic(), msg.partition()
+        if topic is None or partition is None:
+            raise KafkaException(msg.error())
+        tp = TopicPartition(topic, partition)
+        low, _high = self.consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
+        failed_at = msg.offset()
+        first = failed_at if failed_at is not None and failed_at >= 0 else self._position[(topic, partition)]
+        self._lost(topic, partition, first, low, "dropped by the broker before it was read")
+        self._position[(topic, partition)] = low
+        self.consumer.assign([TopicPartition(t, p, o) for (t, p), o in self._position.items()])
+
+    def step(self) -> int:
+        """Consume one batch, archive it, roll due parts and commit what is durable; returns records read."""
+        messages = self.consumer.consume(num_messages=self.batch_size, timeout=self.poll_timeout_s)
+        now, wall = self.clock(), self.wall()
+        read = 0
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._AUTO_OFFSET_RESET:
+                    self._offset_reset(msg)
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                elif err.fatal():
+                    raise KafkaException(err)
+                else:
+                    log.warning("consumer error: %s", err)
+                continue
+            row = to_row(msg)
+            self._position[(row.topic, row.partition)] = row.offset + 1
+            if row.decode_error is not None:
+                self.stats.malformed += 1
+            self.writer.add(row, now, wall)
+            read += 1
+        self.stats.archived += read
+        if self.writer.roll_due(now):
+            self._commit()
+        return read
+
+    def _commit(self) -> None:
+        ahead = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self.writer.committable().items()
+            if offset > self._committed.get((topic, partition), -1) and (topic, partition) in self._position
+        ]
+        if not ahead:
+            return
+        self.consumer.commit(offsets=ahead, asynchronous=False)
+        self.stats.commits += 1
+        for tp in ahead:
+            self._committed[(tp.topic, tp.partition)] = tp.offset
+
+    def close(self) -> None:
+        """Graceful stop: every buffer becomes a part, offsets are committed, the consumer leaves."""
+        self.writer.close_all()
+        self._commit()
+        self.consumer.close()
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        try:
+            while not should_stop():
+                self.step()
+        finally:
+            self.close()
