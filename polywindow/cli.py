@@ -6,8 +6,9 @@ from typing import NoReturn, TypeVar
 
 import typer
 
+from core.models import Alert
 from infra import stack
-from polywindow.settings import SettingsError, StackSettings, TraderSettings, load
+from polywindow.settings import RecorderSettings, SettingsError, StackSettings, TraderSettings, load
 from sinks.postgres.migrate import MigrationError, migrate
 
 S = TypeVar("S", bound=StackSettings)
@@ -152,6 +153,55 @@ def up(
     """What `make run` starts: the local stack with migrations, then the simulator in the foreground."""
     _stack_up(_settings(TraderSettings))
     _serve_simulator(port, scenario, speed, seed)
+
+
+@app.command("record")
+def record() -> None:
+    """Archive every md.* event as received (Parquet by topic and UTC day) until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from confluent_kafka import Consumer
+
+    from connectors.kafka import EventProducer, consumer_config
+    from core.topics import TOPICS
+    from sinks.archive import ArchiveWriter
+    from sinks.archive_recorder import Recorder
+
+    settings = _settings(RecorderSettings)
+    try:
+        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
+        stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s)
+    except stack.StackError as exc:
+        fail(str(exc))
+    client = {**settings.kafka_client_config, "auto.offset.reset": "error"}
+    consumer = Consumer(
+        consumer_config(
+            endpoints.kafka_bootstrap, "archive", embedded=endpoints.kafka_embedded, client_config=client
+        )
+    )
+    producer = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client_config)
+
+    def alert(event: Alert) -> None:
+        producer.produce("ops.alerts", event)
+        producer.flush()
+
+    writer = ArchiveWriter(
+        settings.archive_dir, roll_rows=settings.archive_roll_rows, roll_s=settings.archive_roll_s
+    )
+    topics = [t.name for t in TOPICS if t.name.startswith("md.")]
+    recorder = Recorder(
+        consumer, topics, writer, alert, start=settings.archive_start, batch_size=settings.archive_batch_size
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"recording {', '.join(topics)} into {settings.archive_dir} (group archive)")
+    recorder.run(stop.is_set)
+    s = recorder.stats
+    typer.echo(
+        f"stopped: {s.archived} archived, {s.malformed} malformed, {s.lost_records} lost in {s.loss_events} gap(s)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +69,20 @@ class TraderSettings(StackSettings):
     """Settings of the trading processes; the mode is chosen once, here."""
 
     mode: TradingMode = Field(default=TradingMode.DRY_RUN, validation_alias="POLYWINDOW_MODE")
+
+
+class RecorderSettings(StackSettings):
+    """`polywindow record`: where the md.* archive goes and how often a part is closed (and offsets committed)."""
+
+    archive_dir: Path = Field(default=Path("archive"), validation_alias="POLYWINDOW_ARCHIVE_DIR")
+    archive_roll_rows: int = Field(default=50_000, ge=1, validation_alias="POLYWINDOW_ARCHIVE_ROLL_ROWS")
+    archive_roll_s: float = Field(default=60.0, gt=0, validation_alias="POLYWINDOW_ARCHIVE_ROLL_S")
+    archive_batch_size: int = Field(default=1000, ge=1, validation_alias="POLYWINDOW_ARCHIVE_BATCH_SIZE")
+    archive_start: Literal["earliest", "end"] = Field(
+        default="earliest",
+        validation_alias="POLYWINDOW_ARCHIVE_START",
+        description="where a group with no committed offset begins; a committed offset always wins",
+    )
 
 
 S = TypeVar("S", bound=BaseSettings)
