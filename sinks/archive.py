@@ -159,8 +159,11 @@ class ArchiveWriter:
         self.parts_written = 0
         self.rows_written = 0
 
-    def add(self, row: ArchiveRow, now: float, wall: datetime) -> None:
-        """Buffer one row (`wall`: the recorder's UTC clock, used only for a row without any time)."""
+    def add(self, row: ArchiveRow, now: float, wall: datetime) -> bool:
+        """Buffer one row; a buffer reaching `roll_rows` becomes a part at once (returns True then).
+
+        `wall` is the recorder's UTC clock, used only for a row without any time of its own.
+        """
         key = (row.topic, day_of(row, wall))
         buffer = self._buffers.get(key)
         if buffer is None:
@@ -170,9 +173,13 @@ class ArchiveWriter:
         if row.offset < buffer.first.get(tp, row.offset + 1):
             buffer.first[tp] = row.offset
         self._next[tp] = max(self._next.get(tp, 0), row.offset + 1)
+        if len(buffer.rows) >= self.roll_rows:
+            self._close(key)
+            return True
+        return False
 
     def roll_due(self, now: float) -> int:
-        """Close every buffer that is full or old enough; returns how many parts were written."""
+        """Close every buffer open for `roll_s` or longer; returns how many parts were written."""
         due = [
             k
             for k, b in self._buffers.items()

@@ -169,7 +169,7 @@ class Recorder:
         """Consume one batch, archive it, roll due parts and commit what is durable; returns records read."""
         messages = self.consumer.consume(num_messages=self.batch_size, timeout=self.poll_timeout_s)
         now, wall = self.clock(), self.wall()
-        read = 0
+        read, rolled = 0, False
         for msg in messages:
             err = msg.error()
             if err is not None:
@@ -186,10 +186,10 @@ class Recorder:
             self._position[(row.topic, row.partition)] = row.offset + 1
             if row.decode_error is not None:
                 self.stats.malformed += 1
-            self.writer.add(row, now, wall)
+            rolled = self.writer.add(row, now, wall) or rolled
             read += 1
         self.stats.archived += read
-        if self.writer.roll_due(now):
+        if self.writer.roll_due(now) or rolled:
             self._commit()
         return read
 
