@@ -203,6 +203,10 @@ class ArchiveWriter:
             self.parts_written += 1
             self.rows_written += len(buffer.rows)
 
+    def pending(self) -> list[ArchiveRow]:
+        """Rows read but not yet in a closed part (what a crash now would make Kafka deliver again)."""
+        return [r for b in self._buffers.values() for r in b.rows]
+
     @property
     def buffered(self) -> int:
         return sum(len(b.rows) for b in self._buffers.values())
