@@ -14,6 +14,7 @@ from core.models import (
     LastTrade,
     Level,
     LevelChange,
+    MarketEvent,
     OracleTick,
     SpotTick,
     WindowEvent,
@@ -80,7 +81,7 @@ def book_mix(
     ]
 
 
-def one_of_each(ts: datetime, run: str) -> dict[str, object]:
+def one_of_each(ts: datetime, run: str) -> dict[str, MarketEvent]:
     """One event per md.* topic at `ts` (the keys are the topics); `run` marks the source ids."""
     rng = random.Random(run)
     return {

@@ -91,8 +91,8 @@ def test_every_md_topic_is_archived_byte_identical_and_read_back_in_recv_ts_orde
     for n in range(4):  # produced newest first: the archive must put them back in recv_ts order
         ts = base + timedelta(seconds=3 - n, microseconds=n)
         for name, event in one_of_each(ts, f"{run}:{n}").items():
-            producer.produce(name, event)  # type: ignore[arg-type]
-            sent.append((name, encode(event), ts))  # type: ignore[arg-type]
+            producer.produce(name, event)
+            sent.append((name, encode(event), ts))
     producer.flush()
     raw = Producer({"bootstrap.servers": endpoints.kafka_bootstrap})
     malformed = f'{{"run": "{run}", "not": "a spot tick"}}'.encode()
@@ -162,11 +162,11 @@ def test_a_crash_before_parts_are_committed_loses_nothing_and_reads_each_record_
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"
     for event in events[:12]:
-        producer.produce("md.oracle", event)  # type: ignore[arg-type]
+        producer.produce("md.oracle", event)
     producer.flush()
     assert child.stdout.readline().strip() == "part written, not committed"
     for event in events[12:]:
-        producer.produce("md.oracle", event)  # type: ignore[arg-type]
+        producer.produce("md.oracle", event)
     producer.flush()
     assert child.wait(timeout=60) == -9
     directory = day_dir(tmp_path, "md.oracle", base.date())
@@ -220,7 +220,7 @@ def test_a_part_is_closed_every_roll_rows_and_offsets_commit_with_it(
     recorder = _recorder(private_kafka, True, "archive-rows", tmp_path, ["md.oracle"], alerts, roll_rows=4)
     base, producer = _base(), EventProducer(private_kafka)
     for n in range(10):
-        producer.produce("md.oracle", one_of_each(base + timedelta(seconds=n), f"rows:{n}")["md.oracle"])  # type: ignore[arg-type]
+        producer.produce("md.oracle", one_of_each(base + timedelta(seconds=n), f"rows:{n}")["md.oracle"])
     producer.flush()
     _until(recorder, lambda: recorder.stats.archived >= 10)
     directory = day_dir(tmp_path, "md.oracle", base.date())
@@ -252,7 +252,7 @@ def test_a_committed_offset_the_broker_dropped_is_reported_with_its_range(
     producer = EventProducer(private_kafka)
     base = _base()
     for n in range(3):
-        producer.produce("md.oracle", one_of_each(base + timedelta(seconds=n), f"r:{n}")["md.oracle"])  # type: ignore[arg-type]
+        producer.produce("md.oracle", one_of_each(base + timedelta(seconds=n), f"r:{n}")["md.oracle"])
     producer.flush()
     _until(first, lambda: first.stats.archived >= 3)
     first.close()  # committed at offset 3; the recorder is down while the broker keeps filling
