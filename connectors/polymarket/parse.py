@@ -15,8 +15,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from connectors.frames import each_item, frame_text, load_json, venue_time
 from connectors.parsing import Parsed
-from connectors.polymarket.frames import each_item, frame_text, load_json, venue_time
 from connectors.polymarket.gamma_parse import parse_gamma_market
 from connectors.polymarket.schemas import (
     MARKET_MESSAGE,
