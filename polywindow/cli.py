@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import typer
@@ -202,6 +203,46 @@ def record() -> None:
     typer.echo(
         f"stopped: {s.archived} archived, {s.malformed} malformed, {s.lost_records} lost in {s.loss_events} gap(s)"
     )
+
+
+SETTLE_MARKETS = typer.Option(..., "--markets", help="Markets file (JSONL.gz, fixture-day format).")
+SETTLE_ORACLE = typer.Option(..., "--oracle", help="Oracle tick file (CSV.gz, fixture-day format).")
+SETTLE_TOPIC = typer.Option("crypto_prices_chainlink", help="RTDS topic the oracle file was recorded from.")
+SETTLE_SYMBOL = typer.Option("btc/usd", help="Symbol the oracle file holds.")
+
+
+@app.command("settle")
+def settle(
+    markets: Path = SETTLE_MARKETS,
+    oracle: Path = SETTLE_ORACLE,
+    oracle_topic: str = SETTLE_TOPIC,
+    symbol: str = SETTLE_SYMBOL,
+) -> None:
+    """Resolve recorded windows by each market's own rule; exit 1 if any decided one disagrees."""
+    from connectors.fixture_files import load_markets, load_prices
+    from connectors.settle_files import settle_recorded, summarize
+
+    for path in (markets, oracle):
+        if not path.is_file():
+            fail(f"no such file: {path}")
+    try:
+        windows, ticks = load_markets(markets), load_prices(oracle)
+    except (OSError, ValueError, KeyError) as exc:
+        fail(f"cannot read the input files: {type(exc).__name__}: {exc}")
+    rows = settle_recorded(windows, ticks, oracle_topic=oracle_topic, symbol=symbol)
+    marks = {True: "agree", False: "DISAGREE", None: "-"}
+    for r in rows:
+        recorded = r.recorded.value if r.recorded else "-"
+        line = f"{r.slug}  strike={r.strike or '-'}  close={r.close or '-'}  ours={r.ours.value}"
+        line += f"  recorded={recorded}  {marks[r.agrees]}"
+        typer.echo(f"{line}  ({r.reason})" if r.reason else line)
+    s = summarize(rows)
+    typer.echo(
+        f"windows {s.windows}: decided {s.decided}, agreeing {s.agreeing}, "
+        f"disagreeing {s.disagreeing}, undecidable {s.undecidable}"
+    )
+    if s.disagreeing:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
