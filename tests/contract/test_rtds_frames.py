@@ -18,6 +18,13 @@ from tests.contract.vectors import RECV, fixture
 FRAMES = fixture("rtds-binance-frames", "rtds_observed_frames.jsonl").read_text().splitlines()
 
 
+def ticks(frame: str) -> list[OracleTick | SpotTick]:
+    events = parse_rtds_frame(frame, RECV).events
+    out = [e for e in events if isinstance(e, OracleTick | SpotTick)]
+    assert len(out) == len(events)
+    return out
+
+
 def test_the_file_holds_the_nine_documented_frames():
     assert len(FRAMES) == 9
 
@@ -32,12 +39,12 @@ def test_binance_update_is_a_spot_tick_from_the_plain_decimal():
 
 
 def test_binance_backfill_gives_one_spot_tick_per_point_marked_display_only():
-    parsed = parse_rtds_frame(FRAMES[1], RECV)
-    assert not parsed.rejects
-    assert [(t.source_ts, t.price) for t in parsed.events] == [
+    assert not parse_rtds_frame(FRAMES[1], RECV).rejects
+    points = ticks(FRAMES[1])
+    assert [(t.source_ts, t.price) for t in points] == [
         (from_ms(1788600269000 + 1000 * i), Decimal("79697.73")) for i in range(3)
     ]
-    assert all(isinstance(t, SpotTick) and t.source_id.endswith(":~79697.73") for t in parsed.events)
+    assert all(isinstance(t, SpotTick) and str(t.source_id).endswith(":~79697.73") for t in points)
 
 
 def test_chainlink_update_reads_the_e18_value_never_the_float():
@@ -105,15 +112,13 @@ def test_empty_frame_at_connect_is_control():
 
 def test_a_same_second_correction_is_not_a_duplicate():
     corrected = FRAMES[2].replace("79696948174287960000000", "79696948174287960000001")
-    (a,) = parse_rtds_frame(FRAMES[2], RECV).events
-    (b,) = parse_rtds_frame(corrected, RECV).events
+    (a,) = ticks(FRAMES[2])
+    (b,) = ticks(corrected)
     assert a.source_ts == b.source_ts and a.source_id != b.source_id
 
 
 def test_same_frame_twice_has_the_same_source_id():
-    assert parse_rtds_frame(FRAMES[2], RECV).events[0].source_id == (
-        parse_rtds_frame(FRAMES[2], RECV).events[0].source_id
-    )
+    assert ticks(FRAMES[2])[0].source_id == ticks(FRAMES[2])[0].source_id
 
 
 @pytest.mark.parametrize(
