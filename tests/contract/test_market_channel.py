@@ -39,7 +39,7 @@ DOWN = "109273525442244350742730952350330437524120358591131491104382409718960790
 CID = "0xf41ae9e153f1a5284d56f80954360dd00a72b086ed9547c8111285beec1ed856"
 D = Decimal
 
-BOOK = {
+BOOK: dict[str, Any] = {
     "event_type": "book",
     "asset_id": UP,
     "market": CID,
@@ -48,7 +48,7 @@ BOOK = {
     "timestamp": "1780906650123",
     "hash": "b43c18b9c92e99a21f4b945cf913047bb8b26f95",
 }
-PRICE_CHANGE = {
+PRICE_CHANGE: dict[str, Any] = {
     "event_type": "price_change",
     "market": CID,
     "timestamp": "1780906650201",
@@ -73,7 +73,7 @@ PRICE_CHANGE = {
         },
     ],
 }
-RESOLVED = {
+RESOLVED: dict[str, Any] = {
     "event_type": "market_resolved",
     "id": "2461060",
     "market": CID,
@@ -229,7 +229,7 @@ def test_one_bad_item_rejects_only_itself():
         json.dumps({**BOOK, "asset_id": "not-a-token"}),
         json.dumps({**BOOK, "timestamp": "12:00"}),
         json.dumps({k: v for k, v in PRICE_CHANGE.items() if k != "price_changes"}),
-        json.dumps({**PRICE_CHANGE, "price_changes": [{**PRICE_CHANGE["price_changes"][0], "price": "1.5"}]}),  # type: ignore[index]
+        json.dumps({**PRICE_CHANGE, "price_changes": [{**PRICE_CHANGE["price_changes"][0], "price": "1.5"}]}),
         json.dumps({**BOOK, "event_type": None}),
     ],
 )
@@ -243,7 +243,7 @@ def test_an_entry_without_size_is_rejected_and_the_rest_kept():
     frame = {
         **PRICE_CHANGE,
         "price_changes": [{k: v for k, v in entries[0].items() if k != "size"}, entries[1]],
-    }  # type: ignore[index,union-attr]
+    }
     parsed = parse_market_frame(json.dumps(frame), RECV)
     assert len(parsed.events) == 1 and len(parsed.rejects) == 1
 
@@ -310,10 +310,11 @@ def _simulated_run(seed: int, steps: int) -> tuple[Exchange, SimMarket, list[dic
             exchange.cancel_owner_orders(rng.choice(["mm1", "mm2"]))
             continue
         token = rng.choice(market.token_ids)
-        side = rng.choice(["BUY", "SELL"])
         price = Decimal(rng.randint(2, 98)) / 100
         size = Decimal(rng.randint(5, 200))
-        exchange.place_liquidity(token, side, price, size, owner=rng.choice(["mm1", "mm2"]))
+        exchange.place_liquidity(
+            token, "BUY" if rng.random() < 0.5 else "SELL", price, size, owner=rng.choice(["mm1", "mm2"])
+        )
     return exchange, market, frames
 
 
