@@ -46,9 +46,16 @@ from core.models import (
     TickSizeChange,
     WindowEvent,
 )
+from core.orderbook import book_hash_matches
 from core.timestamps import from_ms
 
-__all__ = ["parse_gamma_market", "parse_market_frame", "parse_user_frame", "venue_client_order_id"]
+__all__ = [
+    "parse_gamma_market",
+    "parse_market_frame",
+    "parse_rest_book",
+    "parse_user_frame",
+    "venue_client_order_id",
+]
 
 _BOOK_SIDE = {"BUY": BookSide.BID, "SELL": BookSide.ASK}
 _FEE_QUANTUM = Decimal("0.00001")
@@ -109,6 +116,16 @@ def _book(msg: BookMessage, recv_ts: datetime) -> BookSnapshot:
         tick_size=msg.tick_size,
         book_hash=msg.hash,
     )
+
+
+def parse_rest_book(body: Mapping[str, Any], recv_ts: datetime) -> BookSnapshot | str:
+    """A `GET /book` body -> a BookSnapshot for a resync, or why not; its §5 hash must verify."""
+    if not isinstance(body, Mapping) or not book_hash_matches(body):
+        return "/book body missing keys or its hash does not match its content"
+    try:
+        return _book(BookMessage.model_validate({**body, "event_type": "book"}), recv_ts)
+    except ValueError as exc:
+        return f"/book body unusable: {str(exc)[:200]}"
 
 
 def _content_digest(changes: list[LevelChange]) -> str:

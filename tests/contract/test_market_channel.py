@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.polymarket.parse import parse_market_frame
+from connectors.polymarket.parse import parse_market_frame, parse_rest_book
 from core.enums import BookSide, Outcome, Side, WindowPhase
 from core.models import (
     BestBidAsk,
@@ -337,6 +337,12 @@ def test_books_rebuilt_from_simulator_frames_equal_the_simulators_books():
         assert book_hash_matches(served)
         for side, key in ((BookSide.BID, "bids"), (BookSide.ASK, "asks")):
             assert books[token].levels(side) == {D(lv["price"]): D(lv["size"]) for lv in served[key]}
+        resync = parse_rest_book(served, RECV)
+        assert isinstance(resync, BookSnapshot) and resync.token_id == token
+        fresh = OrderBook(token)
+        assert fresh.apply_snapshot(resync) is Applied.OK
+        assert fresh.levels(BookSide.BID) == books[token].levels(BookSide.BID)
+        assert isinstance(parse_rest_book({**served, "timestamp": "1"}, RECV), str)
 
 
 def test_a_duplicated_simulator_frame_repeats_its_source_ids():
