@@ -220,7 +220,7 @@ def settle(
 ) -> None:
     """Resolve recorded windows by each market's own rule; exit 1 if any decided one disagrees."""
     from connectors.fixture_files import load_markets, load_prices
-    from connectors.settle_files import settle_recorded, summarize
+    from core.settle_report import settle_recorded, summarize
 
     for path in (markets, oracle):
         if not path.is_file():

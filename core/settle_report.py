@@ -1,5 +1,5 @@
-"""Resolve recorded windows from a markets file and an oracle tick file, and compare with the
-recorded outcomes (what `polywindow settle` prints). The rule comes from each market's own fields;
+"""Resolve recorded windows from recorded oracle ticks and compare with the recorded outcomes
+(what `polywindow settle` prints). The rule comes from each market's own fields;
 a window whose rule reads another feed than the file holds, or whose boundary tick is missing, is
 UNDECIDABLE with the reason, never guessed."""
 
@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from connectors.fixture_files import RecordedTick, RecordedWindow
+from core.recorded import RecordedTick, RecordedWindow
 from core.settlement import RuleNotDerivable, Verdict, dedupe_ticks, derive_rule, resolve_window
 
 __all__ = ["SettleRow", "SettleSummary", "settle_recorded", "summarize"]
