@@ -1,0 +1,57 @@
+"""Duplicate and out-of-order detection for one feed, by the source's id and the source's time.
+
+The venue and the oracle re-send (initial dumps after a reconnect, duplicated frames); their ids are
+stable across re-sends, so a bounded set of recently seen ids drops repeats without growing for
+ever. Out-of-order is judged per key (a token, a symbol): an event whose `source_ts` is older than
+the newest seen for its key. It is counted, not dropped: the consumer (e.g. the order book) decides
+what a late event means.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from datetime import datetime
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    NEW = "NEW"
+    DUPLICATE = "DUPLICATE"
+    OUT_OF_ORDER = "OUT_OF_ORDER"
+
+
+class Deduper:
+    """Remembers the last `capacity` ids (oldest forgotten first) and the newest source time per key."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._newest: dict[str, datetime] = {}
+        self.counts: Counter[Verdict] = Counter()
+
+    def check(self, source_id: str | None, key: str, source_ts: datetime) -> Verdict:
+        """Classify one event and remember it. An event without an id is never a duplicate."""
+        if source_id is not None:
+            if source_id in self._seen:
+                self._seen.move_to_end(source_id)
+                self.counts[Verdict.DUPLICATE] += 1
+                return Verdict.DUPLICATE
+            self._seen[source_id] = None
+            if len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+        newest = self._newest.get(key)
+        if newest is not None and source_ts < newest:
+            self.counts[Verdict.OUT_OF_ORDER] += 1
+            return Verdict.OUT_OF_ORDER
+        self._newest[key] = source_ts
+        self.counts[Verdict.NEW] += 1
+        return Verdict.NEW
+
+    def forget_key(self, key: str) -> None:
+        """Drop a key's newest time (its token or symbol is no longer followed)."""
+        self._newest.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._seen)

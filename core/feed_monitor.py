@@ -1,0 +1,142 @@
+"""Feed integrity: last-tick age, gaps, data completeness per window, capture rate per key.
+
+A gap is a period in which we may have missed data. It opens when a feed has been silent for more
+than its threshold (start = the last tick's time, not the moment we noticed) or when its connection
+drops (a dropped socket loses whatever the venue sent meanwhile, and the venue replays nothing);
+it closes on the first tick after it (end = that tick's time). Every time is passed in (our receive
+clock for ticks, the same clock for `now`), so the decisions replay exactly. Decisions are values
+the adapter acts on (write a `feed_gaps` row, raise an alert).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class GapOpened:
+    feed: str
+    started_at: datetime
+    detected_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class GapClosed:
+    feed: str
+    started_at: datetime
+    ended_at: datetime
+
+
+class FeedMonitor:
+    """One feed's last tick and open gap. `silence` None: silence alone never opens a gap (a quiet
+    user channel is normal); disconnects still do. Before any tick, `started_at` stands in for it."""
+
+    def __init__(self, feed: str, started_at: datetime, silence: timedelta | None) -> None:
+        if silence is not None and silence <= timedelta(0):
+            raise ValueError(f"silence threshold must be positive, got {silence}")
+        self.feed = feed
+        self.silence = silence
+        self.last_tick: datetime = started_at
+        self.ticks = 0
+        self.open_gap: GapOpened | None = None
+
+    def tick(self, at: datetime) -> GapClosed | None:
+        """A data event arrived at `at`; closes the open gap, if any, at `at`."""
+        self.ticks += 1
+        if at > self.last_tick:
+            self.last_tick = at
+        gap, self.open_gap = self.open_gap, None
+        if gap is None:
+            return None
+        return GapClosed(self.feed, gap.started_at, max(at, gap.started_at))
+
+    def check(self, now: datetime) -> GapOpened | None:
+        """Open a gap when the feed has been silent for more than the threshold."""
+        if self.open_gap is not None or self.silence is None or now - self.last_tick <= self.silence:
+            return None
+        return self._open(now, f"no tick for more than {self.silence.total_seconds():g} s")
+
+    def disconnected(self, now: datetime, why: str) -> GapOpened | None:
+        """The connection dropped at `now`: what follows the last tick is unknown until data resumes."""
+        if self.open_gap is not None:
+            return None
+        return self._open(now, f"disconnected: {why}")
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.last_tick
+
+    def _open(self, now: datetime, reason: str) -> GapOpened:
+        self.open_gap = GapOpened(self.feed, self.last_tick, now, reason)
+        return self.open_gap
+
+
+def _second_of(at: datetime) -> int:
+    return int(at.timestamp() // 1)
+
+
+class Completeness:
+    """Which whole seconds had at least one tick, for the last `keep` of them (bounded memory)."""
+
+    def __init__(self, keep: timedelta = timedelta(hours=2)) -> None:
+        self._keep_s = int(keep.total_seconds())
+        self._seconds: set[int] = set()
+        self._order: deque[int] = deque()
+        self._newest = 0
+
+    def tick(self, at: datetime) -> None:
+        second = _second_of(at)
+        if second in self._seconds:
+            return
+        self._seconds.add(second)
+        self._order.append(second)
+        self._newest = max(self._newest, second)
+        horizon = self._newest - self._keep_s
+        while self._order and self._order[0] < horizon:
+            self._seconds.discard(self._order.popleft())
+
+    def percent(self, start: datetime, end: datetime) -> Decimal:
+        """Seconds in [start, end) with a tick / seconds in the window, as a percentage (2 places)."""
+        first, last = _second_of(start), _second_of(end)
+        total = last - first
+        if total <= 0:
+            raise ValueError(f"empty window {start.isoformat()} .. {end.isoformat()}")
+        covered = sum(1 for s in range(first, last) if s in self._seconds)
+        return (Decimal(covered) * 100 / Decimal(total)).quantize(Decimal("0.01"))
+
+
+class CaptureRate:
+    """Ticks per second per key (a token) over a sliding span of event time."""
+
+    def __init__(self, span: timedelta = timedelta(seconds=60)) -> None:
+        if span <= timedelta(0):
+            raise ValueError(f"span must be positive, got {span}")
+        self.span = span
+        self._ticks: dict[str, deque[datetime]] = {}
+
+    def tick(self, key: str, at: datetime) -> None:
+        ticks = self._ticks.setdefault(key, deque())
+        ticks.append(at)
+        self._trim(ticks, at)
+
+    def rate(self, key: str, now: datetime) -> float:
+        ticks = self._ticks.get(key)
+        if not ticks:
+            return 0.0
+        self._trim(ticks, now)
+        return len(ticks) / (self.span / _SECOND)
+
+    def rates(self, now: datetime) -> dict[str, float]:
+        return {key: self.rate(key, now) for key in list(self._ticks)}
+
+    def forget(self, key: str) -> None:
+        self._ticks.pop(key, None)
+
+    def _trim(self, ticks: deque[datetime], now: datetime) -> None:
+        while ticks and now - ticks[0] > self.span:
+            ticks.popleft()
