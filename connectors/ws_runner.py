@@ -1,0 +1,276 @@
+"""One reusable websocket loop: connect, subscribe, keep alive, read, reconnect with jittered backoff.
+
+A `Channel` supplies what differs per socket (URL, subscribe frames, parser, resync on connect,
+follow-up after an event). The runner owns what must be the same everywhere: each frame is stamped
+with our receive time and parsed; rejects go to `ops.quarantine` whole and are counted (bad input
+never stops the loop); events are de-duplicated by source id and counted when out of order; the
+feed monitor turns silence and disconnects into `feed_gaps` rows and `ops.alerts` events.
+Keep-alive: a text `PING` every `ping_interval_s` where the venue needs it (market, user); a socket
+with no frame for `stale_after_s` is treated as dead and reconnected (RTDS never answers PINGs, so
+data age is its only liveness signal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from connectors.parsing import Parsed
+from connectors.routing import order_key, rate_key, topic_for
+from core.backoff import Backoff
+from core.dedupe import Deduper, Verdict
+from core.enums import Severity
+from core.feed_monitor import CaptureRate, Completeness, FeedMonitor, GapClosed, GapOpened
+from core.models import Alert, Event, Quarantined
+
+log = structlog.get_logger(__name__)
+
+CONNECTION_ERRORS = (OSError, ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError)
+
+
+class EventSink(Protocol):
+    """Where events go (EventProducer in production)."""
+
+    def produce(self, topic_name: str, event: Event) -> None: ...
+
+
+class GapStore(Protocol):
+    """Where gaps and alerts are recorded (sinks.postgres.ops.OpsWriter); called in a worker thread."""
+
+    def open_gap(self, feed: str, started_at: datetime, detail: str) -> bool: ...
+
+    def close_gap(self, feed: str, ended_at: datetime) -> bool: ...
+
+    def open_gap_start(self, feed: str) -> datetime | None: ...
+
+    def record_alert(self, alert: Alert) -> None: ...
+
+
+class Channel(Protocol):
+    feed: str
+
+    def url(self) -> str: ...
+
+    def subscribe_frames(self) -> Sequence[str]:
+        """Frames sent on every (re)connect, before anything is read."""
+        ...
+
+    def parse(self, raw: str | bytes, recv_ts: datetime) -> Parsed: ...
+
+    async def on_connected(self, recv_ts: Callable[[], datetime]) -> Sequence[Event]:
+        """After subscribing: mark state stale and return resync events (REST snapshots)."""
+        ...
+
+    async def after_event(self, event: Event, recv_ts: Callable[[], datetime]) -> Sequence[Event]:
+        """After an event was taken: update local state; return resync events if it drifted."""
+        ...
+
+    def outgoing(self) -> Sequence[str]:
+        """Frames to send now on the open socket (subscriptions to newly followed ids)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    ping_interval_s: float | None = 10.0
+    stale_after_s: float = 30.0
+    silence_gap: timedelta | None = timedelta(seconds=5)
+    backoff: Backoff = field(default_factory=Backoff)
+    open_timeout_s: float = 10.0
+    poll_s: float = 0.25
+    dedupe_capacity: int = 200_000
+
+
+def event_time(event: Event) -> datetime:
+    value = getattr(event, "source_ts", None) or getattr(event, "event_ts", None)
+    if not isinstance(value, datetime):
+        raise TypeError(f"{type(event).__name__} has no source_ts or event_ts")
+    return value
+
+
+class WsRunner:
+    """Runs one channel until cancelled. `now` is our wall clock (receive times); `random_fn` jitter."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        sink: EventSink,
+        store: GapStore | None,
+        config: RunnerConfig,
+        now: Callable[[], datetime],
+        random_fn: Callable[[], float],
+    ) -> None:
+        self.channel = channel
+        self.feed = channel.feed
+        self.sink = sink
+        self.store = store
+        self.config = config
+        self.now = now
+        self.random_fn = random_fn
+        self.dedupe = Deduper(config.dedupe_capacity)
+        self.monitor = FeedMonitor(self.feed, now(), config.silence_gap)
+        self.completeness = Completeness()
+        self.rates = CaptureRate()
+        self.counts: Counter[str] = Counter()
+        self.connected = asyncio.Event()
+        self._last_frame = 0.0
+        self._last_ping = 0.0
+
+    async def run(self) -> None:
+        await self._adopt_open_gap()
+        attempt = 0
+        while True:
+            try:
+                async with connect(
+                    self.channel.url(),
+                    open_timeout=self.config.open_timeout_s,
+                    max_size=None,
+                    ping_interval=None,
+                ) as ws:
+                    attempt = 0
+                    await self._session(ws)
+                why = "closed by the server"
+            except CONNECTION_ERRORS as exc:
+                why = f"{type(exc).__name__}: {str(exc)[:200]}"
+            self.connected.clear()
+            self.counts["reconnects"] += 1
+            await self._gap_opened(self.monitor.disconnected(self.now(), why))
+            delay = self.config.backoff.delay(attempt, self.random_fn)
+            attempt += 1
+            log.warning("ws.reconnect", feed=self.feed, why=why, delay_s=round(delay, 3))
+            await asyncio.sleep(delay)
+
+    async def _session(self, ws: ClientConnection) -> None:
+        loop = asyncio.get_running_loop()
+        for frame in self.channel.subscribe_frames():
+            await ws.send(frame)
+        await self._take_all(await self.channel.on_connected(self.now))
+        self.connected.set()
+        self._last_frame = self._last_ping = loop.time()
+        while True:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=self.config.poll_s)
+            except TimeoutError:
+                raw = None
+            if raw is not None:
+                self._last_frame = loop.time()
+                await self.handle_frame(raw, self.now())
+            for frame in self.channel.outgoing():
+                await ws.send(frame)
+            await self._housekeeping(ws, loop.time())
+
+    async def _housekeeping(self, ws: ClientConnection, mono: float) -> None:
+        interval = self.config.ping_interval_s
+        if interval is not None and mono - self._last_ping >= interval:
+            self._last_ping = mono
+            await ws.send("PING")
+        if mono - self._last_frame > self.config.stale_after_s:
+            raise TimeoutError(f"no frame for {self.config.stale_after_s:g} s")
+        await self._gap_opened(self.monitor.check(self.now()))
+
+    async def handle_frame(self, raw: str | bytes, recv_ts: datetime) -> None:
+        """Parse one frame, quarantine its rejects, take its events (public for benches and replays)."""
+        self.counts["frames"] += 1
+        parsed = self.channel.parse(raw, recv_ts)
+        for reason in parsed.rejects:
+            self._quarantine(raw, reason, recv_ts)
+        await self._take_all(parsed.events)
+
+    async def _take_all(self, events: Sequence[Event]) -> None:
+        pending = list(events)
+        while pending:
+            event = pending.pop(0)
+            if not await self._take(event):
+                continue
+            pending.extend(await self.channel.after_event(event, self.now))
+
+    async def _take(self, event: Event) -> bool:
+        """Produce one event unless it is a duplicate; True when it was produced."""
+        source_id = getattr(event, "source_id", None)
+        verdict = self.dedupe.check(source_id, order_key(event), event_time(event))
+        if verdict is Verdict.DUPLICATE:
+            self.counts["duplicates"] += 1
+            return False
+        if verdict is Verdict.OUT_OF_ORDER:
+            self.counts["out_of_order"] += 1
+        self.sink.produce(topic_for(event), event)
+        self.counts["events"] += 1
+        recv_ts = getattr(event, "recv_ts", None)
+        at = recv_ts if isinstance(recv_ts, datetime) else self.now()
+        self.completeness.tick(at)
+        key = rate_key(event)
+        if key is not None:
+            self.rates.tick(key, at)
+        closed = self.monitor.tick(at)
+        if closed is not None:
+            await self._gap_closed(closed)
+        return True
+
+    def _quarantine(self, raw: str | bytes, reason: str, recv_ts: datetime) -> None:
+        self.counts["quarantined"] += 1
+        data = raw.encode() if isinstance(raw, str) else raw
+        self.sink.produce(
+            "ops.quarantine", Quarantined(source=self.feed, reason=reason, raw=data, recv_ts=recv_ts)
+        )
+
+    async def _adopt_open_gap(self) -> None:
+        """A gap left open by an earlier run of this feed stays the open gap until data resumes."""
+        if self.store is None:
+            return
+        started = await self._store_call(self.store.open_gap_start, self.feed)
+        if isinstance(started, datetime):
+            self.monitor.open_gap = GapOpened(self.feed, started, self.now(), "left open by an earlier run")
+
+    async def _gap_opened(self, gap: GapOpened | None) -> None:
+        if gap is None:
+            return
+        self.counts["gaps"] += 1
+        message = f"feed {gap.feed}: gap since {gap.started_at.isoformat()} ({gap.reason})"
+        log.warning(
+            "feed.gap_opened", feed=gap.feed, started_at=gap.started_at.isoformat(), reason=gap.reason
+        )
+        alert = Alert(
+            alert_kind="feed.gap",
+            severity=Severity.WARNING,
+            message=message,
+            dedupe_key=f"feed.gap:{gap.feed}:{gap.started_at.isoformat()}",
+            event_ts=gap.detected_at,
+        )
+        self.sink.produce("ops.alerts", alert)
+        if self.store is not None:
+            await self._store_call(self.store.open_gap, gap.feed, gap.started_at, gap.reason)
+            await self._store_call(self.store.record_alert, alert)
+
+    async def _gap_closed(self, gap: GapClosed) -> None:
+        seconds = (gap.ended_at - gap.started_at).total_seconds()
+        log.info("feed.gap_closed", feed=gap.feed, seconds=round(seconds, 3))
+        alert = Alert(
+            alert_kind="feed.gap_closed",
+            severity=Severity.INFO,
+            message=f"feed {gap.feed}: data resumed after {seconds:.3f} s",
+            dedupe_key=f"feed.gap:{gap.feed}:{gap.started_at.isoformat()}",
+            event_ts=gap.ended_at,
+        )
+        self.sink.produce("ops.alerts", alert)
+        if self.store is not None:
+            await self._store_call(self.store.close_gap, gap.feed, gap.ended_at)
+            await self._store_call(self.store.record_alert, alert)
+
+    async def _store_call(self, fn: Callable[..., object], *args: object) -> object:
+        """A database write must not stop the feed: failures are logged and counted."""
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except Exception as exc:  # any driver error: the feed goes on
+            self.counts["store_errors"] += 1
+            log.error(
+                "feed.store_failed", feed=self.feed, call=getattr(fn, "__name__", "?"), error=str(exc)[:300]
+            )
+            return None
