@@ -122,7 +122,7 @@ class WsRunner:
         self.counts: Counter[str] = Counter()
         self.connected = asyncio.Event()
         self._last_frame = 0.0
-        self._last_ping = 0.0
+        self._why = ""
 
     async def run(self) -> None:
         await self._adopt_open_gap()
@@ -136,8 +136,8 @@ class WsRunner:
                     ping_interval=None,
                 ) as ws:
                     attempt = 0
-                    await self._session(ws)
-                why = "closed by the server"
+                    self._why = ""
+                    why = await self._session(ws)
             except CONNECTION_ERRORS as exc:
                 why = f"{type(exc).__name__}: {str(exc)[:200]}"
             self.connected.clear()
@@ -148,33 +148,40 @@ class WsRunner:
             log.warning("ws.reconnect", feed=self.feed, why=why, delay_s=round(delay, 3))
             await asyncio.sleep(delay)
 
-    async def _session(self, ws: ClientConnection) -> None:
-        loop = asyncio.get_running_loop()
+    async def _session(self, ws: ClientConnection) -> str:
+        """Subscribe, resync, then read until the socket ends; returns why it ended."""
         for frame in self.channel.subscribe_frames():
             await ws.send(frame)
         await self._take_all(await self.channel.on_connected(self.now))
         self.connected.set()
-        self._last_frame = self._last_ping = loop.time()
-        while True:
-            try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=self.config.poll_s)
-            except TimeoutError:
-                raw = None
-            if raw is not None:
+        loop = asyncio.get_running_loop()
+        self._last_frame = loop.time()
+        keeper = asyncio.create_task(self._keep_alive(ws))
+        try:
+            async for raw in ws:
                 self._last_frame = loop.time()
                 await self.handle_frame(raw, self.now())
+        finally:
+            keeper.cancel()
+        return self._why or "closed by the server"
+
+    async def _keep_alive(self, ws: ClientConnection) -> None:
+        """Every `poll_s`: send queued frames, PING when due, judge liveness by frame age, check gaps."""
+        loop = asyncio.get_running_loop()
+        last_ping = loop.time()
+        while True:
+            await asyncio.sleep(self.config.poll_s)
             for frame in self.channel.outgoing():
                 await ws.send(frame)
-            await self._housekeeping(ws, loop.time())
-
-    async def _housekeeping(self, ws: ClientConnection, mono: float) -> None:
-        interval = self.config.ping_interval_s
-        if interval is not None and mono - self._last_ping >= interval:
-            self._last_ping = mono
-            await ws.send("PING")
-        if mono - self._last_frame > self.config.stale_after_s:
-            raise TimeoutError(f"no frame for {self.config.stale_after_s:g} s")
-        await self._gap_opened(self.monitor.check(self.now()))
+            interval = self.config.ping_interval_s
+            if interval is not None and loop.time() - last_ping >= interval:
+                last_ping = loop.time()
+                await ws.send("PING")
+            if loop.time() - self._last_frame > self.config.stale_after_s:
+                self._why = f"no frame for {self.config.stale_after_s:g} s"
+                await ws.close()
+                return
+            await self._gap_opened(self.monitor.check(self.now()))
 
     async def handle_frame(self, raw: str | bytes, recv_ts: datetime) -> None:
         """Parse one frame, quarantine its rejects, take its events (public for benches and replays)."""

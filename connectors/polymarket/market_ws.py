@@ -32,15 +32,15 @@ FEED = "polymarket.market"
 class MarketChannel:
     """A `ws_runner.Channel` for `/ws/market`; `clob` is an httpx client on the CLOB REST base URL."""
 
-    feed = FEED
-
     def __init__(
         self,
         ws_url: str,
         clob: httpx.AsyncClient,
         tokens: Iterable[str] = (),
         resync_min_interval_s: float = 1.0,
+        feed: str = FEED,
     ) -> None:
+        self.feed = feed
         self._url = ws_url
         self._clob = clob
         self._min_interval = resync_min_interval_s
