@@ -84,7 +84,7 @@ class WindowDiscovery:
     async def poll(self) -> list[WindowEvent]:
         """One discovery round; returns the events it emitted."""
         slugs = window_slugs(self._assets, self._intervals, self._now())
-        response = await self._gamma.get("/markets", params=[("slug", s) for s in slugs] + [("limit", "500")])
+        response = await self._gamma.get("/markets", params={"slug": slugs, "limit": 500})
         response.raise_for_status()
         recv_ts = self._now()
         emitted = []
