@@ -5,7 +5,7 @@ another protocol with credentials, so the transport is one implementation of `Pr
 successor is added as another channel for `WsRunner`, and nothing downstream changes (both produce
 the same OracleTick / SpotTick events). RTDS never answers PINGs: liveness is judged by data age
 (the runner's `stale_after_s`), and no PING is sent. The envelope's send stamp gives a one-way
-clock sample now and then.
+clock sample now and then (update frames only: a backfill's stamp is not its send time).
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ class RtdsChannel:
         if self._last_clock is not None and recv_ts - self._last_clock < self._clock_every:
             return
         try:
-            stamp = json.loads(raw).get("timestamp")
+            envelope = json.loads(raw)
+            stamp = envelope.get("timestamp") if envelope.get("type") == "update" else None
         except (ValueError, AttributeError):
             return
         if isinstance(stamp, int) and stamp > 0:

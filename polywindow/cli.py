@@ -205,6 +205,40 @@ def record() -> None:
     )
 
 
+FEEDS_ONLY = typer.Option(
+    "gamma,market,user,rtds", "--only", help="Comma-separated subset of connectors to run."
+)
+
+
+@app.command("feeds")
+def feeds(only: str = FEEDS_ONLY) -> None:
+    """Run the market-data connectors (Gamma, market and user channels, RTDS) until Ctrl-C."""
+    import asyncio
+    import contextlib
+
+    from polywindow.settings import FeedSettings
+    from polywindow.wiring import CONNECTORS, Feeds
+
+    chosen = {c.strip() for c in only.split(",") if c.strip()}
+    if not chosen or not chosen <= set(CONNECTORS):
+        fail(f"--only takes a comma-separated subset of {', '.join(CONNECTORS)}, got {only!r}")
+    settings = _settings(FeedSettings)
+    try:
+        settings.api_creds()
+        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
+        stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s)
+        migrate(endpoints.database_url)
+    except (SettingsError, stack.StackError, MigrationError) as exc:
+        fail(str(exc))
+    runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
+    typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner.run())
+    finally:
+        runner.close()
+
+
 SETTLE_MARKETS = typer.Option(..., "--markets", help="Markets file (JSONL.gz, fixture-day format).")
 SETTLE_ORACLE = typer.Option(..., "--oracle", help="Oracle tick file (CSV.gz, fixture-day format).")
 SETTLE_TOPIC = typer.Option("crypto_prices_chainlink", help="RTDS topic the oracle file was recorded from.")

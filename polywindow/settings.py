@@ -85,6 +85,55 @@ class RecorderSettings(StackSettings):
     )
 
 
+class FeedSettings(StackSettings):
+    """`polywindow feeds`: venue addresses (the simulator's loopback by default), what to follow, limits."""
+
+    clob_url: str = Field(default="http://127.0.0.1:8765", validation_alias="POLYWINDOW_CLOB_URL")
+    gamma_url: str = Field(default="http://127.0.0.1:8765/gamma", validation_alias="POLYWINDOW_GAMMA_URL")
+    market_ws_url: str = Field(
+        default="ws://127.0.0.1:8765/ws/market", validation_alias="POLYWINDOW_MARKET_WS_URL"
+    )
+    user_ws_url: str = Field(default="ws://127.0.0.1:8765/ws/user", validation_alias="POLYWINDOW_USER_WS_URL")
+    rtds_url: str = Field(default="ws://127.0.0.1:8765/rtds", validation_alias="POLYWINDOW_RTDS_URL")
+    assets: list[str] = Field(default=["btc", "eth", "sol", "xrp"], validation_alias="POLYWINDOW_FEED_ASSETS")
+    intervals_s: list[int] = Field(default=[300, 900], validation_alias="POLYWINDOW_FEED_INTERVALS_S")
+    gap_threshold_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_GAP_THRESHOLD_S")
+    stale_after_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STALE_AFTER_S")
+    ping_interval_s: float = Field(default=10.0, gt=0, validation_alias="POLYWINDOW_PING_INTERVAL_S")
+    gamma_poll_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_GAMMA_POLL_S")
+    clock_interval_s: float = Field(default=60.0, gt=0, validation_alias="POLYWINDOW_CLOCK_INTERVAL_S")
+    stats_interval_s: float = Field(default=10.0, gt=0, validation_alias="POLYWINDOW_STATS_INTERVAL_S")
+    api_key: str | None = Field(default=None, validation_alias="POLY_API_KEY")
+    api_secret: SecretStr | None = Field(default=None, validation_alias="POLY_API_SECRET")
+    api_passphrase: SecretStr | None = Field(default=None, validation_alias="POLY_API_PASSPHRASE")
+
+    @field_validator("assets")
+    @classmethod
+    def _asset_form(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not re.fullmatch(r"[a-z]{2,10}", a)]
+        if bad or not value:
+            raise ValueError(f"expected lower-case asset codes like btc, got {value!r}")
+        return value
+
+    @field_validator("intervals_s")
+    @classmethod
+    def _interval_form(cls, value: list[int]) -> list[int]:
+        if not value or any(i not in (300, 900, 14_400) for i in value):
+            raise ValueError(f"expected a list of 300, 900, 14400, got {value!r}")
+        return value
+
+    def api_creds(self) -> tuple[str, SecretStr, SecretStr] | None:
+        """The user-channel credentials, None when unset; raises SettingsError when only some are set.
+
+        Checked here rather than in a model validator, whose error would echo the input values."""
+        given = [self.api_key is not None, self.api_secret is not None, self.api_passphrase is not None]
+        if any(given) and not all(given):
+            raise SettingsError("POLY_API_KEY, POLY_API_SECRET and POLY_API_PASSPHRASE must be set together")
+        if self.api_key is None or self.api_secret is None or self.api_passphrase is None:
+            return None
+        return self.api_key, self.api_secret, self.api_passphrase
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 

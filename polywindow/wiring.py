@@ -1,0 +1,171 @@
+"""Construction of `polywindow feeds`: every connector as a supervised asyncio task in one process.
+
+One process, because the connectors are I/O-bound and share state that would otherwise have to go
+through Kafka: Gamma discovery decides which tokens the market channel and which markets the user
+channel follow, and all of them share one producer and one database pool. `--only` runs a subset,
+so a connector can still get a process (and a core) of its own when its parsing load needs one.
+Construction only: the logic is in core/, connectors/ and sinks/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import structlog
+from psycopg_pool import ConnectionPool
+
+from connectors.kafka import EventProducer
+from connectors.polymarket.gamma import WindowDiscovery, venue_clock
+from connectors.polymarket.market_ws import MarketChannel
+from connectors.polymarket.user_ws import ApiCreds, UserChannel
+from connectors.rtds import RtdsChannel
+from connectors.ws_runner import Channel, RunnerConfig, WsRunner
+from core.backoff import Backoff
+from core.enums import WindowPhase
+from core.models import WindowEvent
+from polywindow.settings import FeedSettings
+from sinks.postgres.ops import OpsWriter
+
+log = structlog.get_logger(__name__)
+
+CONNECTORS = ("gamma", "market", "user", "rtds")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def supervise(name: str, job: Callable[[], Awaitable[None]], backoff: Backoff) -> None:
+    """Restart a task that died of a bug, with jittered backoff; a crash never ends the process."""
+    attempt = 0
+    while True:
+        try:
+            await job()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("feeds.task_crashed", task=name)
+            await asyncio.sleep(backoff.delay(min(attempt, 10), random.random))
+            attempt += 1
+
+
+async def every(interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await job()
+        await asyncio.sleep(interval_s)
+
+
+class Feeds:
+    """The running connectors and their periodic chores (clock offsets, stats, window completeness)."""
+
+    def __init__(
+        self, settings: FeedSettings, kafka_bootstrap: str, database_url: str, only: set[str]
+    ) -> None:
+        self.settings = settings
+        self.only = only
+        self.producer = EventProducer(kafka_bootstrap, settings.kafka_client_config)
+        self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
+        self.ops = OpsWriter(self.pool)
+        self.runners: dict[str, WsRunner] = {}
+        self.windows: dict[str, WindowEvent] = {}
+
+    def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
+        s = self.settings
+        config = RunnerConfig(
+            ping_interval_s=s.ping_interval_s if ping else None,
+            stale_after_s=s.stale_after_s,
+            silence_gap=timedelta(seconds=s.gap_threshold_s) if silence else None,
+        )
+        return WsRunner(channel, self.producer, self.ops, config, now, random.random)
+
+    async def run(self) -> None:
+        s = self.settings
+        async with (
+            httpx.AsyncClient(base_url=s.clob_url, timeout=10) as clob,
+            httpx.AsyncClient(base_url=s.gamma_url, timeout=10) as gamma,
+        ):
+            market = MarketChannel(s.market_ws_url, clob)
+            creds = s.api_creds()
+            user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
+            rtds = RtdsChannel(s.rtds_url, s.assets)
+            if "market" in self.only:
+                self.runners["market"] = self._runner(market, ping=True, silence=True)
+            if "user" in self.only and user is not None:
+                self.runners["user"] = self._runner(user, ping=True, silence=False)
+            elif "user" in self.only:
+                log.warning("feeds.user_skipped", why="POLY_API_KEY/SECRET/PASSPHRASE not set")
+            if "rtds" in self.only:
+                self.runners["rtds"] = self._runner(rtds, ping=False, silence=True)
+
+            def on_window(event: WindowEvent) -> None:
+                self.windows[event.window_id] = event
+                tokens = (event.up_token_id, event.down_token_id)
+                if event.phase is WindowPhase.RESOLVED:
+                    market.unfollow(tokens)
+                else:
+                    market.follow(tokens)
+                    if user is not None:
+                        user.follow([(event.condition_id, event.window_id)])
+                asyncio.get_running_loop().create_task(asyncio.to_thread(self.ops.upsert_window, event))
+
+            backoff = Backoff(base_s=1.0, cap_s=30.0)
+            async with asyncio.TaskGroup() as tasks:
+                if "gamma" in self.only:
+                    discovery = WindowDiscovery(
+                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s
+                    )
+                    tasks.create_task(supervise("gamma", discovery.run, backoff))
+                for name, runner in self.runners.items():
+                    tasks.create_task(supervise(name, runner.run, backoff))
+                tasks.create_task(
+                    supervise(
+                        "clock", lambda: every(s.clock_interval_s, lambda: self._clock(clob, rtds)), backoff
+                    )
+                )
+                tasks.create_task(supervise("stats", lambda: every(s.stats_interval_s, self._stats), backoff))
+
+    async def _clock(self, clob: httpx.AsyncClient, rtds: RtdsChannel) -> None:
+        try:
+            samples = [await venue_clock(clob, now)]
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("feeds.clock_failed", error=str(exc)[:200])
+            samples = []
+        while rtds.clock_samples:
+            samples.append(rtds.clock_samples.popleft())
+        for sample in samples:
+            await asyncio.to_thread(self.ops.record_clock, sample)
+
+    async def _stats(self) -> None:
+        at = now()
+        for runner in self.runners.values():
+            age = runner.monitor.age(at) / timedelta(milliseconds=1)
+            await asyncio.to_thread(self.ops.record_feed_stats, runner.feed, at, dict(runner.counts), age)
+        market = self.runners.get("market")
+        if market is not None:
+            await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at), at)
+        for window in list(self.windows.values()):
+            if window.end_ts > at:
+                continue
+            del self.windows[window.window_id]  # a later phase of it re-adds it and updates the row
+            for runner in self.runners.values():
+                if runner.feed.endswith("user"):
+                    continue
+                pct = runner.completeness.percent(window.start_ts, window.end_ts)
+                await asyncio.to_thread(
+                    self.ops.record_completeness,
+                    runner.feed,
+                    window.window_id,
+                    window.start_ts,
+                    window.end_ts,
+                    pct,
+                    at,
+                )
+
+    def close(self) -> None:
+        self.producer.flush()
+        self.pool.close()
