@@ -241,3 +241,29 @@ def test_malformed_frames_are_quarantined_with_counts_and_the_feed_goes_on(setup
     )
     assert counts.get("reconnects", 0) == 0
     assert_books_equal_venue(setup, events)
+
+
+def test_silence_longer_than_the_threshold_opens_one_gap_closed_by_the_next_tick(
+    setup: Setup, ops: tuple[OpsWriter, str]
+) -> None:
+    store, conninfo = ops
+    tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
+    up = setup.market.up_token_id
+    config = RunnerConfig(ping_interval_s=1.0, silence_gap=timedelta(seconds=0.5), backoff=Backoff(0.05, 0.2))
+    box: list[Connector] = []
+    with run_connector(setup, store, config, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        setup.sim.quote(up, "BUY", "0.40", "10")
+        tail.read(setup.ours, lambda ev: any(isinstance(e, BookDelta) for e in ev), 10)
+        wait_for(lambda: len(_gap_rows(conninfo, setup.feed)) == 1, 5, "the silence gap")
+        last_before = max(e.recv_ts for e in tail.events)
+        setup.sim.quote(up, "BUY", "0.41", "10")
+        wait_for(lambda: _gap_rows(conninfo, setup.feed)[0][1] is not None, 5, "the gap to close")
+        box[0].producer.flush()
+    events = tail.drain(setup.ours, quiet_s=0.5)
+    tail.close()
+    first_after = min(e.recv_ts for e in events if e.recv_ts > last_before)
+    assert _gap_rows(conninfo, setup.feed) == [(last_before, first_after)]
+    with psycopg.connect(conninfo) as conn:
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts ORDER BY id").fetchall()]
+    assert kinds == ["feed.gap", "feed.gap_closed"]
