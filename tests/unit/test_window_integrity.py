@@ -1,0 +1,84 @@
+"""Window integrity: our resolution from oracle ticks against the venue's outcome and conditionId."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from core.enums import OracleStream, Outcome, WindowPhase
+from core.models import OracleTick, WindowEvent
+from core.window_integrity import OracleHistory, check_window, our_settlement, rule_from_name
+
+START = datetime(2026, 6, 8, 8, 15, tzinfo=UTC)
+CID = "0x" + "f4" * 32
+
+
+def window(outcome: Outcome | None, rule: str = "CHAINLINK_TWAP(60)", cid: str = CID) -> WindowEvent:
+    return WindowEvent(
+        source_ts=START + timedelta(minutes=6),
+        recv_ts=START + timedelta(minutes=6),
+        phase=WindowPhase.RESOLVED if outcome else WindowPhase.OPEN,
+        window_id="btc-updown-5m-1780906500",
+        asset="btc",
+        interval_s=300,
+        condition_id=cid,
+        up_token_id="1",
+        down_token_id="2",
+        start_ts=START,
+        end_ts=START + timedelta(minutes=5),
+        settlement_rule=rule,
+        venue_outcome=outcome,
+    )
+
+
+def tick(
+    at: datetime, price: str, stream: OracleStream = OracleStream.CHAINLINK_TWAP_60, sid: str = "x"
+) -> OracleTick:
+    return OracleTick(
+        source_ts=at, recv_ts=at, source_id=sid, symbol="btc/usd", stream=stream, price=Decimal(price)
+    )
+
+
+def history(*ticks: OracleTick) -> OracleHistory:
+    h = OracleHistory()
+    for t in ticks:
+        h.add(t)
+    return h
+
+
+def test_rule_names_map_back_to_rules() -> None:
+    assert rule_from_name("CHAINLINK_TWAP(60)", "btc").twap_seconds == 60  # type: ignore[union-attr]
+    assert rule_from_name("CHAINLINK_SPOT", "eth").symbol == "eth/usd"  # type: ignore[union-attr]
+    assert rule_from_name("BINANCE_1H_CANDLE", "sol").symbol == "solusdt"  # type: ignore[union-attr]
+    assert rule_from_name(None, "btc") is None and rule_from_name("MOON", "btc") is None
+
+
+def test_agreeing_resolution_has_no_discrepancy() -> None:
+    h = history(tick(START, "100"), tick(START + timedelta(minutes=5), "101"))
+    ours = our_settlement(window(Outcome.UP), h)
+    assert check_window(window(Outcome.UP), window(None), ours) == []
+
+
+def test_disagreeing_outcome_and_changed_condition_id_are_both_reported() -> None:
+    h = history(tick(START, "100"), tick(START + timedelta(minutes=5), "99"))
+    resolved = window(Outcome.UP, cid="0x" + "aa" * 32)
+    found = check_window(resolved, window(None), our_settlement(resolved, h))
+    assert {(d.kind, d.ours, d.venue) for d in found} == {
+        ("condition_id", CID, "0x" + "aa" * 32),
+        ("outcome", "DOWN", "UP"),
+    }
+
+
+def test_a_missing_boundary_tick_is_undecidable_never_a_guess() -> None:
+    h = history(
+        tick(START, "100"), tick(START + timedelta(minutes=5), "101", stream=OracleStream.CHAINLINK_SPOT)
+    )
+    found = check_window(window(Outcome.DOWN), None, our_settlement(window(Outcome.DOWN), h))
+    assert [d.kind for d in found] == ["undecidable"] and "close" in found[0].detail
+
+
+def test_a_backfill_point_never_replaces_an_exact_print() -> None:
+    h = history(tick(START, "100"), tick(START, "100.5", sid="~backfill"))
+    assert h.prices("btc/usd", OracleStream.CHAINLINK_TWAP_60) == {
+        int(START.timestamp() * 1000): Decimal("100")
+    }
