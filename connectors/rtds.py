@@ -19,7 +19,7 @@ from typing import Protocol
 from connectors.parsing import Parsed
 from connectors.rtds_parse import parse_rtds_frame
 from core.clock import ClockSample, one_way_sample
-from core.models import Event
+from core.models import Event, OracleTick
 from core.timestamps import from_ms
 
 FEED = "rtds"
@@ -47,8 +47,10 @@ class RtdsChannel:
         binance: bool = True,
         clock_every: timedelta = timedelta(seconds=60),
         feed: str = FEED,
+        on_tick: Callable[[OracleTick], None] = lambda _t: None,
     ) -> None:
         self.feed = feed
+        self._on_tick = on_tick
         self._url = url
         self._assets = sorted(set(assets))
         self._twap = twap_topics
@@ -97,6 +99,8 @@ class RtdsChannel:
         return []
 
     async def after_event(self, event: Event, recv_ts: Callable[[], datetime]) -> Sequence[Event]:
+        if isinstance(event, OracleTick):
+            self._on_tick(event)
         return []
 
     def _maybe_clock(self, raw: str | bytes, recv_ts: datetime) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import structlog
@@ -25,8 +26,9 @@ from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
-from core.enums import WindowPhase
-from core.models import WindowEvent
+from core.enums import Severity, WindowPhase
+from core.models import Alert, WindowEvent
+from core.window_integrity import OracleHistory, check_window, our_settlement
 from polywindow.settings import FeedSettings
 from sinks.postgres.ops import OpsWriter
 
@@ -73,6 +75,8 @@ class Feeds:
         self.ops = OpsWriter(self.pool)
         self.runners: dict[str, WsRunner] = {}
         self.windows: dict[str, WindowEvent] = {}
+        self.discovered: dict[str, WindowEvent] = {}
+        self.history = OracleHistory()
 
     def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
         s = self.settings
@@ -92,7 +96,7 @@ class Feeds:
             market = MarketChannel(s.market_ws_url, clob)
             creds = s.api_creds()
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
-            rtds = RtdsChannel(s.rtds_url, s.assets)
+            rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self.history.add)
             if "market" in self.only:
                 self.runners["market"] = self._runner(market, ping=True, silence=True)
             if "user" in self.only and user is not None:
@@ -107,7 +111,9 @@ class Feeds:
                 tokens = (event.up_token_id, event.down_token_id)
                 if event.phase is WindowPhase.RESOLVED:
                     market.unfollow(tokens)
+                    self._check_integrity(event)
                 else:
+                    self.discovered.setdefault(event.window_id, event)
                     market.follow(tokens)
                     if user is not None:
                         user.follow([(event.condition_id, event.window_id)])
@@ -128,6 +134,37 @@ class Feeds:
                     )
                 )
                 tasks.create_task(supervise("stats", lambda: every(s.stats_interval_s, self._stats), backoff))
+
+    def _check_integrity(self, resolved: WindowEvent) -> None:
+        """Our resolution vs the venue's; discrepancies stored and alerted (rows written off-loop)."""
+        ours = our_settlement(resolved, self.history)
+        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
+        at = now()
+        outcome = "UNDECIDABLE" if isinstance(ours, str) or not ours.decided else ours.verdict.name
+        jobs: list[Callable[[], None]] = [
+            lambda: self.ops.record_our_outcome(resolved.window_id, outcome, at)
+        ]
+        for d in found:
+            alert = Alert(
+                alert_kind=f"window.{d.kind}",
+                severity=Severity.WARNING if d.kind == "undecidable" else Severity.CRITICAL,
+                message=f"{resolved.window_id}: ours {d.ours}, venue {d.venue} ({d.detail})",
+                dedupe_key=f"window.{d.kind}:{resolved.window_id}",
+                event_ts=at,
+            )
+            self.producer.produce("ops.alerts", alert)
+            jobs.append(
+                partial(
+                    self.ops.record_discrepancy, resolved.window_id, d.kind, d.ours, d.venue, d.detail, at
+                )
+            )
+            jobs.append(partial(self.ops.record_alert, alert))
+
+        def write() -> None:
+            for job in jobs:
+                job()
+
+        asyncio.get_running_loop().create_task(asyncio.to_thread(write))
 
     async def _clock(self, clob: httpx.AsyncClient, rtds: RtdsChannel) -> None:
         try:
