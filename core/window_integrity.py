@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from core.enums import OracleStream, Outcome
-from core.models import OracleTick, WindowEvent
+from core.enums import OracleStream, Outcome, Severity
+from core.models import Alert, OracleTick, WindowEvent
 from core.settlement import RuleKind, Settlement, SettlementRule, Verdict, resolve_window
 from core.timestamps import to_ms
 
@@ -106,3 +107,20 @@ def check_window(
             detail = f"{ours.rule.name}: strike {ours.strike}, close {ours.close}"
             found.append(Discrepancy("outcome", mine.value, venue, detail))
     return found
+
+
+def discrepancy_alert(window_id: str, found: Discrepancy, at: datetime) -> Alert:
+    """The alert for a discrepancy: an outcome or conditionId mismatch is critical (money settles on
+    the venue's word and ours disagrees); a window we could not decide is a warning."""
+    return Alert(
+        alert_kind=f"window.{found.kind}",
+        severity=Severity.WARNING if found.kind == "undecidable" else Severity.CRITICAL,
+        message=f"{window_id}: ours {found.ours}, venue {found.venue} ({found.detail})",
+        dedupe_key=f"window.{found.kind}:{window_id}",
+        event_ts=at,
+    )
+
+
+def our_outcome_label(ours: Settlement | str) -> str:
+    """What the windows table stores as our outcome: UP, DOWN or UNDECIDABLE."""
+    return "UNDECIDABLE" if isinstance(ours, str) or not ours.decided else ours.verdict.name

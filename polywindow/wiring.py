@@ -26,9 +26,15 @@ from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
-from core.enums import Severity, WindowPhase
-from core.models import Alert, WindowEvent
-from core.window_integrity import OracleHistory, check_window, our_settlement
+from core.enums import WindowPhase
+from core.models import WindowEvent
+from core.window_integrity import (
+    OracleHistory,
+    check_window,
+    discrepancy_alert,
+    our_outcome_label,
+    our_settlement,
+)
 from polywindow.settings import FeedSettings
 from sinks.postgres.ops import OpsWriter
 
@@ -140,18 +146,12 @@ class Feeds:
         ours = our_settlement(resolved, self.history)
         found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
         at = now()
-        outcome = "UNDECIDABLE" if isinstance(ours, str) or not ours.decided else ours.verdict.name
+        outcome = our_outcome_label(ours)
         jobs: list[Callable[[], None]] = [
             lambda: self.ops.record_our_outcome(resolved.window_id, outcome, at)
         ]
         for d in found:
-            alert = Alert(
-                alert_kind=f"window.{d.kind}",
-                severity=Severity.WARNING if d.kind == "undecidable" else Severity.CRITICAL,
-                message=f"{resolved.window_id}: ours {d.ours}, venue {d.venue} ({d.detail})",
-                dedupe_key=f"window.{d.kind}:{resolved.window_id}",
-                event_ts=at,
-            )
+            alert = discrepancy_alert(resolved.window_id, d, at)
             self.producer.produce("ops.alerts", alert)
             jobs.append(
                 partial(

@@ -82,3 +82,19 @@ def test_a_backfill_point_never_replaces_an_exact_print() -> None:
     assert h.prices("btc/usd", OracleStream.CHAINLINK_TWAP_60) == {
         int(START.timestamp() * 1000): Decimal("100")
     }
+
+
+def test_discrepancy_alerts_are_critical_for_mismatches_and_warnings_when_undecidable() -> None:
+    from datetime import UTC, datetime
+
+    from core.enums import Severity
+    from core.window_integrity import Discrepancy, discrepancy_alert
+
+    at = datetime(2026, 6, 8, 8, 21, tzinfo=UTC)
+    mismatch = discrepancy_alert("btc-updown-5m-1780906500", Discrepancy("outcome", "UP", "DOWN", "x"), at)
+    unknown = discrepancy_alert(
+        "btc-updown-5m-1780906500", Discrepancy("undecidable", "UNDECIDABLE", "UP", "y"), at
+    )
+    assert mismatch.severity is Severity.CRITICAL and mismatch.alert_kind == "window.outcome"
+    assert unknown.severity is Severity.WARNING
+    assert mismatch.dedupe_key != unknown.dedupe_key
