@@ -147,13 +147,47 @@ def sim(
     _serve_simulator(port, scenario, speed, seed)
 
 
+UP_ONLY_SIM = typer.Option(False, "--sim-only", help="Serve only the simulator after the stack.")
+
+
 @app.command("up")
 def up(
-    port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED
+    port: int = SIM_PORT,
+    scenario: str = SIM_SCENARIO,
+    speed: float = SIM_SPEED,
+    seed: int = SIM_SEED,
+    sim_only: bool = UP_ONLY_SIM,
 ) -> None:
-    """What `make run` starts: the local stack with migrations, then the simulator in the foreground."""
+    """What `make run` starts: the stack and migrations, then the simulator, the feeds and the
+    archive recorder as child processes (Ctrl-C stops them all; `make stack-down` stops the stack)."""
+    from polywindow.processes import Child, ProcessGroup, simulator_env, wait_port
+
     _stack_up(_settings(TraderSettings))
-    _serve_simulator(port, scenario, speed, seed)
+    if sim_only:
+        _serve_simulator(port, scenario, speed, seed)
+        return
+    group = ProcessGroup()
+    sim_args = (
+        "sim",
+        "--port",
+        str(port),
+        "--scenario",
+        scenario,
+        "--speed",
+        str(speed),
+        "--seed",
+        str(seed),
+    )
+    group.start(Child("sim", sim_args, {}))
+    if not wait_port(port, 30):
+        group.stop()
+        fail(f"the simulator did not open port {port} within 30 s")
+    group.start(Child("feeds", ("feeds",), simulator_env(port)))
+    group.start(Child("record", ("record",), {}))
+    typer.echo("running: sim, feeds, record (Ctrl-C stops them)")
+    code, why = group.wait()
+    typer.echo(f"polywindow up: {why}")
+    raise typer.Exit(code)
 
 
 @app.command("record")
