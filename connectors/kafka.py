@@ -7,10 +7,12 @@ the mock answers a fetch only when that wait expires (a real broker answers when
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
+from core.delivery import DeliveryFailure
 from core.models import Event
 from core.serde import decode, encode
 from core.topics import topic
@@ -44,15 +46,36 @@ def consumer_config(
 
 
 class EventProducer:
-    """Produces core events to declared topics, keyed by the topic's key field."""
+    """Produces core events to declared topics, keyed by the topic's key field.
+
+    A delivery failure arrives later, in a callback run by `poll`/`flush`. Each one is counted in
+    `delivery_errors` and kept until `take_errors()` hands it over, so a long-running process must
+    call `poll()` and `take_errors()` periodically and report what it gets (see DeliveryWatch).
+    """
 
     def __init__(self, bootstrap: str, client_config: dict[str, str] | None = None) -> None:
         self._producer = Producer(producer_config(bootstrap, client_config))
-        self._errors: list[KafkaError] = []
+        self._lock = threading.Lock()
+        self._errors: list[DeliveryFailure] = []
+        self.delivery_errors = 0
 
-    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is not None:
-            self._errors.append(err)
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            return
+        failure = DeliveryFailure(topic=msg.topic() or "?", reason=f"{err.name()}: {err.str()}")
+        with self._lock:
+            self._errors.append(failure)
+            self.delivery_errors += 1
+
+    def poll(self, timeout_s: float = 0.0) -> None:
+        """Serve pending delivery callbacks."""
+        self._producer.poll(timeout_s)
+
+    def take_errors(self) -> list[DeliveryFailure]:
+        """The failures not yet handed over, oldest first; each is handed over once."""
+        with self._lock:
+            errors, self._errors = self._errors, []
+        return errors
 
     def produce(self, topic_name: str, event: Event) -> None:
         spec = topic(topic_name)
@@ -64,11 +87,18 @@ class EventProducer:
     def flush(self, timeout_s: float = 10.0) -> None:
         """Wait for every delivery; raises if any failed or some are still in flight."""
         remaining = self._producer.flush(timeout_s)
-        if self._errors:
-            errors, self._errors = self._errors, []
-            raise KafkaException(errors[0])
+        errors = self.take_errors()
+        if errors:
+            raise KafkaException(
+                KafkaError(KafkaError._MSG_TIMED_OUT if remaining else KafkaError.UNKNOWN, _describe(errors))
+            )
         if remaining:
             raise TimeoutError(f"{remaining} message(s) not delivered within {timeout_s}s")
+
+
+def _describe(errors: list[DeliveryFailure]) -> str:
+    first = errors[0]
+    return f"{len(errors)} delivery failure(s), first to {first.topic}: {first.reason}"
 
 
 def decode_message(msg: Message) -> Any:

@@ -19,6 +19,7 @@ import httpx
 import structlog
 from psycopg_pool import ConnectionPool
 
+from connectors.delivery import DeliveryWatch
 from connectors.kafka import EventProducer
 from connectors.polymarket.gamma import WindowDiscovery, venue_clock
 from connectors.polymarket.market_ws import MarketChannel
@@ -41,6 +42,7 @@ from sinks.postgres.ops import OpsWriter
 log = structlog.get_logger(__name__)
 
 CONNECTORS = ("gamma", "market", "user", "rtds")
+DELIVERY_CHECK_S = 1.0  # how late a Kafka delivery failure may be reported
 
 
 def now() -> datetime:
@@ -79,6 +81,7 @@ class Feeds:
         self.producer = EventProducer(kafka_bootstrap, settings.kafka_client_config)
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
         self.ops = OpsWriter(self.pool)
+        self.deliveries = DeliveryWatch(self.producer, self.ops, now)
         self.runners: dict[str, WsRunner] = {}
         self.windows: dict[str, WindowEvent] = {}
         self.discovered: dict[str, WindowEvent] = {}
@@ -140,6 +143,9 @@ class Feeds:
                     )
                 )
                 tasks.create_task(supervise("stats", lambda: every(s.stats_interval_s, self._stats), backoff))
+                tasks.create_task(
+                    supervise("delivery", lambda: every(DELIVERY_CHECK_S, self._deliveries), backoff)
+                )
 
     def _check_integrity(self, resolved: WindowEvent) -> None:
         """Our resolution vs the venue's; discrepancies stored and alerted (rows written off-loop)."""
@@ -176,6 +182,9 @@ class Feeds:
             samples.append(rtds.clock_samples.popleft())
         for sample in samples:
             await asyncio.to_thread(self.ops.record_clock, sample)
+
+    async def _deliveries(self) -> None:
+        await asyncio.to_thread(self.deliveries.check)
 
     async def _stats(self) -> None:
         at = now()

@@ -1,0 +1,116 @@
+"""Kafka delivery failures surface while the producer runs: counted, handed over once, alerted on
+ops.alerts and in the alerts table. Faults are real broker errors from a private mock cluster."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
+
+import psycopg
+import pytest
+from confluent_kafka import Consumer
+from psycopg_pool import ConnectionPool
+
+from connectors.delivery import DeliveryWatch
+from connectors.kafka import EventProducer, consumer_config, decode_message
+from core.enums import Severity
+from core.models import Alert
+from polywindow.settings import FeedSettings
+from polywindow.wiring import Feeds
+from sinks.postgres.migrate import migrate
+from sinks.postgres.ops import OpsWriter
+from tests.integration.feeds_harness import on_thread, wait_for
+from tests.integration.private_kafka import PrivateKafka, private_kafka
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(30)]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def alert(n: int) -> Alert:
+    return Alert(alert_kind="test.delivery", severity=Severity.INFO, message=f"event {n}", event_ts=now())
+
+
+@pytest.fixture
+def kafka() -> Iterator[PrivateKafka]:
+    with private_kafka() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def database(fresh_database: str) -> str:
+    migrate(fresh_database)
+    return fresh_database
+
+
+def produce_failing(producer: EventProducer, kafka: PrivateKafka, count: int) -> None:
+    """`count` events the broker rejects, one request each, waiting for each rejection."""
+    producer.produce("ops.alerts", alert(0))
+    producer.flush()  # metadata and producer id settled before the faults
+    kafka.fail_produce_requests(count)
+    base = producer.delivery_errors
+    for n in range(1, count + 1):
+        producer.produce("ops.alerts", alert(n))
+        wait_for(partial(rejected, producer, base + n), 10, f"rejection {n}")
+
+
+def rejected(producer: EventProducer, at_least: int) -> bool:
+    producer.poll(0.05)
+    return producer.delivery_errors >= at_least
+
+
+def alerts_on_topic(bootstrap: str) -> list[Alert]:
+    consumer = Consumer(consumer_config(bootstrap, f"test-{uuid.uuid4().hex}", embedded=True))
+    consumer.subscribe(["ops.alerts"])
+    found: list[Alert] = []
+    deadline = time.monotonic() + 10
+    try:
+        while time.monotonic() < deadline and not any(a.alert_kind == "kafka.delivery_failed" for a in found):
+            found.extend(decode_message(m) for m in consumer.consume(100, timeout=0.2))
+    finally:
+        consumer.close()
+    return found
+
+
+def alert_rows(database: str) -> list[tuple[str, str, str]]:
+    with psycopg.connect(database) as conn:
+        return conn.execute(
+            "SELECT kind, severity, message FROM alerts WHERE kind = 'kafka.delivery_failed'"
+        ).fetchall()
+
+
+def test_rejected_deliveries_are_counted_alerted_and_stored_once(kafka: PrivateKafka, database: str) -> None:
+    producer = EventProducer(kafka.bootstrap)
+    with ConnectionPool(database, min_size=1, max_size=2, open=True) as pool:
+        watch = DeliveryWatch(producer, OpsWriter(pool), now)
+        produce_failing(producer, kafka, 3)
+
+        first = watch.check()
+        again = watch.check()
+        producer.flush()  # the alert itself is delivered; nothing left unreported
+
+    assert producer.delivery_errors == 3
+    assert first is not None and first.severity is Severity.CRITICAL
+    assert "ops.alerts: 3 x INVALID_RECORD" in first.message
+    assert again is None
+    delivered = [a for a in alerts_on_topic(kafka.bootstrap) if a.alert_kind == "kafka.delivery_failed"]
+    assert [a.message for a in delivered] == [first.message]
+    assert alert_rows(database) == [("kafka.delivery_failed", "CRITICAL", first.message)]
+
+
+def test_feeds_process_reports_a_rejected_delivery_within_seconds(kafka: PrivateKafka, database: str) -> None:
+    settings = FeedSettings(clob_url="http://127.0.0.1:9", stats_interval_s=60.0, clock_interval_s=60.0)
+    feeds = Feeds(settings, kafka.bootstrap, database, only=set())
+    try:
+        with on_thread(feeds.run):
+            produce_failing(feeds.producer, kafka, 1)
+            wait_for(lambda: bool(alert_rows(database)), 10, "the delivery alert row")
+    finally:
+        feeds.close()
+    [(_kind, severity, message)] = alert_rows(database)
+    assert severity == "CRITICAL" and "ops.alerts: 1 x INVALID_RECORD" in message
