@@ -79,7 +79,9 @@ class Feeds:
         self.settings = settings
         self.only = only
         self.producer = EventProducer(kafka_bootstrap, settings.kafka_client_config)
-        self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
+        # A short wait for a connection, so a database outage turns into retries and pending gap rows
+        # (OpsWriter) instead of a connector thread stuck for the pool's default 30 s.
+        self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, timeout=5.0)
         self.ops = OpsWriter(self.pool)
         self.deliveries = DeliveryWatch(self.producer, self.ops, now)
         self.runners: dict[str, WsRunner] = {}
@@ -187,6 +189,7 @@ class Feeds:
         await asyncio.to_thread(self.deliveries.check)
 
     async def _stats(self) -> None:
+        await asyncio.to_thread(self.ops.flush_pending)  # gap rows a database outage held back
         at = now()
         for runner in self.runners.values():
             age = runner.monitor.age(at) / timedelta(milliseconds=1)
