@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,11 +32,8 @@ from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange
 from simulator.markets import SimMarket
 from simulator.protocol import MarketMessage
-from tests.contract.vectors import RECV
+from tests.contract.vectors import CID, DOWN, RECV, UP, open_window_market
 
-UP = "82133198552451212850200830554151366471676533031779107068575793937686902201075"
-DOWN = "109273525442244350742730952350330437524120358591131491104382409718960790277949"
-CID = "0xf41ae9e153f1a5284d56f80954360dd00a72b086ed9547c8111285beec1ed856"
 D = Decimal
 
 BOOK: dict[str, Any] = {
@@ -286,20 +283,7 @@ def test_arbitrary_json_shapes_never_raise(value):
 
 def _simulated_run(seed: int, steps: int) -> tuple[Exchange, SimMarket, list[dict[str, Any]]]:
     rng = random.Random(seed)
-    # The simulator refuses orders after a market's end on its wall clock: a window around now.
-    now_s = int(datetime.now(UTC).timestamp()) // 300 * 300
-    start = datetime.fromtimestamp(now_s, tz=UTC)
-    market = SimMarket(
-        condition_id=CID,
-        slug=f"btc-updown-5m-{now_s}",
-        question="q",
-        asset="btc",
-        interval_s=300,
-        up_token_id=UP,
-        down_token_id=DOWN,
-        start=start,
-        end=start + timedelta(hours=1),
-    )
+    market = open_window_market()
     exchange = Exchange(SimulatorConfig(seed=seed))
     frames: list[dict[str, Any]] = []
     exchange.listeners.append(lambda m: frames.append(m.payload) if isinstance(m, MarketMessage) else None)

@@ -4,7 +4,7 @@ simulator's own wire code emits for our orders and trades."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,13 +18,9 @@ from core.models import Fill, OrderUpdate
 from core.timestamps import from_s
 from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange
-from simulator.markets import SimMarket
 from simulator.protocol import OrderRequest, UserMessage
-from tests.contract.vectors import RECV
+from tests.contract.vectors import CID, DOWN, RECV, UP, open_window_market
 
-UP = "82133198552451212850200830554151366471676533031779107068575793937686902201075"
-DOWN = "109273525442244350742730952350330437524120358591131491104382409718960790277949"
-CID = "0xf41ae9e153f1a5284d56f80954360dd00a72b086ed9547c8111285beec1ed856"
 OUR_ORDER = "0x7fbba6e122b776927b92a82a7e7e14e3847741085b26b02341a353dc63c0f9ec"
 TAKER_ORDER = "0x06bc" + "0" * 60
 KEY = "11111111-2222-3333-4444-555555555555"
@@ -190,19 +186,7 @@ def test_arbitrary_bytes_never_raise(raw):
 
 
 def test_simulator_user_frames_parse_for_both_roles():
-    now_s = int(datetime.now(UTC).timestamp()) // 300 * 300
-    start = datetime.fromtimestamp(now_s, tz=UTC)
-    market = SimMarket(
-        condition_id=CID,
-        slug=f"btc-updown-5m-{now_s}",
-        question="q",
-        asset="btc",
-        interval_s=300,
-        up_token_id=UP,
-        down_token_id=DOWN,
-        start=start,
-        end=start + timedelta(hours=1),
-    )
+    market = open_window_market()
     exchange = Exchange(SimulatorConfig(trade_mined_delay_s=0, trade_confirmed_delay_s=0))
     frames: list[dict[str, Any]] = []
     exchange.listeners.append(lambda m: frames.append(m.payload) if isinstance(m, UserMessage) else None)
