@@ -96,7 +96,7 @@ class FeedSettings(StackSettings):
     user_ws_url: str = Field(default="ws://127.0.0.1:8765/ws/user", validation_alias="POLYWINDOW_USER_WS_URL")
     rtds_url: str = Field(default="ws://127.0.0.1:8765/rtds", validation_alias="POLYWINDOW_RTDS_URL")
     assets: list[str] = Field(default=["btc", "eth", "sol", "xrp"], validation_alias="POLYWINDOW_FEED_ASSETS")
-    intervals_s: list[int] = Field(default=[300, 900], validation_alias="POLYWINDOW_FEED_INTERVALS_S")
+    intervals_s: list[int] = Field(default=[300, 900, 3600], validation_alias="POLYWINDOW_FEED_INTERVALS_S")
     gap_threshold_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_GAP_THRESHOLD_S")
     stale_after_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STALE_AFTER_S")
     ping_interval_s: float = Field(default=10.0, gt=0, validation_alias="POLYWINDOW_PING_INTERVAL_S")
@@ -118,8 +118,8 @@ class FeedSettings(StackSettings):
     @field_validator("intervals_s")
     @classmethod
     def _interval_form(cls, value: list[int]) -> list[int]:
-        if not value or any(i not in (300, 900, 14_400) for i in value):
-            raise ValueError(f"expected a list of 300, 900, 14400, got {value!r}")
+        if not value or any(i not in (300, 900, 3600, 14_400) for i in value):
+            raise ValueError(f"expected a list of 300, 900, 3600, 14400, got {value!r}")
         return value
 
     def api_creds(self) -> tuple[str, SecretStr, SecretStr] | None:

@@ -1,24 +1,24 @@
 """Window discovery from Gamma (POLYMARKET.md §2) -> md.windows, and the venue clock from `/time`.
 
 Every `poll_s` the slugs of the previous, current and next windows of each configured asset and
-interval (5m, 15m, 4h: `{asset}-updown-{5m|15m|4h}-{start}`) are asked for in one `GET /markets`
-call. A window is emitted when first seen (DISCOVERED, or its current phase) and again at each
+interval (5m, 15m, 4h: `{asset}-updown-{5m|15m|4h}-{start}`; hourly: `{name}-up-or-down-{month}-
+{day}-{year}-{h}{am|pm}-et` in New York time) are asked for in one `GET /markets` call. A window is emitted when first seen (DISCOVERED, or its current phase) and again at each
 phase change (OPEN, CLOSED, RESOLVED with the venue's outcome). Before a window is first emitted
 its token ids are checked against the CLOB (`GET /book` must answer for both), because trading a
-token the CLOB does not know fails only at order time. Hourly windows use another slug form
-(New York time) and are not discovered here.
+token the CLOB does not know fails only at order time.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
 
 from connectors.polymarket.parse import parse_gamma_market
+from connectors.polymarket.slugs import hourly_slug
 from connectors.ws_runner import EventSink
 from core.clock import ClockSample, round_trip_sample
 from core.enums import WindowPhase
@@ -28,20 +28,30 @@ from core.timestamps import from_s
 log = structlog.get_logger(__name__)
 
 _LABELS = {300: "5m", 900: "15m", 14_400: "4h"}
+HOURLY_S = 3600
 _ORDER = [WindowPhase.DISCOVERED, WindowPhase.OPEN, WindowPhase.CLOSED, WindowPhase.RESOLVED]
 
 
 def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime, back: int = 2) -> list[str]:
-    """Slugs of the last `back` windows, the current one and the next, per asset and interval."""
-    slugs = []
+    """Slugs of the last `back` windows, the current one and the next, per asset and interval.
+
+    ET hours start on UTC hours (New York's offsets are whole hours), so hourly starts are UTC hours
+    named in New York time; the hour repeated when daylight time ends yields one slug, not two."""
+    slugs: list[str] = []
     epoch = int(now.timestamp())
     for interval in intervals:
         label = _LABELS.get(interval)
-        if label is None:
-            raise ValueError(f"no slug form for interval {interval} s; supported: {sorted(_LABELS)}")
+        if label is None and interval != HOURLY_S:
+            supported = sorted([*_LABELS, HOURLY_S])
+            raise ValueError(f"no slug form for interval {interval} s; supported: {supported}")
         current = epoch - epoch % interval
         for asset in assets:
-            slugs += [f"{asset}-updown-{label}-{current + k * interval}" for k in range(-back, 2)]
+            starts = [current + k * interval for k in range(-back, 2)]
+            if label is None:
+                named = [hourly_slug(asset, datetime.fromtimestamp(s, UTC)) for s in starts]
+                slugs += [s for i, s in enumerate(named) if s not in named[:i]]
+            else:
+                slugs += [f"{asset}-updown-{label}-{s}" for s in starts]
     return slugs
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["SlugInfo", "parse_slug"]
+__all__ = ["SlugInfo", "hourly_slug", "parse_slug"]
 
 _ET = ZoneInfo("America/New_York")
 _SHORT_RE = re.compile(r"^([a-z0-9]{2,10})-updown-(5m|15m|4h)-(\d{9,11})$")
@@ -49,6 +49,10 @@ _MONTHS = {
         )
     )
 }
+
+
+_ASSET_NAMES = {asset: name for name, asset in _NAMES.items()}
+_MONTH_NAMES = {number: name for name, number in _MONTHS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +109,16 @@ def parse_slug(slug: str, reference: datetime | None = None) -> SlugInfo | None:
     else:
         return None
     return SlugInfo(asset, 3600, start) if start is not None else None
+
+
+def hourly_slug(asset: str, start: datetime) -> str:
+    """The hourly window slug of `asset` starting at `start` (an aware UTC hour), in New York time.
+
+    At the end of daylight time two UTC hours share one ET label; the venue lists one window for it."""
+    name = _ASSET_NAMES.get(asset)
+    if name is None:
+        raise ValueError(f"no hourly slug name for asset {asset!r}; known: {sorted(_ASSET_NAMES)}")
+    local = start.astimezone(_ET)
+    hour12 = local.hour % 12 or 12
+    meridiem = "am" if local.hour < 12 else "pm"
+    return f"{name}-up-or-down-{_MONTH_NAMES[local.month]}-{local.day}-{local.year}-{hour12}{meridiem}-et"
