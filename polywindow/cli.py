@@ -246,9 +246,10 @@ FEEDS_ONLY = typer.Option(
 
 @app.command("feeds")
 def feeds(only: str = FEEDS_ONLY) -> None:
-    """Run the market-data connectors (Gamma, market and user channels, RTDS) until Ctrl-C."""
+    """Run the market-data connectors (Gamma, market and user channels, RTDS) until Ctrl-C or SIGTERM."""
     import asyncio
     import contextlib
+    import signal
 
     from polywindow.settings import FeedSettings
     from polywindow.wiring import CONNECTORS, Feeds
@@ -266,6 +267,8 @@ def feeds(only: str = FEEDS_ONLY) -> None:
         fail(str(exc))
     runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
     typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")
+    # SIGTERM (a supervisor, `polywindow up`) stops it like Ctrl-C: tasks cancelled, producer flushed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runner.run())

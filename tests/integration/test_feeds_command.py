@@ -1,0 +1,144 @@
+"""`polywindow feeds`, the real command in a subprocess against a simulator on a free port: the
+simulator's windows reach md.windows and their books md.book, the venue clock offset is stored, and
+SIGINT or SIGTERM stops it with exit code 0 and no process left behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+import psycopg
+import pytest
+import uvicorn
+from psycopg.conninfo import conninfo_to_dict
+
+from core.models import BookSnapshot, WindowEvent
+from infra import stack
+from simulator.exchange import Exchange
+from simulator.server import build_app, load_scenario, quiet_dropped_connections
+from tests.integration.cli import POLYWINDOW, REPO
+from tests.integration.feeds_harness import TopicTail, wait_for
+from tests.simulator.conftest import fast_config
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(30)]
+
+
+@dataclass
+class Venue:
+    port: int
+    scenario: Any
+
+
+@pytest.fixture
+def venue() -> Iterator[Venue]:
+    config = fast_config(seed=random.randrange(10**6))
+    scenario = load_scenario("synthetic", config, 1.0)
+    exchange = Exchange(config, scenario.clock)
+    app = build_app(
+        config, exchange, extra_routes=scenario.routes(exchange), background=[lambda: scenario.run(exchange)]
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", ws="websockets-sansio", lifespan="on"))
+    quiet_dropped_connections()
+    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 10, "the simulator")
+    try:
+        yield Venue(sock.getsockname()[1], scenario)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def feed_env(port: int, database_url: str) -> dict[str, str]:
+    base = f"127.0.0.1:{port}"
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "POLYWINDOW_CLOB_URL": f"http://{base}",
+        "POLYWINDOW_GAMMA_URL": f"http://{base}/gamma",
+        "POLYWINDOW_MARKET_WS_URL": f"ws://{base}/ws/market",
+        "POLYWINDOW_USER_WS_URL": f"ws://{base}/ws/user",
+        "POLYWINDOW_RTDS_URL": f"ws://{base}/rtds",
+        "POLYWINDOW_FEED_ASSETS": '["btc"]',
+        "POLYWINDOW_FEED_INTERVALS_S": "[300]",
+        "POLYWINDOW_GAMMA_POLL_S": "1",
+    }
+
+
+def as_url(admin_url: str, conninfo: str) -> str:
+    """The fresh database as the postgresql:// URL the command's settings expect."""
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path="/" + conninfo_to_dict(conninfo)["dbname"]))
+
+
+def clock_rows(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM clock_offsets WHERE source = 'clob'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_feeds_command_publishes_the_venues_windows_and_books_and_stops_cleanly(
+    venue: Venue, endpoints: stack.Endpoints, fresh_database: str, stop_signal: signal.Signals
+) -> None:
+    windows = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.windows")
+    books = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.book")
+    proc = subprocess.Popen(
+        [str(POLYWINDOW), "feeds", "--only", "gamma,market,rtds"],
+        cwd=REPO,
+        env=feed_env(venue.port, as_url(endpoints.database_url, fresh_database)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def listed() -> dict[str, Any]:
+            return {w.condition_id: w for w in venue.scenario.registry.listed() if w.asset == "btc"}
+
+        found = windows.read(
+            lambda e: isinstance(e, WindowEvent) and e.condition_id in listed(), lambda ev: len(ev) >= 2, 20
+        )
+        tokens = {t for e in found for t in (e.up_token_id, e.down_token_id)}
+        books.read(
+            lambda e: isinstance(e, BookSnapshot) and e.token_id in tokens,
+            lambda ev: {e.token_id for e in ev} == tokens,
+            10,
+        )
+        wait_for(lambda: clock_rows(fresh_database) >= 1, 10, "a clock_offsets row")
+        process = psutil.Process(proc.pid)
+        family = [process, *process.children(recursive=True)]
+        proc.send_signal(stop_signal)
+        out, _ = proc.communicate(timeout=15)
+    except BaseException:
+        proc.kill()
+        print(proc.communicate(timeout=10)[0])  # the command's own account of what went wrong
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        windows.close()
+        books.close()
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
+    venue_windows = listed()
+    for member in found:
+        window = venue_windows[member.condition_id]
+        assert (member.window_id, member.up_token_id, member.down_token_id) == (
+            window.slug,
+            window.up_token_id,
+            window.down_token_id,
+        )
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in family)
