@@ -80,7 +80,8 @@ def feed_env(port: int, database_url: str) -> dict[str, str]:
 def as_url(admin_url: str, conninfo: str) -> str:
     """The fresh database as the postgresql:// URL the command's settings expect."""
     parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(path="/" + conninfo_to_dict(conninfo)["dbname"]))
+    name = str(conninfo_to_dict(conninfo)["dbname"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def clock_rows(database_url: str) -> int:
