@@ -212,7 +212,7 @@ class WsRunner:
         self.counts["events"] += 1
         recv_ts = getattr(event, "recv_ts", None)
         at = recv_ts if isinstance(recv_ts, datetime) else self.now()
-        self.completeness.tick(at)
+        self.completeness.tick(event_time(event))  # windows are bounded in the source's time
         key = rate_key(event)
         if key is not None:
             self.rates.tick(key, at)

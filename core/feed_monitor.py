@@ -11,6 +11,7 @@ the adapter acts on (write a `feed_gaps` row, raise an alert).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -81,15 +82,21 @@ def _second_of(at: datetime) -> int:
 
 
 class Completeness:
-    """Which whole seconds had at least one tick, for the last `keep` of them (bounded memory)."""
+    """Which whole seconds had at least one tick, for the last `keep` of them (bounded memory).
+
+    Ticks are placed by event time (the source's timestamp), the clock window boundaries are in;
+    `newest` is the latest event time seen, the data's own "now"."""
 
     def __init__(self, keep: timedelta = timedelta(hours=2)) -> None:
         self._keep_s = int(keep.total_seconds())
         self._seconds: set[int] = set()
         self._order: deque[int] = deque()
         self._newest = 0
+        self.newest: datetime | None = None
 
     def tick(self, at: datetime) -> None:
+        if self.newest is None or at > self.newest:
+            self.newest = at
         second = _second_of(at)
         if second in self._seconds:
             return
@@ -108,6 +115,17 @@ class Completeness:
             raise ValueError(f"empty window {start.isoformat()} .. {end.isoformat()}")
         covered = sum(1 for s in range(first, last) if s in self._seconds)
         return (Decimal(covered) * 100 / Decimal(total)).quantize(Decimal("0.01"))
+
+
+def completeness_due(
+    ends: Iterable[tuple[str, datetime]], wall_now: datetime, event_now: datetime | None
+) -> list[str]:
+    """Ids of windows whose end has passed, on the data's clock or on ours, whichever is later.
+
+    The data's clock (newest event time) is the right one for a replay or a sped-up venue, where it
+    runs ahead of ours; ours still ends a window whose feeds went silent."""
+    now = wall_now if event_now is None else max(wall_now, event_now)
+    return [window_id for window_id, end in ends if end <= now]
 
 
 class CaptureRate:

@@ -28,6 +28,7 @@ from connectors.rtds import RtdsChannel
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
+from core.feed_monitor import completeness_due
 from core.models import WindowEvent
 from core.window_integrity import (
     OracleHistory,
@@ -197,13 +198,12 @@ class Feeds:
         market = self.runners.get("market")
         if market is not None:
             await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at), at)
-        for window in list(self.windows.values()):
-            if window.end_ts > at:
-                continue
-            del self.windows[window.window_id]  # a later phase of it re-adds it and updates the row
-            for runner in self.runners.values():
-                if runner.feed.endswith("user"):
-                    continue
+        data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
+        event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)
+        ends = [(w.window_id, w.end_ts) for w in self.windows.values()]
+        for window_id in completeness_due(ends, at, event_now):
+            window = self.windows.pop(window_id)  # a later phase of it re-adds it and updates the row
+            for runner in data_feeds:
                 pct = runner.completeness.percent(window.start_ts, window.end_ts)
                 await asyncio.to_thread(
                     self.ops.record_completeness,

@@ -1,0 +1,84 @@
+"""Per-window completeness is computed on the data's clock: against a simulator running 60x wall
+time, the feeds process writes feed_completeness rows for windows that ended in the venue's time
+while, on our wall clock, they are still minutes from their end."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+import uvicorn
+
+from infra import stack
+from polywindow.settings import FeedSettings
+from polywindow.wiring import Feeds
+from simulator.exchange import Exchange
+from simulator.server import build_app, load_scenario, quiet_dropped_connections
+from sinks.postgres.migrate import migrate
+from tests.integration.feeds_harness import on_thread, wait_for
+from tests.simulator.conftest import fast_config
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(30)]
+
+SPEED = 60.0
+
+
+@pytest.fixture
+def fast_venue() -> Iterator[str]:
+    config = fast_config(seed=random.randrange(10**6))
+    scenario = load_scenario("synthetic", config, SPEED)
+    exchange = Exchange(config, scenario.clock)
+    app = build_app(
+        config, exchange, extra_routes=scenario.routes(exchange), background=[lambda: scenario.run(exchange)]
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", ws="websockets-sansio", lifespan="on"))
+    quiet_dropped_connections()
+    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 10, "the simulator")
+    try:
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def completeness_rows(database: str) -> list[tuple[str, str, datetime, Decimal]]:
+    with psycopg.connect(database) as conn:
+        return conn.execute("SELECT feed, window_id, end_ts, percent FROM feed_completeness").fetchall()
+
+
+def test_completeness_rows_appear_when_a_window_ends_in_event_time(
+    fast_venue: str, endpoints: stack.Endpoints, fresh_database: str
+) -> None:
+    migrate(fresh_database)
+    settings = FeedSettings(
+        clob_url=f"http://{fast_venue}",
+        gamma_url=f"http://{fast_venue}/gamma",
+        market_ws_url=f"ws://{fast_venue}/ws/market",
+        rtds_url=f"ws://{fast_venue}/rtds",
+        assets=["btc"],
+        intervals_s=[300],
+        gamma_poll_s=0.5,
+        stats_interval_s=0.5,
+    )
+    feeds = Feeds(settings, endpoints.kafka_bootstrap, fresh_database, only={"gamma", "market"})
+    try:
+        with on_thread(feeds.run):
+            wait_for(lambda: bool(completeness_rows(fresh_database)), 20, "a feed_completeness row")
+            wall = datetime.now(UTC)
+    finally:
+        feeds.close()
+    rows = completeness_rows(fresh_database)
+    assert {feed for feed, *_ in rows} == {"polymarket.market"}
+    assert all(end_ts > wall for *_, end_ts, _pct in rows), "ended on the venue's clock, not on ours"
+    assert all(Decimal(0) < pct <= Decimal(100) for *_, pct in rows), rows
