@@ -16,7 +16,7 @@ from datetime import datetime
 from pydantic import SecretStr
 
 from connectors.parsing import Parsed
-from connectors.polymarket.parse import parse_user_frame
+from connectors.polymarket.user_parse import parse_user_frame
 from core.models import Event
 
 FEED = "polymarket.user"

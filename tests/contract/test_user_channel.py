@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.polymarket.parse import parse_user_frame, taker_fee_estimate, venue_client_order_id
+from connectors.polymarket.user_parse import parse_user_frame, taker_fee_estimate, venue_client_order_id
 from core.enums import OrderStatus, Side, TradeStatus, TradingMode
 from core.models import Fill, OrderUpdate
 from core.timestamps import from_s
