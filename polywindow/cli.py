@@ -39,6 +39,21 @@ def _url(settings: StackSettings) -> str | None:
     return settings.database_url.get_secret_value() if settings.database_url else None
 
 
+def _reach(settings: StackSettings, *, postgres: bool = True, kafka: bool = True) -> stack.Endpoints:
+    """Where PostgreSQL and Kafka are, waiting until the ones a command needs answer; exit 2 if not."""
+    try:
+        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
+        if postgres:
+            stack.wait_postgres(endpoints.database_url, settings.startup_timeout_s)
+        if kafka:
+            stack.wait_kafka(
+                endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s
+            )
+    except stack.StackError as exc:
+        fail(str(exc))
+    return endpoints
+
+
 def _stack_up(settings: StackSettings) -> stack.Endpoints:
     try:
         endpoints = stack.up(
@@ -87,11 +102,7 @@ def stack_status() -> None:
 @stack_app.command("env")
 def stack_env() -> None:
     """Print KAFKA_BOOTSTRAP_SERVERS=... and DATABASE_URL=... lines for `eval $(polywindow stack env)`."""
-    settings = _settings(StackSettings)
-    try:
-        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
-    except stack.StackError as exc:
-        fail(str(exc))
+    endpoints = _reach(_settings(StackSettings), postgres=False, kafka=False)
     typer.echo(f"export KAFKA_BOOTSTRAP_SERVERS='{endpoints.kafka_bootstrap}'")
     typer.echo(f"export DATABASE_URL='{endpoints.database_url}'")
 
@@ -99,12 +110,10 @@ def stack_env() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (a second run is a no-op)."""
-    settings = _settings(StackSettings)
+    endpoints = _reach(_settings(StackSettings), kafka=False)
     try:
-        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
-        stack.wait_postgres(endpoints.database_url, settings.startup_timeout_s)
         applied = migrate(endpoints.database_url)
-    except (stack.StackError, MigrationError) as exc:
+    except MigrationError as exc:
         fail(str(exc))
     typer.echo("applied: " + ", ".join(applied) if applied else "up to date")
 
@@ -113,12 +122,7 @@ def db_migrate() -> None:
 def config_check() -> None:
     """Validate every setting and reach PostgreSQL and Kafka, as a trading process does at start-up."""
     settings = _settings(TraderSettings)
-    try:
-        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
-        stack.wait_postgres(endpoints.database_url, settings.startup_timeout_s)
-        stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s)
-    except stack.StackError as exc:
-        fail(str(exc))
+    _reach(settings)
     typer.echo(f"ok: mode {settings.mode.value}, postgresql and kafka answer")
 
 
@@ -204,11 +208,7 @@ def record() -> None:
     from sinks.archive_recorder import Recorder
 
     settings = _settings(RecorderSettings)
-    try:
-        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
-        stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s)
-    except stack.StackError as exc:
-        fail(str(exc))
+    endpoints = _reach(settings, postgres=False)
     client = {**settings.kafka_client_config, "auto.offset.reset": "error"}
     consumer = Consumer(
         consumer_config(
@@ -258,12 +258,11 @@ def feeds(only: str = FEEDS_ONLY) -> None:
     if not chosen or not chosen <= set(CONNECTORS):
         fail(f"--only takes a comma-separated subset of {', '.join(CONNECTORS)}, got {only!r}")
     settings = _settings(FeedSettings)
+    endpoints = _reach(settings)
     try:
         settings.api_creds()
-        endpoints = stack.endpoints(settings.stack_dir, _url(settings), settings.kafka_bootstrap_servers)
-        stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s)
         migrate(endpoints.database_url)
-    except (SettingsError, stack.StackError, MigrationError) as exc:
+    except (SettingsError, MigrationError) as exc:
         fail(str(exc))
     runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
     typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")
