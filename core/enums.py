@@ -69,6 +69,17 @@ class TradeStatus(StrEnum):
     FAILED = "FAILED"
 
 
+TRADE_STATUS_RANK: dict[TradeStatus, int] = {
+    TradeStatus.MATCHED: 0,
+    TradeStatus.RETRYING: 1,
+    TradeStatus.MINED: 2,
+    TradeStatus.CONFIRMED: 3,
+    TradeStatus.FAILED: 3,
+}
+"""How far along a trade is: a frame may only move a trade forward (frames arrive late and twice);
+CONFIRMED and FAILED are both final."""
+
+
 class PositionState(StrEnum):
     ENTRY = "ENTRY"
     MONITORING = "MONITORING"

@@ -1,9 +1,9 @@
 """Batched, idempotent fill writer: COPY into a temp staging table, then one INSERT ... ON CONFLICT.
 
 The natural key is (trade_id, mode, run): a replayed or re-delivered fill updates the same row, so
-Kafka offsets can be committed after the flush without risking duplicates. A later trade status
-(MATCHED -> MINED -> CONFIRMED / FAILED) replaces an earlier one; an older status never overwrites
-a final one.
+Kafka offsets can be committed after the flush without risking duplicates. A status only moves a
+trade forward (`core.enums.TRADE_STATUS_RANK`): a late MINED never undoes CONFIRMED, nor a late
+MATCHED a MINED.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import psycopg
 
+from core.enums import TRADE_STATUS_RANK
 from core.models import Fill
 
 _COLUMNS = (
@@ -32,14 +33,22 @@ _COLUMNS = (
     "recv_ts",
 )
 _STAGE = "CREATE TEMP TABLE IF NOT EXISTS fills_stage (LIKE fills INCLUDING DEFAULTS INCLUDING GENERATED) ON COMMIT DELETE ROWS"
+
+
+def _rank(column: str) -> str:
+    """SQL for how far along the trade status in `column` is (`core.enums.TRADE_STATUS_RANK`)."""
+    cases = " ".join(f"WHEN '{status.value}' THEN {rank}" for status, rank in TRADE_STATUS_RANK.items())
+    return f"(CASE {column} {cases} END)"
+
+
 _MERGE = f"""
 INSERT INTO fills ({", ".join(_COLUMNS)})
 SELECT DISTINCT ON (trade_id, mode, coalesce(run_id, '')) {", ".join(_COLUMNS)}
 FROM fills_stage
-ORDER BY trade_id, mode, coalesce(run_id, ''), recv_ts DESC
+ORDER BY trade_id, mode, coalesce(run_id, ''), {_rank("status")} DESC, recv_ts DESC
 ON CONFLICT (trade_id, mode, run_key) DO UPDATE
 SET status = EXCLUDED.status, recv_ts = EXCLUDED.recv_ts, updated_at = now()
-WHERE fills.status NOT IN ('CONFIRMED', 'FAILED')
+WHERE {_rank("EXCLUDED.status")} > {_rank("fills.status")}
 """
 
 

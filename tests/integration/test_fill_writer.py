@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.enums import Side, TradeStatus, TradingMode
 from core.ids import TokenId, TradeId, VenueOrderId
@@ -62,3 +64,22 @@ def test_backtest_fills_are_kept_apart_per_run(db: psycopg.Connection) -> None:
     write_fills(db, [fill(1, mode=TradingMode.BACKTEST)], run_id="run-a")
     write_fills(db, [fill(1, mode=TradingMode.BACKTEST)], run_id="run-b")
     assert db.execute("SELECT count(*) FROM fills").fetchone() == (2,)
+
+
+def test_a_late_earlier_status_never_moves_a_trade_back(db: psycopg.Connection) -> None:
+    write_fills(db, [fill(1, TradeStatus.MINED, recv_ms=5)])
+    write_fills(db, [fill(1, TradeStatus.MATCHED, recv_ms=9)])  # arrives late, and twice
+    write_fills(db, [fill(1, TradeStatus.MATCHED, recv_ms=9)])
+    assert db.execute("SELECT status FROM fills").fetchone() == ("MINED",)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.permutations([TradeStatus.MATCHED, TradeStatus.MINED, TradeStatus.CONFIRMED]), st.integers(1, 3))
+def test_any_arrival_order_and_batching_ends_at_the_furthest_status(
+    db: psycopg.Connection, order: list[TradeStatus], batch: int
+) -> None:
+    db.execute("DELETE FROM fills")
+    frames = [fill(7, status, recv_ms=n) for n, status in enumerate(order)]
+    for i in range(0, len(frames), batch):
+        write_fills(db, frames[i : i + batch])
+    assert db.execute("SELECT status FROM fills").fetchall() == [("CONFIRMED",)]
