@@ -5,6 +5,9 @@ tasks all run there). Every state change is published to `listeners` as `MarketM
 market channel) or `UserMessage` (one account's user channel); the socket modules subscribe.
 Accounts are lower-cased signer addresses for API users, or owner names such as "sim-mm" for
 simulated market makers, whose balances are unlimited.
+
+The exchange orders the work; its collaborators do it: `clearing` moves money, `OrderStore` keeps
+orders and trades, `Publisher` builds and sends messages, `Heartbeats` tracks sessions.
 """
 
 from __future__ import annotations
@@ -15,19 +18,16 @@ import uuid
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 
-from simulator.accounts import COLLATERAL, Ledger, Transfer
+from simulator import clearing
+from simulator.accounts import COLLATERAL, Ledger
 from simulator.book import Fill, MarketBook, Order, Side
 from simulator.config import SimulatorConfig
 from simulator.faults import FaultState
-from simulator.market_events import (
-    MarketState,
-    last_trade_event,
-    price_change_event,
-    tick_change_event,
-    top_change_events,
-)
-from simulator.markets import SimClock, SimMarket, WallClock, ms
-from simulator.order_checks import check_order
+from simulator.heartbeats import Heartbeats
+from simulator.market_events import MarketState, tick_change_event
+from simulator.markets import SimClock, SimMarket, WallClock
+from simulator.order_checks import check_fillable, check_order
+from simulator.order_store import OrderStore
 from simulator.protocol import MarketMessage as MarketMessage
 from simulator.protocol import Message as Message
 from simulator.protocol import OrderRequest as OrderRequest
@@ -36,8 +36,9 @@ from simulator.protocol import SubmitResult as SubmitResult
 from simulator.protocol import UserMessage as UserMessage
 from simulator.protocol import VenueError as VenueError
 from simulator.protocol import account_key
-from simulator.trades import Lifecycle, TradeRecord, fill_transfers
-from simulator.wire import Json, market_lifecycle_event, order_event, trade_event
+from simulator.publisher import Publisher
+from simulator.trades import Lifecycle, TradeRecord
+from simulator.wire import Json, market_lifecycle_event
 
 MICRO = Decimal("0.000001")
 CENT = Decimal("0.01")
@@ -60,19 +61,16 @@ class Exchange:
         self.faults = faults or FaultState()
         self.ledger = Ledger(self.config.initial_collateral_usd)
         self.lifecycle = Lifecycle(self.config.trade_mined_delay_s, self.config.trade_confirmed_delay_s)
-        self.listeners: list[Callable[[Message], None]] = []
         self._rng = random.Random(self.config.seed)
+        self._pub = Publisher(self.clock, self.ledger, self._rng)
+        self.listeners: list[Callable[[Message], None]] = self._pub.listeners
+        self.notifications: dict[str, list[Json]] = self._pub.notifications
         self._markets: dict[str, MarketState] = {}
         self._token_market: dict[str, str] = {}
-        self._orders: dict[str, Order] = {}
-        # Live-order indexes, pruned lazily: entries whose order left LIVE are dropped on read.
-        self._live: dict[str, dict[str, Order]] = {}
-        self._expiring: dict[str, Order] = {}
-        self._trades: dict[str, TradeRecord] = {}
-        self._account_trades: dict[str, list[TradeRecord]] = {}
+        self._store = OrderStore()
+        self._trades = self._store.trades
+        self._heartbeats = Heartbeats(self.config.heartbeat_timeout_s)
         self._seq = 0
-        self._heartbeats: dict[str, tuple[str, float]] = {}
-        self.notifications: dict[str, list[Json]] = {}
 
     # ---- markets ---------------------------------------------------------------------------
 
@@ -80,14 +78,11 @@ class Exchange:
         """List a market; its tokens become tradeable and `new_market` goes out (custom feature)."""
         if m.condition_id in self._markets:
             return
-        self._markets[m.condition_id] = MarketState(
-            m, MarketBook(m.up_token_id, m.down_token_id), m.tick_size
-        )
+        state = MarketState(m, MarketBook(m.up_token_id, m.down_token_id), m.tick_size)
+        self._markets[m.condition_id] = state
         for token in m.token_ids:
             self._token_market[token] = m.condition_id
-        self._publish(
-            MarketMessage(m.condition_id, market_lifecycle_event(m, "new_market", self._now_ms()), True)
-        )
+        self._pub.market(state, market_lifecycle_event(m, "new_market", self._pub.now_ms()), True)
 
     def markets(self) -> list[SimMarket]:
         return [s.market for s in self._markets.values()]
@@ -97,6 +92,9 @@ class Exchange:
 
     def market_of_token(self, token_id: str) -> SimMarket:
         return self._state_of_token(token_id).market
+
+    def has_token(self, token_id: str) -> bool:
+        return token_id in self._token_market
 
     def is_closed(self, condition_id: str) -> bool:
         return self._state(condition_id).closed
@@ -115,8 +113,7 @@ class Exchange:
         if old == tick:
             return
         for token in state.market.token_ids:
-            event = tick_change_event(condition_id, token, old, tick, self._now_ms())
-            self._publish(MarketMessage(condition_id, event))
+            self._pub.market(state, tick_change_event(condition_id, token, old, tick, self._pub.now_ms()))
 
     def close_market(self, condition_id: str) -> None:
         """Stop accepting orders (the window's endDate); resting orders wait for resolution."""
@@ -134,23 +131,13 @@ class Exchange:
         state.winner = winning_token_id
         for order in state.book.resting_orders():
             self._cancel(order, "CANCELED_MARKET_RESOLVED")
-        state.book.drain_touched()
-        now_ms = self._now_ms()
-        for token in m.token_ids:
-            self._publish(MarketMessage(condition_id, state.book_event(token, now_ms)))
-        loser = m.other_token(winning_token_id)
-        for account in self.ledger.accounts():
-            won = self.ledger.balance(account, winning_token_id)
-            lost = self.ledger.balance(account, loser)
-            if won == 0 and lost == 0:
-                continue
-            self.ledger.apply([Transfer(account, COLLATERAL, won)])
-            self.ledger.set_balance(account, winning_token_id, Decimal(0))
-            self.ledger.set_balance(account, loser, Decimal(0))
+        now_ms = self._pub.now_ms()
+        self._pub.books(state, now_ms)
+        for account in clearing.pay_out(self.ledger, winning_token_id, m.other_token(winning_token_id)):
             note = {"type": 4, "market": condition_id, "winning_asset_id": winning_token_id}
-            self._notify(account, note)
+            self._pub.notify(account, note)
         payload = market_lifecycle_event(m, "market_resolved", now_ms, winning_token_id)
-        self._publish(MarketMessage(condition_id, payload, True))
+        self._pub.market(state, payload, True)
 
     # ---- balances --------------------------------------------------------------------------
 
@@ -211,91 +198,50 @@ class Exchange:
         ratio = self.faults.partial_fill_ratio
         if ratio is not None and not unlimited:
             max_size = max(CENT, (req.size * ratio).quantize(CENT, rounding=ROUND_DOWN))
-        available = state.book.crossable_size(order)
-        if req.order_type == "FOK" and min(available, max_size or available) < req.size:
-            raise VenueError(
-                400,
-                "order couldn't be fully filled. FOK orders are fully filled or killed.",
-                orderID=req.order_id,
-            )
-        if req.order_type == "FAK" and available == 0:
-            raise VenueError(
-                400,
-                "no orders found to match with FAK order. FAK orders are partially filled or killed if no "
-                "match is found.",
-                orderID=req.order_id,
-            )
-        self._orders[order.id] = order
+        check_fillable(req, state.book.crossable_size(order), max_size)
+        self._store.add(order)
         fills = state.book.match(order, max_size)
         trades = [self._settle(state, f) for f in fills]
         making, taking = self._taker_amounts(order, trades)
         if order.remaining > 0 and req.order_type in ("GTC", "GTD"):
             state.book.rest(order)
-            self._hold(order, order.remaining)
-            self._live.setdefault(order.account, {})[order.id] = order
-            if order.expiration:
-                self._expiring[order.id] = order
+            clearing.hold(self.ledger, order, order.remaining)
+            self._store.rest(order)
         else:
             order.status = "MATCHED" if order.size_matched > 0 else "CANCELED"
         self._announce(state, order, trades)
         return SubmitResult(order, trades, making, taking)
 
     def _check(self, req: OrderRequest, state: MarketState) -> None:
-        check_order(req, state, self.ledger, self.config, self.clock.now(), req.order_id in self._orders)
+        seen = req.order_id in self._store.orders
+        check_order(req, state, self.ledger, self.config, self.clock.now(), seen)
         if self.faults.take("reject_order_count"):
             raise VenueError(self.faults.reject_status, self.faults.reject_message)
 
-    def _hold(self, order: Order, size: Decimal) -> None:
-        if order.side == "BUY":
-            self.ledger.hold(order.account, COLLATERAL, size * order.price)
-        else:
-            self.ledger.hold(order.account, order.token_id, size)
-
-    def _release(self, order: Order, size: Decimal) -> None:
-        if order.side == "BUY":
-            self.ledger.release(order.account, COLLATERAL, size * order.price)
-        else:
-            self.ledger.release(order.account, order.token_id, size)
-
     def _settle(self, state: MarketState, fill: Fill) -> TradeRecord:
-        """Move collateral and shares for one fill; the taker pays the fee, makers pay nothing."""
-        taker, maker, size = fill.taker, fill.maker, fill.size
-        fee = state.market.taker_fee(size, fill.taker_price)
-        moves = fill_transfers(fill, fee)
-        self._release(maker, size)
-        self.ledger.apply(moves)
-        now_s = int(self.clock.now().timestamp())
-        trade = TradeRecord(
-            id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
-            market=state.market.condition_id,
-            taker=taker,
-            maker=maker,
-            size=size,
-            taker_price=fill.taker_price,
-            maker_price=fill.maker_price,
-            kind=fill.kind,
-            fee=fee,
+        """Clear one fill and record its trade, which then starts its chain lifecycle."""
+        trade = clearing.settle_fill(
+            self.ledger,
+            state.market,
+            fill,
+            trade_id=self._new_uuid(),
+            now_s=int(self.clock.now().timestamp()),
             fee_rate_bps=self.config.base_fee_bps if state.market.fee_rate else 0,
-            match_time=now_s,
-            last_update=now_s,
-            transfers=moves,
             will_fail=self.faults.take("fail_trade_count"),
         )
-        self._trades[trade.id] = trade
-        for account in trade.accounts():
-            if not self.ledger.is_unlimited(account):
-                self._account_trades.setdefault(account, []).append(trade)
-        taker.trade_ids.append(trade.id)
-        maker.trade_ids.append(trade.id)
+        accounts = [a for a in trade.accounts() if not self.ledger.is_unlimited(a)]
+        self._store.add_trade(trade, accounts)
+        fill.taker.trade_ids.append(trade.id)
+        fill.maker.trade_ids.append(trade.id)
         self.lifecycle.start(trade)
-        if maker.remaining == 0:
-            self._forget_liquidity(maker)
+        if fill.maker.remaining == 0:
+            self._forget_liquidity(fill.maker)
         return trade
 
     def _forget_liquidity(self, order: Order) -> None:
         """Drop a finished market-maker order: it requotes all day, and nobody reads its history."""
         if self.ledger.is_unlimited(order.account):
-            self._orders.pop(order.id, None)
+            self._store.forget(order)
 
     def _taker_amounts(self, order: Order, trades: list[TradeRecord]) -> tuple[Decimal, Decimal]:
         shares = sum((t.size for t in trades), Decimal(0))
@@ -310,7 +256,7 @@ class Exchange:
         refused: dict[str, str] = {}
         touched: set[str] = set()
         for oid in order_ids:
-            order = self._orders.get(oid)
+            order = self._store.orders.get(oid)
             if (
                 order is None
                 or order.account != account
@@ -340,11 +286,9 @@ class Exchange:
     def _cancel(self, order: Order, status: str) -> None:
         state = self._state_of_token(order.token_id)
         if state.book.remove(order):
-            self._release(order, order.remaining)
+            clearing.release(self.ledger, order, order.remaining)
         order.status = status
-        self._publish_user(
-            order.account, state, order_event(order, state.market, "CANCELLATION", self._now_ms())
-        )
+        self._pub.order(state, order, "CANCELLATION", self._pub.now_ms())
         self._forget_liquidity(order)
 
     # ---- reads -------------------------------------------------------------------------------
@@ -352,7 +296,7 @@ class Exchange:
     def book(self, token_id: str) -> Json:
         """The token's book as `GET /book` serves it (bids ascending, asks descending: best last)."""
         state = self._state_of_token(token_id)
-        return state.book_body(token_id, self._now_ms())
+        return state.book_body(token_id, self._pub.now_ms())
 
     def best(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
         return self._state_of_token(token_id).book.best_for(token_id)
@@ -361,19 +305,16 @@ class Exchange:
         return self._state_of_token(token_id).last_trade.get(token_id)
 
     def order(self, order_id: str) -> Order | None:
-        return self._orders.get(order_id)
+        return self._store.orders.get(order_id)
 
     def open_orders(self, account: str) -> list[Order]:
-        live = self._live.get(account, {})
-        for oid in [oid for oid, o in live.items() if o.status != "LIVE"]:
-            del live[oid]
-        return list(live.values())
+        return self._store.open_orders(account)
 
     def trades_of(self, account: str) -> list[TradeRecord]:
-        return list(self._account_trades.get(account, []))
+        return self._store.trades_of(account)
 
     def trade(self, trade_id: str) -> TradeRecord | None:
-        return self._trades.get(trade_id)
+        return self._store.trades.get(trade_id)
 
     # ---- time-driven work --------------------------------------------------------------------
 
@@ -382,86 +323,44 @@ class Exchange:
         moment = time.monotonic() if now is None else now
         self.lifecycle.due(moment, self._on_trade_step)
         scenario_now = self.clock.now()
-        now_s = int(scenario_now.timestamp())
-        for oid in [oid for oid, o in self._expiring.items() if o.status != "LIVE"]:
-            del self._expiring[oid]
-        expired = [o for o in self._expiring.values() if o.expiration <= now_s]
+        expired = self._store.expired(int(scenario_now.timestamp()))
         for order in expired:
             self._cancel(order, "CANCELED")
         self._flush_levels({self._token_market[o.token_id] for o in expired})
         for state in self._markets.values():
             if not state.closed and scenario_now >= state.market.end:
                 self.close_market(state.market.condition_id)
-        for account, (_, seen) in list(self._heartbeats.items()):
-            if moment - seen > self.config.heartbeat_timeout_s:
-                del self._heartbeats[account]
-                self.cancel_all(account)
+        for account in self._heartbeats.lapsed(moment):
+            self.cancel_all(account)
 
     def heartbeat(self, account: str, heartbeat_id: str | None) -> str:
         """Keep a heartbeat session alive; a lapse cancels every open order of the account."""
-        current = self._heartbeats.get(account)
-        if current is not None and heartbeat_id and heartbeat_id != current[0]:
-            raise VenueError(400, "Invalid Heartbeat ID", heartbeat_id=current[0])
-        new_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        self._heartbeats[account] = (new_id, time.monotonic())
-        return new_id
+        return self._heartbeats.beat(account, heartbeat_id, time.monotonic(), self._new_uuid)
 
     def _on_trade_step(self, trade: TradeRecord, status: str) -> None:
         trade.last_update = int(self.clock.now().timestamp())
         if status == "MINED":
             trade.transaction_hash = f"0x{self._rng.getrandbits(256):064x}"
         if status == "FAILED":
-            self.ledger.apply([Transfer(t.account, t.asset, -t.amount) for t in trade.transfers])
-        state = self._state(trade.market)
-        now_ms = self._now_ms()
-        for account in trade.accounts():
-            self._publish_user(account, state, trade_event(trade, state.market, account, now_ms))
+            clearing.reverse(self.ledger, trade)
+        self._pub.trade(self._state(trade.market), trade, self._pub.now_ms())
 
     # ---- publishing --------------------------------------------------------------------------
 
     def _announce(self, state: MarketState, order: Order, trades: list[TradeRecord]) -> None:
-        m, now_ms = state.market, self._now_ms()
-        cid = m.condition_id
-        for trade in trades:
-            maker = trade.maker
-            self._publish_user(maker.account, state, order_event(maker, m, "UPDATE", now_ms))
-            for account in trade.accounts():
-                self._publish_user(account, state, trade_event(trade, m, account, now_ms))
-            state.last_trade[order.token_id] = (trade.taker_price, order.side)
-            legs = [(order.token_id, trade.taker_price)]
-            if maker.token_id != order.token_id:
-                state.last_trade[maker.token_id] = (trade.maker_price, maker.side)
-                legs.append((maker.token_id, trade.maker_price))
-            for token, price in legs:
-                event = last_trade_event(
-                    state, token, price, order.side, trade.size, trade.fee_rate_bps, now_ms
-                )
-                self._publish(MarketMessage(cid, event))
+        now_ms = self._pub.now_ms()
+        self._pub.fills(state, order, trades, now_ms)
         if order.status == "LIVE":
-            self._publish_user(order.account, state, order_event(order, m, "PLACEMENT", now_ms))
+            self._pub.order(state, order, "PLACEMENT", now_ms)
         if trades:
-            state.book.drain_touched()
-            for token in m.token_ids:
-                self._publish(MarketMessage(cid, state.book_event(token, now_ms)))
-            self._publish_tops(state, now_ms)
+            self._pub.books(state, now_ms)
+            self._pub.tops(state, now_ms)
             self._maybe_change_tick(state)
         else:
-            self._flush_levels({cid})
+            self._flush_levels({state.market.condition_id})
 
     def _flush_levels(self, condition_ids: set[str]) -> None:
-        """Publish one `price_change` per market for the levels changed since the last flush."""
-        now_ms = self._now_ms()
-        for cid in sorted(condition_ids):
-            state = self._markets[cid]
-            touched = state.book.drain_touched()
-            if not touched:
-                continue
-            self._publish(MarketMessage(cid, price_change_event(state, touched, now_ms, self._rng)))
-            self._publish_tops(state, now_ms)
-
-    def _publish_tops(self, state: MarketState, now_ms: int) -> None:
-        for event in top_change_events(state, now_ms):
-            self._publish(MarketMessage(state.market.condition_id, event, True))
+        self._pub.levels([self._markets[cid] for cid in sorted(condition_ids)])
 
     def _maybe_change_tick(self, state: MarketState) -> None:
         last = state.last_trade.get(state.market.up_token_id)
@@ -470,30 +369,10 @@ class Exchange:
         if last[0] > HIGH_TICK_EDGE or last[0] < LOW_TICK_EDGE:
             self.set_tick_size(state.market.condition_id, FINE_TICK)
 
-    def _publish_user(self, account: str, state: MarketState, payload: Json) -> None:
-        if not self.ledger.is_unlimited(account):
-            self._publish(UserMessage(account, state.market.condition_id, payload))
-
-    def _publish(self, message: Message) -> None:
-        for listener in self.listeners:
-            listener(message)
-
-    def _notify(self, account: str, payload: Json) -> None:
-        box = self.notifications.setdefault(account, [])
-        box.append(
-            {
-                "id": len(box) + 1,
-                "owner": account,
-                "type": payload["type"],
-                "payload": payload,
-                "timestamp": int(self.clock.now().timestamp()),
-            }
-        )
-
     # ---- lookups -----------------------------------------------------------------------------
 
-    def _now_ms(self) -> int:
-        return ms(self.clock.now())
+    def _new_uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def _state(self, condition_id: str) -> MarketState:
         state = self._markets.get(condition_id)
@@ -506,6 +385,3 @@ class Exchange:
         if cid is None:
             raise VenueError(404, "No orderbook exists for the requested token id")
         return self._markets[cid]
-
-    def has_token(self, token_id: str) -> bool:
-        return token_id in self._token_market

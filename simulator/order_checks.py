@@ -69,3 +69,23 @@ def check_order(
         )
         if state.book.would_cross(probe):
             raise VenueError(400, "invalid post-only order: order crosses book")
+
+
+def check_fillable(req: OrderRequest, available: Decimal, max_size: Decimal | None) -> None:
+    """Refuse a FOK that cannot fill whole, or a FAK with nothing to match, before anything moves.
+
+    `available` is the crossable size on the book; `max_size` caps what one order may fill, if set.
+    """
+    if req.order_type == "FOK" and min(available, max_size or available) < req.size:
+        raise VenueError(
+            400,
+            "order couldn't be fully filled. FOK orders are fully filled or killed.",
+            orderID=req.order_id,
+        )
+    if req.order_type == "FAK" and available == 0:
+        raise VenueError(
+            400,
+            "no orders found to match with FAK order. FAK orders are partially filled or killed if no "
+            "match is found.",
+            orderID=req.order_id,
+        )
