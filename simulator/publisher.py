@@ -31,16 +31,16 @@ class Publisher:
     def now_ms(self) -> int:
         return ms(self.clock.now())
 
-    def publish(self, message: Message) -> None:
+    def market(self, state: MarketState, payload: Json, custom: bool = False) -> None:
+        message = MarketMessage(state.market.condition_id, payload, custom)
         for listener in self.listeners:
             listener(message)
 
-    def market(self, state: MarketState, payload: Json, custom: bool = False) -> None:
-        self.publish(MarketMessage(state.market.condition_id, payload, custom))
-
     def user(self, account: str, state: MarketState, payload: Json) -> None:
         if not self.ledger.is_unlimited(account):
-            self.publish(UserMessage(account, state.market.condition_id, payload))
+            message = UserMessage(account, state.market.condition_id, payload)
+            for listener in self.listeners:
+                listener(message)
 
     def books(self, state: MarketState, now_ms: int) -> None:
         """A full `book` snapshot of both tokens; clears the levels touched since the last flush."""
