@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import uvicorn
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.kafka import consumer_config, decode_message
 from core.topics import topic
+from simulator.exchange import Exchange
 from simulator.markets import SimMarket
-from tests.simulator.conftest import RunningSim
+from simulator.server import build_app, load_scenario, quiet_dropped_connections
+from tests.simulator.conftest import RunningSim, fast_config
 
 
 def unique_market() -> SimMarket:
@@ -141,3 +146,39 @@ class TopicTail:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+@dataclass
+class Venue:
+    """A running simulator with a scenario: `address` is host:port for the feed URLs."""
+
+    address: str
+    scenario: Any
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rsplit(":", 1)[1])
+
+
+@contextmanager
+def synthetic_venue(speed: float = 1.0) -> Iterator[Venue]:
+    """The simulator's synthetic scenario (Gamma at /gamma, RTDS at /rtds) served on a free port."""
+    config = fast_config(seed=random.randrange(10**6))
+    scenario = load_scenario("synthetic", config, speed)
+    exchange = Exchange(config, scenario.clock)
+    app = build_app(
+        config, exchange, extra_routes=scenario.routes(exchange), background=[lambda: scenario.run(exchange)]
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", ws="websockets-sansio", lifespan="on"))
+    quiet_dropped_connections()
+    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 10, "the simulator")
+    try:
+        yield Venue(f"127.0.0.1:{sock.getsockname()[1]}", scenario)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

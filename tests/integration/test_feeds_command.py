@@ -5,60 +5,29 @@ SIGINT or SIGTERM stops it with exit code 0 and no process left behind."""
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 import psycopg
 import pytest
-import uvicorn
 from psycopg.conninfo import conninfo_to_dict
 
 from core.models import BookSnapshot, WindowEvent
 from infra import stack
-from simulator.exchange import Exchange
-from simulator.server import build_app, load_scenario, quiet_dropped_connections
 from tests.integration.cli import POLYWINDOW, REPO
-from tests.integration.feeds_harness import TopicTail, wait_for
-from tests.simulator.conftest import fast_config
+from tests.integration.feeds_harness import TopicTail, Venue, synthetic_venue, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(30)]
 
 
-@dataclass
-class Venue:
-    port: int
-    scenario: Any
-
-
 @pytest.fixture
 def venue() -> Iterator[Venue]:
-    config = fast_config(seed=random.randrange(10**6))
-    scenario = load_scenario("synthetic", config, 1.0)
-    exchange = Exchange(config, scenario.clock)
-    app = build_app(
-        config, exchange, extra_routes=scenario.routes(exchange), background=[lambda: scenario.run(exchange)]
-    )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", ws="websockets-sansio", lifespan="on"))
-    quiet_dropped_connections()
-    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 10, "the simulator")
-    try:
-        yield Venue(sock.getsockname()[1], scenario)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with synthetic_venue() as running:
+        yield running
 
 
 def feed_env(port: int, database_url: str) -> dict[str, str]:

@@ -4,25 +4,18 @@ while, on our wall clock, they are still minutes from their end."""
 
 from __future__ import annotations
 
-import random
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg
 import pytest
-import uvicorn
 
 from infra import stack
 from polywindow.settings import FeedSettings
 from polywindow.wiring import Feeds
-from simulator.exchange import Exchange
-from simulator.server import build_app, load_scenario, quiet_dropped_connections
 from sinks.postgres.migrate import migrate
-from tests.integration.feeds_harness import on_thread, wait_for
-from tests.simulator.conftest import fast_config
+from tests.integration.feeds_harness import on_thread, synthetic_venue, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(30)]
 
@@ -31,25 +24,8 @@ SPEED = 60.0
 
 @pytest.fixture
 def fast_venue() -> Iterator[str]:
-    config = fast_config(seed=random.randrange(10**6))
-    scenario = load_scenario("synthetic", config, SPEED)
-    exchange = Exchange(config, scenario.clock)
-    app = build_app(
-        config, exchange, extra_routes=scenario.routes(exchange), background=[lambda: scenario.run(exchange)]
-    )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", ws="websockets-sansio", lifespan="on"))
-    quiet_dropped_connections()
-    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 10, "the simulator")
-    try:
-        yield f"127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with synthetic_venue(SPEED) as running:
+        yield running.address
 
 
 def completeness_rows(database: str) -> list[tuple[str, str, datetime, Decimal]]:

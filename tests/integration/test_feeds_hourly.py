@@ -4,60 +4,28 @@ with the condition id, token ids, start and end the simulator listed, and reach 
 from __future__ import annotations
 
 import asyncio
-import random
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from connectors.kafka import EventProducer
 from connectors.polymarket.gamma import WindowDiscovery
 from core.models import WindowEvent
 from infra import stack
-from simulator.exchange import Exchange
-from simulator.server import build_app, load_scenario, quiet_dropped_connections
 from simulator.windows import slug_for
-from tests.integration.feeds_harness import TopicTail, wait_for
-from tests.simulator.conftest import fast_config
+from tests.integration.feeds_harness import TopicTail, Venue, synthetic_venue
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(30)]
 
 ASSETS = ["btc", "eth", "sol", "xrp"]
 
 
-@dataclass
-class Venue:
-    address: str
-    scenario: Any
-
-
 @pytest.fixture
 def venue() -> Iterator[Venue]:
-    config = fast_config(seed=random.randrange(10**6))
-    scenario = load_scenario("synthetic", config, 1.0)
-    exchange = Exchange(config, scenario.clock)
-    app = build_app(
-        config, exchange, extra_routes=scenario.routes(exchange), background=[lambda: scenario.run(exchange)]
-    )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", ws="websockets-sansio", lifespan="on"))
-    quiet_dropped_connections()
-    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 10, "the simulator")
-    try:
-        yield Venue(f"127.0.0.1:{sock.getsockname()[1]}", scenario)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with synthetic_venue() as running:
+        yield running
 
 
 def test_hourly_windows_of_every_asset_are_discovered_as_the_venue_lists_them(

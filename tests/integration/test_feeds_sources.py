@@ -5,15 +5,12 @@ and Chainlink spot and TWAP ticks reach md.oracle."""
 from __future__ import annotations
 
 import random
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-import uvicorn
 
 from connectors.kafka import EventProducer
 from connectors.polymarket.gamma import WindowDiscovery, venue_clock
@@ -22,36 +19,15 @@ from connectors.ws_runner import RunnerConfig, WsRunner
 from core.enums import OracleStream, WindowPhase
 from core.models import OracleTick, WindowEvent
 from infra import stack
-from simulator.exchange import Exchange
-from simulator.server import build_app, load_scenario, quiet_dropped_connections
-from tests.integration.feeds_harness import TopicTail, on_thread, wait_for
-from tests.simulator.conftest import fast_config
+from tests.integration.feeds_harness import TopicTail, on_thread, synthetic_venue, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
 
 
 @pytest.fixture
 def venue() -> Iterator[str]:
-    """The simulator with its synthetic scenario (Gamma at /gamma, RTDS at /rtds); yields host:port."""
-    config = fast_config(seed=random.randrange(10**6))
-    scenario = load_scenario("synthetic", config, 1.0)
-    exchange = Exchange(config, scenario.clock)
-    app = build_app(
-        config, exchange, extra_routes=scenario.routes(exchange), background=[lambda: scenario.run(exchange)]
-    )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", ws="websockets-sansio", lifespan="on"))
-    quiet_dropped_connections()
-    thread = threading.Thread(target=lambda: server.run(sockets=[sock]), daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 10, "the simulator")
-    try:
-        yield f"127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with synthetic_venue() as running:
+        yield running.address
 
 
 def test_discovery_emits_windows_whose_tokens_the_clob_knows(venue: str, endpoints: stack.Endpoints) -> None:
