@@ -49,6 +49,7 @@ class RecorderStats:
     lost_records: int = 0
     commits: int = 0
     commit_failures: int = 0
+    revocations: int = 0  # rebalances that took partitions away (another member joined or left)
     consumer_errors: int = 0
 
 
@@ -152,6 +153,7 @@ class Recorder:
         return set(self._position)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.stats.revocations += 1
         self.writer.close_all()
         self._commit()
         gone = [(tp.topic, tp.partition) for tp in partitions]
