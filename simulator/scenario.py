@@ -234,7 +234,7 @@ def sim_market(window: Window) -> SimMarket:
     )
 
 
-def _replay(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
+def _replay(settings: ScenarioSettings, seed: int, clock: SimClock | None, speed: float) -> Scenario:
     from pathlib import Path
 
     day = load_fixture_day(Path(settings.fixture_folder) if settings.fixture_folder else None)
@@ -243,17 +243,18 @@ def _replay(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Sc
         registry.add(recorded_window(recorded, registry.settings))
     start = settings.start or day.day_start
     source = ReplaySource(day.ticks, day.symbol)
-    return Scenario("replay", registry, source, settings, start, seed, clock or ManualClock(start))
+    return Scenario("replay", registry, source, settings, start, seed, clock or ScaledClock(start, speed))
 
 
-def _synthetic(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
-    now = datetime.now(UTC)
-    start = settings.start or now.replace(second=0, microsecond=0)
+def _synthetic(settings: ScenarioSettings, seed: int, clock: SimClock | None, speed: float) -> Scenario:
+    """Without a `start`, scenario time starts at the wall time (not rounded), so at speed 1 it is it."""
+    clock = clock or ScaledClock(settings.start or datetime.now(UTC), speed)
+    start = settings.start or clock.now()
     registry = WindowRegistry(settings.windows, seed)
     registry.enable_schedule()
     warmup = max(60, settings.maker.levels)
     source = SyntheticSource(settings.windows.assets, seed, int(start.timestamp()) - warmup, settings.feeds)
-    return Scenario("synthetic", registry, source, settings, start, seed, clock or ManualClock(start))
+    return Scenario("synthetic", registry, source, settings, start, seed, clock)
 
 
 def build_scenario(
@@ -271,14 +272,14 @@ def build_scenario(
     server binds it through `routes(exchange)` or `run(exchange)`. A bound exchange's clock is
     replaced by the scenario's, so book and websocket timestamps follow scenario time. Pass `clock`
     (a ManualClock) to step time yourself with `advance_to`; otherwise a ScaledClock starts at the
-    scenario's start time (the replay's day start, or the synthetic start).
+    scenario's start time (the replay's day start, or the synthetic start: `settings.start`, else
+    the wall time, so that a synthetic scenario at speed 1 runs on the wall clock).
     """
     conf = settings or ScenarioSettings()
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIOS)}")
     chosen_seed = seed if seed is not None else (config.seed if config is not None else 0)
-    scenario = (_replay if name == "replay" else _synthetic)(conf, chosen_seed, clock)
-    scenario.clock = clock or ScaledClock(scenario.start, speed)
+    scenario = (_replay if name == "replay" else _synthetic)(conf, chosen_seed, clock, speed)
     if exchange is not None:
         scenario.bind(exchange)
     return scenario
