@@ -22,10 +22,12 @@ from typing import Protocol
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 
+from simulator.binance import KlineHub, binance_routes
 from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange
 from simulator.fixture_day import load_fixture_day
 from simulator.gamma import GammaSettings, gamma_app
+from simulator.klines import KlineBook, binance_symbol
 from simulator.liquidity import MakerSettings, MarketMaker
 from simulator.markets import ManualClock, ScaledClock, SimClock, SimMarket
 from simulator.oracle import (
@@ -86,6 +88,8 @@ class Scenario:
         self.settings, self.start, self.clock, self.seed = settings, start, clock, seed
         self.store = FeedStore()
         self.hub = RtdsHub(settings.rtds, seed)
+        self.klines = KlineBook(binance_symbol(a) for a in settings.windows.assets)
+        self.kline_hub = KlineHub(self.klines)
         self.resolutions: list[Resolution] = []
         self.now = start - timedelta(seconds=1)
         self._exchange: Exchange | None = None
@@ -123,10 +127,15 @@ class Scenario:
         return rtds_app(self.hub)
 
     def routes(self, exchange: Exchange | None = None) -> list[BaseRoute]:
-        """Gamma at `/gamma` and RTDS at `/rtds`, for the server's `extra_routes` (binds `exchange`)."""
+        """Gamma at `/gamma`, RTDS at `/rtds` and Binance klines at `/binance`, for the server's
+        `extra_routes` (binds `exchange`)."""
         if exchange is not None:
             self.bind(exchange)
-        return [Mount("/gamma", app=self.gamma_app()), WebSocketRoute("/rtds", rtds_endpoint(self.hub))]
+        return [
+            Mount("/gamma", app=self.gamma_app()),
+            WebSocketRoute("/rtds", rtds_endpoint(self.hub)),
+            Mount("/binance", routes=binance_routes(self.klines, self.kline_hub)),
+        ]
 
     # --- stepping --------------------------------------------------------------------------------
 
@@ -164,6 +173,7 @@ class Scenario:
         for point in self.source.until(int(at.timestamp() * 1000)):
             self.store.add(point)
             self.hub.publish(point)
+            self.klines.add(point)
 
     def _handle(self, event: WindowEvent) -> None:
         window = self.registry.get(event.slug)
@@ -252,7 +262,9 @@ def _synthetic(settings: ScenarioSettings, seed: int, clock: SimClock | None, sp
     start = settings.start or clock.now()
     registry = WindowRegistry(settings.windows, seed)
     registry.enable_schedule()
-    warmup = max(60, settings.maker.levels)
+    # The paths start at the hour's first second (or a minute back): windows already running when
+    # the scenario starts, the current hourly one included, have their start print and full candle.
+    warmup = max(60, settings.maker.levels, int(start.timestamp()) % 3600)
     source = SyntheticSource(settings.windows.assets, seed, int(start.timestamp()) - warmup, settings.feeds)
     return Scenario("synthetic", registry, source, settings, start, seed, clock)
 
