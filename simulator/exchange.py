@@ -329,11 +329,12 @@ class Exchange:
     # ---- time-driven work --------------------------------------------------------------------
 
     def pump(self, now: float | None = None) -> None:
-        """Advance trade lifecycles, expire GTD orders, close ended markets, lapse heartbeats."""
+        """Advance trade lifecycles, retire GTD orders, close ended markets, lapse heartbeats."""
         moment = time.monotonic() if now is None else now
         self.lifecycle.due(moment, self._on_trade_step)
         scenario_now = self.clock.now()
-        expired = self._store.expired(int(scenario_now.timestamp()))
+        # The venue's one-minute security threshold retires a GTD order a minute before `expiration`.
+        expired = self._store.expired(int(scenario_now.timestamp()) + self.config.gtd_security_margin_s)
         for order in expired:
             self._cancel(order, "CANCELED")
         self._flush_levels({self._token_market[o.token_id] for o in expired})

@@ -151,7 +151,13 @@ class ScenarioSim:
 def scenario_sim(name: str = "synthetic", speed: float = 1.0, **overrides: Any) -> Iterator[ScenarioSim]:
     """`name` served like `polywindow sim` serves it, on a free loopback port, until the block ends."""
     config = fast_config(**overrides)
-    scenario = load_scenario(name, config, speed)
+    with serve_scenario(load_scenario(name, config, speed), config) as running:
+        yield running
+
+
+@contextmanager
+def serve_scenario(scenario: Any, config: SimulatorConfig) -> Iterator[ScenarioSim]:
+    """Serve a built (unbound) scenario with the exchange pump and the scenario task running."""
     exchange = Exchange(config, scenario.clock)
     app = build_app(
         config,
