@@ -50,7 +50,7 @@ def set_time(sim: ScenarioSim, when: datetime) -> None:
 
 def buy(
     client: ClobClient, window: Window, order_type: OrderType = OrderType.GTC, expiration: int = 0
-) -> dict:
+) -> dict[str, Any]:
     args = OrderArgsV2(token_id=window.up_token_id, price=0.40, size=5.0, side="BUY", expiration=expiration)
     result: dict[str, Any] = client.post_order(client.create_order(args), order_type)
     return result
