@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,12 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
+from simulator.admin_token import read_admin_token, stack_admin_token
 from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange
 from simulator.markets import SimMarket
@@ -26,7 +31,16 @@ from simulator.server import build_app, load_scenario, quiet_dropped_connections
 HARDHAT_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 HARDHAT_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-ADMIN_TOKEN = "test-admin-token"
+# The tests' stack directory: its admin token file is made, and read, as `polywindow sim` users do.
+TEST_STACK = Path(tempfile.mkdtemp(prefix="polywindow-sim-stack-"))
+atexit.register(shutil.rmtree, TEST_STACK, True)
+
+
+def admin_token() -> str:
+    """What a user does: read `<stack dir>/sim-admin.token`."""
+    token = read_admin_token(TEST_STACK)
+    assert token is not None, "the simulator's admin token file is missing"
+    return token.get_secret_value()
 
 
 def make_market(n: int = 1, interval_s: int = 300) -> SimMarket:
@@ -70,7 +84,9 @@ class RunningSim:
         return call_on(self.loop, fn, *args, **kwargs)
 
     def admin(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return httpx.post(f"{self.url}/_admin{path}", json=body or {}, headers={"X-Admin-Token": ADMIN_TOKEN})
+        return httpx.post(
+            f"{self.url}/_admin{path}", json=body or {}, headers={"X-Admin-Token": admin_token()}
+        )
 
     def quote(self, token: str, side: str, price: str, size: str, owner: str = "sim-mm") -> str:
         return str(
@@ -118,7 +134,7 @@ def fast_config(**overrides: Any) -> SimulatorConfig:
     base: dict[str, Any] = {
         "trade_mined_delay_s": 0.05,
         "trade_confirmed_delay_s": 0.05,
-        "admin_token": ADMIN_TOKEN,
+        "admin_token": stack_admin_token(TEST_STACK),
         "seed": 7,
     }
     base.update(overrides)
