@@ -30,6 +30,7 @@ from core.models import Alert
 from core.serde import DecodeError, decode
 from core.timestamps import from_ms
 from sinks.archive import ArchiveRow, ArchiveWriter
+from sinks.archive_state import load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Recorder:
         self.stats = RecorderStats()
         self._committed: dict[tuple[str, int], int] = {}
         self._position: dict[tuple[str, int], int] = {}  # next offset to read, per owned partition
+        self._state = load_state(writer.archive_dir)
         consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
 
     def _ask(self, call: Callable[[], _T]) -> _T:
@@ -129,7 +131,35 @@ class Recorder:
         low, high = consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
         return low, high
 
+    def _check_broker(self, consumer: Consumer) -> None:
+        """A cluster id other than the one the archive was recorded from: the broker's log was reset,
+        and whatever it held that we had not archived is gone. Say where the hole starts."""
+        cluster = self._ask(lambda: consumer.list_topics(timeout=_WATERMARK_TIMEOUT_S).cluster_id)
+        known = self._state.cluster_id
+        if known is not None and cluster != known:
+            since = ", ".join(f"{t} after {ts.isoformat()}" for t, ts in sorted(self._state.newest.items()))
+            message = (
+                f"archive gap: the broker's log was reset (cluster {known} -> {cluster}); records it held "
+                f"that were not yet archived are lost ({since or 'nothing archived yet'}); events produced "
+                "while it was away are counted by their producers as delivery failures"
+            )
+            self.stats.loss_events += 1
+            log.error(message)
+            self.alert(
+                Alert(
+                    alert_kind="archive.broker_reset",
+                    severity=Severity.CRITICAL,
+                    message=message,
+                    dedupe_key=f"{known}->{cluster}",
+                    event_ts=self.wall(),
+                )
+            )
+        if cluster != known:
+            self._state.cluster_id = cluster
+            save_state(self.writer.archive_dir, self._state)
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._check_broker(consumer)
         committed = self._ask(lambda: consumer.committed(partitions, timeout=_WATERMARK_TIMEOUT_S))
         for tp in committed:
             low, high = self._ask(partial(self._watermarks, consumer, tp))
@@ -245,6 +275,8 @@ class Recorder:
         self.stats.commits += 1
         for tp in ahead:
             self._committed[(tp.topic, tp.partition)] = tp.offset
+        self._state.newest.update(self.writer.newest_written)
+        save_state(self.writer.archive_dir, self._state)
 
     def close(self) -> None:
         """Graceful stop: every buffer becomes a part, offsets are committed (when the broker
