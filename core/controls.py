@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from types import MappingProxyType
 
 from core.enums import ControlName, KillSwitch, TradingMode
 from core.models import ControlChange, ControlsSnapshot
@@ -104,7 +103,7 @@ _CLOSED = RuntimeControls(
     allowed_strategies=frozenset(),
     version=0,
     as_of=EPOCH,
-    updated_at=MappingProxyType({}),
+    updated_at={},
 )
 
 
@@ -119,7 +118,7 @@ def apply_snapshot(held: RuntimeControls | None, snapshot: ControlsSnapshot) -> 
     fresh = replace(_CLOSED, as_of=snapshot.read_at)
     for row in sorted(snapshot.rows, key=lambda r: r.updated_at):
         fresh = fresh.with_value(row.name, row.value)
-    stamps = MappingProxyType({row.name: row.updated_at for row in snapshot.rows})
+    stamps = {row.name: row.updated_at for row in snapshot.rows}
     if held is None:
         return replace(fresh, version=1, updated_at=stamps)
     version = held.version + (1 if fresh.values() != held.values() else 0)
@@ -137,7 +136,7 @@ def apply_change(held: RuntimeControls | None, change: ControlChange) -> Runtime
     if seen is not None and change.updated_at <= seen:
         return held
     changed = held.with_value(change.name, change.value)
-    stamps = MappingProxyType({**held.updated_at, change.name: change.updated_at})
+    stamps = {**held.updated_at, change.name: change.updated_at}
     version = held.version + (1 if changed.values() != held.values() else 0)
     return replace(changed, version=version, as_of=max(held.as_of, change.updated_at), updated_at=stamps)
 
