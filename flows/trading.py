@@ -165,8 +165,8 @@ def build_flow(source: Source[RawRecord], sinks: TradingSinks, settings: Trading
     intents = op.filter_map("intents", flat, lambda o: o if isinstance(o, OrderIntent) else None)
     rejections = op.filter_map("rejections", flat, lambda o: o if isinstance(o, IntentRejected) else None)
 
-    op.output("trade.signals", signals, sinks.signals)
-    op.output("trade.intents", intents, sinks.intents)
-    op.output("trade.rejections", rejections, sinks.rejections)
-    op.output("ops.quarantine", op.merge("quarantined", bad, problems), sinks.quarantine)
+    op.output("trade_signals", signals, sinks.signals)
+    op.output("trade_intents", intents, sinks.intents)
+    op.output("trade_rejections", rejections, sinks.rejections)
+    op.output("ops_quarantine", op.merge("quarantined", bad, problems), sinks.quarantine)
     return flow

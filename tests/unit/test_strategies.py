@@ -93,7 +93,7 @@ def test_no_strategy_signals_for_a_window_that_has_not_opened(name, before_ms, r
     state.apply_book(book(UP, START, str(ask - Decimal("0.01")), str(ask)))
     state.apply_book(book(DOWN, START, str(1 - ask - Decimal("0.01")), str(1 - ask)))
     state.apply_oracle(oracle(START, "100000"))
-    state.apply_oracle(oracle(START, str(ref)))
+    state.apply_oracle(oracle(START + timedelta(seconds=1), str(ref)))
     now = START - timedelta(milliseconds=before_ms)
     assert evaluate_guarded(strategy, state, now) is None
     assert strategy.evaluate(state, now) is None
