@@ -9,7 +9,7 @@ from decimal import Decimal
 from core.enums import OrderType, TradingMode, WindowPhase
 from core.intents import client_order_id_for, signal_id_for
 from core.models import IntentRejected, OrderIntent, Signal
-from core.routing import ControlsUpdate, Expire
+from core.routing import ControlsUpdate, Expire, WindowInput
 from core.strategies import build_strategy
 from core.window_engine import Desk, step
 from core.window_state import WindowState
@@ -23,13 +23,14 @@ def _run(kill_switch: str = "RUN", repeat: int = 1) -> list[object]:
     desk = Desk(strategies=(build_strategy("canary"),))
     state: WindowState | None = None
     out: list[object] = []
-    items = [
+    items: list[WindowInput] = [
         window(),
         oracle(START, "100000"),
         book(UP, START + timedelta(seconds=1), "0.60", "0.62"),
         book(DOWN, START + timedelta(seconds=1), "0.38", "0.40"),
         ControlsUpdate(controls(T60, kill_switch=kill_switch)),
-    ] + [book(UP, T60 + timedelta(milliseconds=i), "0.60", "0.62") for i in range(repeat)]
+    ]
+    items += [book(UP, T60 + timedelta(milliseconds=i), "0.60", "0.62") for i in range(repeat)]
     for item in items:
         state, produced = step(state, item, desk)
         out.extend(produced)
