@@ -46,8 +46,9 @@ def order_size(notional_usd: Decimal, price: Decimal) -> Decimal:
 class Exposure:
     """What risk needs to know about the window and our money, as of the decision.
 
-    `orders_in_window` and `position_usd` count this window's orders on the signal's token;
-    P&L figures are signed (a loss is negative).
+    `orders_in_window` counts every order of ours in this window (both tokens: a window is one
+    instrument); `position_usd` is the cost of our orders on the signal's token; P&L figures are
+    signed (a loss is negative).
     """
 
     instrument: str

@@ -75,7 +75,7 @@ def exposure_of(state: WindowState, outcome: Outcome, desk: Desk) -> Exposure:
         window_start=state.start,
         window_end=state.end,
         window_phase=state.phase,
-        orders_in_window=state.orders.get(outcome, 0),
+        orders_in_window=sum(state.orders.values()),
         position_usd=state.position_usd.get(outcome, Decimal(0)),
         session_pnl_usd=desk.session_pnl_usd,
         day_pnl_usd=desk.day_pnl_usd,

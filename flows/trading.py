@@ -34,7 +34,16 @@ from core.strategies import build_strategy
 from core.window_engine import Desk, Output, step
 from core.window_state import CandleOpen, WindowState
 
-__all__ = ["CONTROLS_TABLE", "INPUT_TOPICS", "RawRecord", "TradingFlowSettings", "TradingSinks", "build_flow"]
+__all__ = [
+    "CONTROLS_TABLE",
+    "INPUT_TOPICS",
+    "RawRecord",
+    "TradingFlowSettings",
+    "TradingSinks",
+    "build_flow",
+    "candle_open",
+    "decode_record",
+]
 
 CONTROLS_TABLE = "db.runtime_controls"
 INPUT_TOPICS = ("md.book", "md.trades", "md.oracle", "md.spot", "md.windows", "ctl.controls", CONTROLS_TABLE)
@@ -85,7 +94,7 @@ def _quarantine(record: RawRecord, reason: str) -> Quarantined:
     )
 
 
-def _as_candle(event: Any) -> CandleOpen:
+def candle_open(event: Any) -> CandleOpen:
     """The md.spot candle model (its own module's) as the window state's seam."""
     return CandleOpen(
         symbol=event.symbol,
@@ -108,7 +117,7 @@ def decode_record(record: RawRecord) -> tuple[RawRecord, RouterInput] | Quaranti
     except (DecodeError, ValidationError) as exc:
         return _quarantine(record, f"undecodable: {exc}")
     if getattr(event, "kind", None) == "candle":
-        event = _as_candle(event)
+        event = candle_open(event)
     return record, event
 
 

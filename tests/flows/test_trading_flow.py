@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from bytewax.testing import TestingSink, TestingSource, run_main
@@ -10,7 +12,15 @@ from bytewax.testing import TestingSink, TestingSource, run_main
 from core.enums import ControlName, WindowPhase
 from core.models import ControlChange, Event, IntentRejected, OrderIntent, Quarantined, Signal
 from core.serde import encode
-from flows.trading import CONTROLS_TABLE, RawRecord, TradingFlowSettings, TradingSinks, build_flow
+from core.window_state import CandleOpen
+from flows.trading import (
+    CONTROLS_TABLE,
+    RawRecord,
+    TradingFlowSettings,
+    TradingSinks,
+    build_flow,
+    candle_open,
+)
 from tests.trading_builders import DOWN, START, UP, WINDOW, book, oracle, snapshot, window
 
 END = START + timedelta(seconds=300)
@@ -116,3 +126,19 @@ def test_undecodable_values_and_bad_control_values_go_to_quarantine() -> None:
         [("md.book", 41), ("md.unknown", None), (CONTROLS_TABLE, 7)]
     )
     assert next(q for q in quarantined if q.topic == "md.book").raw == b"not json"
+
+
+def test_a_candle_from_md_spot_becomes_the_window_states_strike_seam() -> None:
+    """The md.spot candle model lands on another branch; its fields map onto `CandleOpen`."""
+    candle = SimpleNamespace(
+        kind="candle",
+        symbol="btcusdt",
+        interval_s=3600,
+        open_ts=START,
+        open=Decimal("100.1"),
+        close=Decimal("100.4"),
+        source_ts=START + timedelta(seconds=3),
+    )
+    assert candle_open(candle) == CandleOpen(
+        "btcusdt", 3600, START, Decimal("100.1"), Decimal("100.4"), START + timedelta(seconds=3)
+    )

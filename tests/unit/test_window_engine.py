@@ -3,14 +3,16 @@ when the same events are replayed, and state that is dropped when the window end
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
-from core.enums import OrderType, TradingMode, WindowPhase
+from core.enums import OrderType, Outcome, TradingMode, WindowPhase
 from core.intents import client_order_id_for, signal_id_for
 from core.models import IntentRejected, OrderIntent, Signal
 from core.routing import ControlsUpdate, Expire, WindowInput
-from core.strategies import build_strategy
+from core.strategies import StrategyParams, build_strategy
+from core.strategies.base import make_signal
 from core.window_engine import Desk, step
 from core.window_state import WindowState
 from tests.trading_builders import DOWN, START, UP, WINDOW, book, controls, oracle, window
@@ -82,3 +84,30 @@ def test_state_is_dropped_when_the_window_resolves_or_expires() -> None:
     state, _ = step(None, window(), desk)
     assert step(state, Expire(END + timedelta(hours=2)), desk)[0] is None
     assert step(None, window(WindowPhase.RESOLVED), desk)[0] is None
+
+
+class _Eager:
+    """A strategy that wants to buy Up on every event: only risk stands in its way."""
+
+    name: ClassVar[str] = "eager"
+    params_type: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def evaluate(self, state: WindowState, now: datetime) -> Signal | None:
+        return make_signal(state, self.name, Outcome.UP, Decimal("0.50"), Decimal(1), now, "always")
+
+
+def test_a_window_never_gets_a_third_order_from_a_strategy_that_keeps_asking() -> None:
+    desk = Desk(strategies=(_Eager(),))
+    state, _ = step(None, window(), desk)
+    ctl = controls(START + timedelta(seconds=10), strategies='["eager"]', max_position="100")
+    state, _ = step(state, ControlsUpdate(ctl), desk)
+    out: list[object] = []
+    for i in range(6):
+        state, produced = step(
+            state, book(UP, START + timedelta(seconds=10, milliseconds=i), "0.4", "0.5"), desk
+        )
+        out.extend(produced)
+    intents = [o for o in out if isinstance(o, OrderIntent)]
+    rejections = [o for o in out if isinstance(o, IntentRejected)]
+    assert len(intents) == 2 and len({i.client_order_id for i in intents}) == 2
+    assert [r.rule for r in rejections] == ["max_orders_per_window"] * 4

@@ -6,8 +6,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from core.enums import OracleStream, Outcome, WindowPhase
+from core.models import BookDelta
+from core.orderbook import Applied
 from core.window_state import CandleOpen, WindowState, instrument_of
-from tests.trading_builders import DOWN, START, UP, book, oracle, spot, window
+from tests.trading_builders import CONDITION, DOWN, START, UP, book, oracle, spot, window
 
 
 def test_chainlink_strike_is_the_print_at_the_start_second_and_a_correction_replaces_it() -> None:
@@ -60,3 +62,20 @@ def test_the_phase_never_moves_back() -> None:
 
 def test_instrument_names() -> None:
     assert [instrument_of("btc", s) for s in (300, 900, 3600)] == ["btc-5m", "btc-15m", "btc-1h"]
+
+
+def test_a_drifted_book_is_not_traded_on_until_the_next_snapshot() -> None:
+    state = WindowState(window())
+    state.apply_book(book(UP, START, "0.60", "0.62"))
+    drift = BookDelta(
+        source_ts=START + timedelta(seconds=1),
+        recv_ts=START + timedelta(seconds=1),
+        token_id=UP,
+        condition_id=CONDITION,
+        changes=(),
+        best_bid=Decimal("0.55"),
+    )
+    assert state.apply_book(drift) is Applied.DRIFT
+    assert state.best_ask(Outcome.UP) is None
+    state.apply_book(book(UP, START + timedelta(seconds=2), "0.55", "0.57"))
+    assert state.best_ask(Outcome.UP) == Decimal("0.57")
