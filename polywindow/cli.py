@@ -196,6 +196,7 @@ def up(
     group.start(Child("feeds", ("feeds",), simulator_env(port)))
     group.start(Child("record", ("record",), {}))
     group.start(Child("sink", ("sink",), {}))
+    group.start(Child("flow", ("flow",), {}))
     typer.echo("running: sim, feeds, record, sink (Ctrl-C stops them)")
     code, why = group.wait()
     typer.echo(f"polywindow up: {why}")
@@ -371,6 +372,31 @@ def settle(
     )
     if s.disagreeing:
         raise typer.Exit(1)
+
+
+FLOW_WORKERS = typer.Option(0, "-w", "--workers", help="Bytewax workers (0: POLYWINDOW_FLOW_WORKERS).")
+
+
+@app.command("flow")
+def flow(workers: int = FLOW_WORKERS) -> None:
+    """The trading flow: md.* topics, ctl.controls and the runtime_controls table in; trade.signals,
+    trade.intents, trade.rejections and ops.quarantine out; until Ctrl-C or SIGTERM."""
+    from polywindow.flow_wiring import run_live_flow
+    from polywindow.settings import FlowSettings
+
+    settings = _settings(FlowSettings)
+    endpoints = _reach(settings)
+    try:
+        migrate(endpoints.database_url)
+    except MigrationError as exc:
+        fail(str(exc))
+    count = workers or settings.workers
+    typer.echo(
+        f"flow: {', '.join(settings.strategies)} in {settings.mode.value}, {count} worker(s); "
+        f"kafka {endpoints.kafka_bootstrap}, market data from {settings.market_data_start} (Ctrl-C stops)"
+    )
+    run_live_flow(settings, endpoints, count)
+    typer.echo("flow: stopped")
 
 
 if __name__ == "__main__":

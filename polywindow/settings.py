@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -169,3 +170,43 @@ def load(model: type[S], **overrides: Any) -> S:
             )
             problems.append(f"{name}={shown}: {err['msg']}")
         raise SettingsError("invalid setting(s): " + "; ".join(problems)) from None
+
+
+class FlowSettings(TraderSettings):
+    """`polywindow flow` and `polywindow replay`: the strategies with their parameters (the canary by
+    default), the limits from settings, and how the flow reads its inputs."""
+
+    strategies: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"canary": dict[str, Any]()},
+        validation_alias="POLYWINDOW_FLOW_STRATEGIES",
+        description='strategies to run and their parameters, JSON: {"canary": {"notional_usd": "1"}}',
+    )
+    min_time_left_s: int = Field(default=10, ge=0, validation_alias="POLYWINDOW_FLOW_MIN_TIME_LEFT_S")
+    max_daily_drawdown_usd: Decimal = Field(
+        default=Decimal(50), ge=0, validation_alias="POLYWINDOW_FLOW_MAX_DAILY_DRAWDOWN_USD"
+    )
+    workers: int = Field(default=1, ge=1, le=64, validation_alias="POLYWINDOW_FLOW_WORKERS")
+    batch_size: int = Field(default=1000, ge=1, validation_alias="POLYWINDOW_FLOW_BATCH_SIZE")
+    controls_poll_ms: int = Field(
+        default=250, gt=0, le=500, validation_alias="POLYWINDOW_FLOW_CONTROLS_POLL_MS"
+    )
+    market_data_start: Literal["earliest", "end"] = Field(
+        default="end",
+        validation_alias="POLYWINDOW_FLOW_MARKET_DATA_START",
+        description="where md.book/trades/oracle/spot are read from at start (windows and controls: the beginning)",
+    )
+    archive_dir: Path = Field(default=Path("archive"), validation_alias="POLYWINDOW_ARCHIVE_DIR")
+
+    @field_validator("strategies")
+    @classmethod
+    def _known_strategies(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from core.strategies import build_strategy
+
+        if not value:
+            raise ValueError("at least one strategy")
+        for name, params in value.items():
+            try:
+                build_strategy(name, params)
+            except (KeyError, ValidationError) as exc:
+                raise ValueError(f"strategy {name!r}: {exc}") from None
+        return value
