@@ -1,0 +1,175 @@
+"""`polywindow flow` end to end on the local stack: md.* events produced onto Kafka, the trading flow
+(the command's own construction, in this process) reading them with the `runtime_controls` table,
+intents and rejections consumed from trade.intents / trade.rejections.
+
+Windows are placed so that their T-60 s is "now" (the flow reads the table with the wall clock, and
+the core refuses controls older than one second by event time); each test uses its own database and
+window ids, and a consumer group of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from bytewax.testing import run_main
+from confluent_kafka import Consumer
+
+from connectors.kafka import EventProducer, consumer_config, decode_message
+from core.enums import ControlName, KillSwitch
+from core.models import ControlChange, IntentRejected, OrderIntent
+from flows.trading import TradingFlowSettings
+from flows.trading_io import KafkaInput, build_kafka_flow
+from infra.stack import Endpoints
+from sinks.postgres.migrate import migrate
+from tests.trading_builders import book, window
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
+
+Decision = OrderIntent | IntentRejected
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def set_control(url: str, name: ControlName, value: object, at: datetime) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE runtime_controls SET value = %s::jsonb, updated_at = %s, updated_by = 'test' WHERE name = %s",
+            (json.dumps(value), at, name.value),
+        )
+
+
+@dataclass
+class Desk:
+    """The running flow, a producer onto md.*, and what came out for this test's windows."""
+
+    producer: EventProducer
+    consumer: Consumer
+    ours: set[str] = field(default_factory=set)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def open_window_at_t60(self) -> str:
+        """A fresh 5-minute window whose T-60 s is now, announced; returns its id."""
+        tag = uuid.uuid4().int % 10**12
+        start = now() - timedelta(seconds=241)
+        event = window(start=start, window_id=f"btc-updown-5m-test{tag}", up=f"9{tag}1", down=f"9{tag}2")
+        self.ours.add(event.window_id)
+        self.tokens[event.window_id] = (event.up_token_id, event.down_token_id)
+        self.producer.produce("md.windows", event)
+        self.producer.flush()
+        return event.window_id
+
+    def decide(self, window_id: str, timeout_s: float = 20) -> Decision:
+        """Feed the window's books (stamped now) until its canary decision comes out."""
+        up, down = self.tokens[window_id]
+        deadline = time.monotonic() + timeout_s
+        while window_id not in self.decisions:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no decision for {window_id} within {timeout_s} s")
+            at = now()
+            self.producer.produce("md.book", book(down, at, "0.38", "0.40"))
+            self.producer.produce("md.book", book(up, at, "0.60", "0.62"))
+            self.producer.flush()
+            self._read(0.3)
+        return self.decisions[window_id]
+
+    def _read(self, wait_s: float) -> None:
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end:
+            msg = self.consumer.poll(0.05)
+            if msg is None or msg.error() is not None:
+                continue
+            event = decode_message(msg)
+            if isinstance(event, OrderIntent | IntentRejected) and event.window_id in self.ours:
+                self.decisions.setdefault(event.window_id, event)
+
+
+@pytest.fixture
+def running(endpoints: Endpoints, fresh_database: str) -> Iterator[tuple[Desk, str]]:
+    migrate(fresh_database)
+    at = now()
+    set_control(fresh_database, ControlName.ALLOWED_INSTRUMENTS, ["btc-5m"], at)
+    set_control(fresh_database, ControlName.ALLOWED_STRATEGIES, ["canary"], at)
+    set_control(fresh_database, ControlName.KILL_SWITCH, "RUN", at)
+    cfg = KafkaInput(
+        bootstrap=endpoints.kafka_bootstrap,
+        embedded=endpoints.kafka_embedded,
+        database_url=fresh_database,
+        market_data_start="end",
+        batch_size=100,
+        controls_every=timedelta(milliseconds=200),
+    )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            run_main(build_kafka_flow(cfg, TradingFlowSettings(), stop.is_set))  # type: ignore[no-untyped-call]
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve, name="flow", daemon=True)
+    thread.start()
+    consumer = Consumer(
+        consumer_config(
+            endpoints.kafka_bootstrap, f"flow-test-{uuid.uuid4().hex[:8]}", embedded=endpoints.kafka_embedded
+        )
+    )
+    consumer.subscribe(["trade.intents", "trade.rejections"])
+    desk = Desk(EventProducer(endpoints.kafka_bootstrap), consumer)
+    try:
+        yield desk, fresh_database
+    finally:
+        stop.set()
+        thread.join(30)
+        consumer.close()
+    assert not thread.is_alive(), "the flow did not stop"
+    assert errors == []
+
+
+def test_the_canary_at_t60_with_run_and_allowed_controls_becomes_an_intent(running: tuple[Desk, str]) -> None:
+    desk, _ = running
+    window_id = desk.open_window_at_t60()
+    decision = desk.decide(window_id)
+    assert isinstance(decision, OrderIntent), decision
+    assert decision.strategy == "canary" and decision.mode.value == "DRY_RUN"
+    assert decision.context is not None and decision.context.risk_result.startswith("APPROVED")
+
+
+def test_pause_stops_new_intents_within_one_second_of_the_change(running: tuple[Desk, str]) -> None:
+    desk, url = running
+    assert isinstance(desk.decide(desk.open_window_at_t60()), OrderIntent)
+
+    changed = now()
+    set_control(url, ControlName.KILL_SWITCH, "PAUSE", changed)
+    desk.producer.produce(
+        "ctl.controls",
+        ControlChange(name=ControlName.KILL_SWITCH, value="PAUSE", updated_by="test", updated_at=changed),
+    )
+    desk.producer.flush()
+    later: list[Decision] = []
+    deadline = time.monotonic() + 30
+    while not later or later[-1].event_ts <= changed + timedelta(seconds=1):
+        assert time.monotonic() < deadline, "no decision later than the change + 1 s"
+        later.append(desk.decide(desk.open_window_at_t60()))
+
+    late_intents = [
+        d for d in later if isinstance(d, OrderIntent) and d.event_ts > changed + timedelta(seconds=1)
+    ]
+    assert late_intents == []
+    last = later[-1]
+    assert (
+        isinstance(last, IntentRejected)
+        and last.rule == "kill_switch"
+        and KillSwitch.PAUSE.value in last.detail
+    )
