@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+import psycopg
 from bytewax.dataflow import Dataflow
 from bytewax.testing import cluster_main, run_main
 
+from core.backtest import Gap, ReplayControls
+from flows.replay import REPLAY_TOPICS, ReplayInput, ReplayResult, replay
 from flows.trading import TradingFlowSettings
 from flows.trading_io import KafkaInput, build_kafka_flow
 from infra.stack import Endpoints
 from polywindow.settings import FlowSettings
+from sinks.archive_reader import read_archive
+from sinks.postgres.trading_reads import read_feed_gaps
 
 
 def trading_settings(settings: FlowSettings) -> TradingFlowSettings:
@@ -50,3 +56,30 @@ def run_live_flow(settings: FlowSettings, endpoints: Endpoints, workers: int) ->
         signal.signal(sig, lambda *_: stop.set())
     flow = build_kafka_flow(kafka_input(settings, endpoints), trading_settings(settings), stop.is_set)
     run_flow(flow, workers)
+
+
+def replay_archive(
+    settings: FlowSettings,
+    database_url: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    strategies: dict[str, dict[str, Any]],
+    instruments: frozenset[str],
+    keep_gaps: bool,
+    workers: int,
+) -> ReplayResult:
+    """The archived [start, end) through the trading flow in BACKTEST, feed gaps from PostgreSQL."""
+    gaps: tuple[Gap, ...] = ()
+    if database_url is not None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            gaps = tuple(read_feed_gaps(conn, start, end))
+    controls = ReplayControls(instruments=instruments, strategies=frozenset(strategies))
+    inp = ReplayInput(
+        events=lambda: read_archive(settings.archive_dir, REPLAY_TOPICS, start, end),
+        controls=controls,
+        gaps=gaps,
+        keep_gaps=keep_gaps,
+    )
+    flow_settings = trading_settings(settings).model_copy(update={"strategies": strategies})
+    return replay(inp, flow_settings, workers)

@@ -114,7 +114,7 @@ def running(endpoints: Endpoints, fresh_database: str) -> Iterator[tuple[Desk, s
 
     def serve() -> None:
         try:
-            run_main(build_kafka_flow(cfg, TradingFlowSettings(), stop.is_set))  # type: ignore[no-untyped-call]
+            run_main(build_kafka_flow(cfg, TradingFlowSettings(), stop.is_set))
         except BaseException as exc:
             errors.append(exc)
 

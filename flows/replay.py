@@ -1,0 +1,159 @@
+"""Backtests: an archived period replayed into the very trading flow that runs live.
+
+Wiring only. `ArchiveSource` is one input partition reading the archive in receive-time order
+(`sinks.archive_reader.read_archive`) and feeding the flow `RawRecord`s, exactly as the Kafka source
+does live. The clock is event time: the backtest's fixed RUN controls (`core.backtest.ReplayControls`)
+enter as table reads stamped with the events' own time, so they are never stale. Windows whose data
+had a feed gap are left out (their `md.windows` records never reach the router, so nothing is
+decided for them) unless `keep_gaps`, which keeps them and names them in the result. Outputs are
+collected in memory; with several workers the same set comes out, in another order, so results are
+sorted by (event time, id).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Generic, TypeVar
+
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from bytewax.testing import cluster_main, run_main
+
+from core.backtest import Gap, ReplayControls, controls_due, overlaps_gap
+from core.models import IntentRejected, OrderIntent, Quarantined, Signal, WindowEvent
+from core.serde import DecodeError, decode, encode
+from flows.trading import CONTROLS_TABLE, RawRecord, TradingFlowSettings, TradingSinks, build_flow
+from sinks.archive_reader import ArchivedEvent
+
+__all__ = ["REPLAY_TOPICS", "ArchiveSource", "ReplayInput", "ReplayResult", "replay"]
+
+REPLAY_TOPICS = ("md.book", "md.trades", "md.oracle", "md.spot", "md.windows")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReplayInput:
+    """`events()` gives the archived period (a fresh iterator per call, so a replay can repeat)."""
+
+    events: Callable[[], Iterable[ArchivedEvent]]
+    controls: ReplayControls
+    gaps: tuple[Gap, ...] = ()
+    keep_gaps: bool = False
+    batch_size: int = 1000
+
+
+@dataclass
+class ReplayResult:
+    signals: list[Signal] = field(default_factory=list)
+    intents: list[OrderIntent] = field(default_factory=list)
+    rejections: list[IntentRejected] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    events: int = 0
+    excluded_windows: set[str] = field(default_factory=set)
+    gap_windows_kept: set[str] = field(default_factory=set)
+
+    def sort(self) -> None:
+        self.signals.sort(key=lambda s: (s.event_ts, s.signal_id))
+        self.intents.sort(key=lambda i: (i.event_ts, i.client_order_id))
+        self.rejections.sort(key=lambda r: (r.event_ts, r.signal_id, r.rule))
+        self.quarantined.sort(key=lambda q: (q.recv_ts, q.topic or "", q.reason))
+
+
+class _ArchivePartition(StatefulSourcePartition[RawRecord, None]):
+    def __init__(self, inp: ReplayInput, result: ReplayResult) -> None:
+        self._inp = inp
+        self._result = result
+        self._events: Iterator[ArchivedEvent] = iter(inp.events())
+        self._stated: Any = None
+
+    def _has_gap(self, event: ArchivedEvent) -> bool:
+        try:
+            window = decode(event.topic, event.value)
+        except DecodeError:
+            return False  # the flow quarantines it
+        if not isinstance(window, WindowEvent) or not overlaps_gap(
+            window.start_ts, window.end_ts, self._inp.gaps
+        ):
+            return False
+        if self._inp.keep_gaps:
+            self._result.gap_windows_kept.add(window.window_id)
+            return False
+        self._result.excluded_windows.add(window.window_id)
+        return True
+
+    def next_batch(self) -> list[RawRecord]:
+        out: list[RawRecord] = []
+        read = 0
+        for event in islice(self._events, self._inp.batch_size):
+            read += 1
+            if controls_due(self._stated, event.recv_ts):
+                self._stated = event.recv_ts
+                snapshot = self._inp.controls.snapshot(event.recv_ts)
+                out.append(RawRecord(CONTROLS_TABLE, encode(snapshot), event.recv_ts))
+            if event.topic == "md.windows" and self._inp.gaps and self._has_gap(event):
+                continue
+            out.append(RawRecord(event.topic, event.value, event.recv_ts))
+        if read == 0:
+            raise StopIteration
+        self._result.events += read
+        return out
+
+    def snapshot(self) -> None:
+        return None
+
+
+class ArchiveSource(FixedPartitionedSource[RawRecord, None]):
+    """The archived period as one ordered input partition."""
+
+    def __init__(self, inp: ReplayInput, result: ReplayResult) -> None:
+        self._inp = inp
+        self._result = result
+
+    def list_parts(self) -> list[str]:
+        return ["archive"]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _ArchivePartition:
+        return _ArchivePartition(self._inp, self._result)
+
+
+class _ListPartition(StatelessSinkPartition[T], Generic[T]):
+    def __init__(self, into: list[T], lock: threading.Lock) -> None:
+        self._into = into
+        self._lock = lock
+
+    def write_batch(self, items: list[T]) -> None:
+        with self._lock:
+            self._into.extend(items)
+
+
+class _ListSink(DynamicSink[T], Generic[T]):
+    """Every worker appends to one list (workers are threads of this process)."""
+
+    def __init__(self, into: list[T]) -> None:
+        self._into = into
+        self._lock = threading.Lock()
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _ListPartition[T]:
+        return _ListPartition(self._into, self._lock)
+
+
+def replay(inp: ReplayInput, settings: TradingFlowSettings, workers: int = 1) -> ReplayResult:
+    """Run the trading flow over the archived period; outputs sorted, gap windows named."""
+    result = ReplayResult()
+    sinks = TradingSinks(
+        signals=_ListSink(result.signals),
+        intents=_ListSink(result.intents),
+        rejections=_ListSink(result.rejections),
+        quarantine=_ListSink(result.quarantined),
+    )
+    flow = build_flow(ArchiveSource(inp, result), sinks, settings)
+    if workers <= 1:
+        run_main(flow)  # type: ignore[no-untyped-call]
+    else:
+        cluster_main(flow, [], 0, worker_count_per_proc=workers)  # type: ignore[no-untyped-call]
+    result.sort()
+    return result
