@@ -1,0 +1,60 @@
+"""`polywindow replay` as an operator runs it: the archive (real fixture books) and the `feed_gaps`
+table of the stack's PostgreSQL in, a per-strategy summary out; a window with a gap is left out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from infra.stack import Endpoints
+from sinks.postgres.migrate import migrate
+from tests.fixture_archive import write_fixture_archive
+from tests.integration.cli import run_cli
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
+
+FROM = datetime(2026, 9, 28, 11, 0, tzinfo=UTC)
+TO = datetime(2026, 9, 28, 11, 30, tzinfo=UTC)
+FIRST = "btc-updown-15m-1790593200"
+SECOND = "btc-updown-15m-1790594100"
+
+
+def _url(endpoints: Endpoints, conninfo: str) -> str:
+    base, _, query = endpoints.database_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{conninfo_to_dict(conninfo)['dbname']}" + (f"?{query}" if query else "")
+
+
+def test_replay_prints_the_summary_and_leaves_out_the_window_with_a_feed_gap(
+    endpoints: Endpoints, fresh_database: str, tmp_path: Path
+) -> None:
+    migrate(fresh_database)
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO feed_gaps (feed, started_at, ended_at, detail) VALUES ('market', %s, %s, 'test')",
+            (FROM + timedelta(minutes=5), FROM + timedelta(minutes=5, seconds=30)),
+        )
+    write_fixture_archive(tmp_path / "archive", FROM, TO)
+    out = tmp_path / "intents.jsonl"
+    env = {
+        "DATABASE_URL": _url(endpoints, fresh_database),
+        "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
+    args = ("replay", "--from", "2026-09-28T10:30Z", "--to", "2026-09-28T11:35Z", "--intents-out", str(out))
+
+    done = run_cli(*args, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"left out (feed gap): {FIRST}" in done.stdout
+    assert [json.loads(line)["window_id"] for line in out.read_text().splitlines()] == [SECOND]
+    canary = next(line for line in done.stdout.splitlines() if line.startswith("canary"))
+    assert canary.split()[1:3] == ["1", "1"]
+
+    kept = run_cli(*args, "--keep-gaps", "-w", "2", env=env)
+    assert kept.returncode == 0, kept.stderr
+    assert f"kept despite a feed gap (--keep-gaps): {FIRST}" in kept.stdout
+    assert sorted(json.loads(line)["window_id"] for line in out.read_text().splitlines()) == [FIRST, SECOND]
+    assert "(1 in gap windows)" in kept.stdout
