@@ -5,12 +5,15 @@ interval (5m, 15m, 4h: `{asset}-updown-{5m|15m|4h}-{start}`; hourly: `{name}-up-
 {day}-{year}-{h}{am|pm}-et` in New York time) are asked for in one `GET /markets` call. A window is emitted when first seen (DISCOVERED, or its current phase) and again at each
 phase change (OPEN, CLOSED, RESOLVED with the venue's outcome). Before a window is first emitted
 its token ids are checked against the CLOB (`GET /book` must answer for both), because trading a
-token the CLOB does not know fails only at order time.
+token the CLOB does not know fails only at order time. Only the CLOB's definite not-found marks a
+window invalid; a transient failure (429, 5xx, timeout) or another refusal leaves it unmarked, so
+the next round asks again (core/venue_errors.py classifies).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +27,7 @@ from core.clock import ClockSample, round_trip_sample
 from core.enums import WindowPhase
 from core.models import WindowEvent
 from core.timestamps import from_s
+from core.venue_errors import Remedy, classify
 
 log = structlog.get_logger(__name__)
 
@@ -81,7 +85,8 @@ class WindowDiscovery:
         self._poll_s = poll_s
         self.phases: dict[str, WindowPhase] = {}
         self.invalid: set[str] = set()
-        self.rejects: list[str] = []
+        self.rejects: deque[str] = deque(maxlen=100)  # the latest, for a look; `counts` has them all
+        self.counts: Counter[str] = Counter()
 
     async def run(self) -> None:
         while True:
@@ -102,6 +107,7 @@ class WindowDiscovery:
             event = parse_gamma_market(obj, recv_ts)
             if isinstance(event, str):
                 self.rejects.append(event)
+                self.counts["rejects"] += 1
                 continue
             if await self._take(event):
                 emitted.append(event)
@@ -114,21 +120,52 @@ class WindowDiscovery:
         if known is not None and _ORDER.index(event.phase) <= _ORDER.index(known):
             return False
         fresh = known is None and event.phase in (WindowPhase.DISCOVERED, WindowPhase.OPEN)
-        if fresh and not await self._tokens_known(event):
-            self.invalid.add(event.window_id)
-            log.error("gamma.tokens_unknown_to_clob", window=event.window_id)
-            return False
+        if fresh:
+            remedy = await self._check_tokens(event)
+            if remedy is Remedy.DEFINITE:
+                self.invalid.add(event.window_id)
+                log.error("gamma.tokens_unknown_to_clob", window=event.window_id)
+                return False
+            if remedy is not None:
+                return False  # asked again next round
         self.phases[event.window_id] = event.phase
         self._sink.produce("md.windows", event)
         self._on_window(event)
         return True
 
-    async def _tokens_known(self, event: WindowEvent) -> bool:
+    async def _check_tokens(self, event: WindowEvent) -> Remedy | None:
+        """None when the CLOB has a book for both tokens, else the remedy of the first failure."""
         for token in (event.up_token_id, event.down_token_id):
-            response = await self._clob.get("/book", params={"token_id": token})
-            if response.status_code != 200:
-                return False
-        return True
+            try:
+                response = await self._clob.get("/book", params={"token_id": token})
+            except httpx.TransportError as exc:
+                status, error = None, f"{type(exc).__name__}: {str(exc)[:200]}"
+            else:
+                if response.status_code == 200:
+                    continue
+                status, error = response.status_code, _error_text(response)
+            remedy = classify(status, error)
+            self.counts[f"clob_{remedy.value.lower()}"] += 1
+            if remedy is not Remedy.DEFINITE:
+                log.warning(
+                    "gamma.token_check_failed",
+                    window=event.window_id,
+                    status=status,
+                    error=error,
+                    remedy=remedy.value,
+                )
+            return remedy
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The venue's `{"error": ...}` text, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error)[:200] if error is not None else response.text[:200]
 
 
 async def venue_clock(
