@@ -7,7 +7,9 @@ phase change (OPEN, CLOSED, RESOLVED with the venue's outcome). Before a window 
 its token ids are checked against the CLOB (`GET /book` must answer for both), because trading a
 token the CLOB does not know fails only at order time. Only the CLOB's definite not-found marks a
 window invalid; a transient failure (429, 5xx, timeout) or another refusal leaves it unmarked, so
-the next round asks again (core/venue_errors.py classifies).
+the next round asks again (core/venue_errors.py classifies). A window is forgotten once its slug
+is no longer asked for (core/window_phases.py), and `on_forget` is told, so whoever follows its
+tokens can forget them too: memory stays flat however long the process runs.
 """
 
 from __future__ import annotations
@@ -24,16 +26,15 @@ from connectors.polymarket.parse import parse_gamma_market
 from connectors.polymarket.slugs import hourly_slug
 from connectors.ws_runner import EventSink
 from core.clock import ClockSample, round_trip_sample
-from core.enums import WindowPhase
 from core.models import WindowEvent
 from core.timestamps import from_s
 from core.venue_errors import Remedy, classify
+from core.window_phases import WindowPhases
 
 log = structlog.get_logger(__name__)
 
 _LABELS = {300: "5m", 900: "15m", 14_400: "4h"}
 HOURLY_S = 3600
-_ORDER = [WindowPhase.DISCOVERED, WindowPhase.OPEN, WindowPhase.CLOSED, WindowPhase.RESOLVED]
 
 
 def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime, back: int = 2) -> list[str]:
@@ -60,7 +61,8 @@ def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime,
 
 
 class WindowDiscovery:
-    """Polls Gamma, validates tokens on the CLOB, emits phase changes, tells `on_window` about each."""
+    """Polls Gamma, validates tokens on the CLOB, emits phase changes, tells `on_window` about each
+    and `on_forget` about each window dropped from its memory (the latest event emitted for it)."""
 
     feed = "polymarket.gamma"
 
@@ -74,6 +76,8 @@ class WindowDiscovery:
         now: Callable[[], datetime],
         on_window: Callable[[WindowEvent], None] = lambda _e: None,
         poll_s: float = 5.0,
+        on_forget: Callable[[WindowEvent], None] = lambda _e: None,
+        back: int = 2,
     ) -> None:
         self._gamma = gamma
         self._clob = clob
@@ -83,8 +87,8 @@ class WindowDiscovery:
         self._now = now
         self._on_window = on_window
         self._poll_s = poll_s
-        self.phases: dict[str, WindowPhase] = {}
-        self.invalid: set[str] = set()
+        self._on_forget = on_forget
+        self.windows = WindowPhases(back)
         self.rejects: deque[str] = deque(maxlen=100)  # the latest, for a look; `counts` has them all
         self.counts: Counter[str] = Counter()
 
@@ -98,7 +102,10 @@ class WindowDiscovery:
 
     async def poll(self) -> list[WindowEvent]:
         """One discovery round; returns the events it emitted."""
-        slugs = window_slugs(self._assets, self._intervals, self._now())
+        now = self._now()
+        for gone in self.windows.expire(now):
+            self._on_forget(gone)
+        slugs = window_slugs(self._assets, self._intervals, now, self.windows.back)
         response = await self._gamma.get("/markets", params={"slug": slugs, "limit": 500})
         response.raise_for_status()
         recv_ts = self._now()
@@ -114,21 +121,17 @@ class WindowDiscovery:
         return emitted
 
     async def _take(self, event: WindowEvent) -> bool:
-        if event.window_id in self.invalid:
+        if not self.windows.is_news(event):
             return False
-        known = self.phases.get(event.window_id)
-        if known is not None and _ORDER.index(event.phase) <= _ORDER.index(known):
-            return False
-        fresh = known is None and event.phase in (WindowPhase.DISCOVERED, WindowPhase.OPEN)
-        if fresh:
+        if self.windows.needs_token_check(event):
             remedy = await self._check_tokens(event)
             if remedy is Remedy.DEFINITE:
-                self.invalid.add(event.window_id)
+                self.windows.mark_invalid(event)
                 log.error("gamma.tokens_unknown_to_clob", window=event.window_id)
                 return False
             if remedy is not None:
                 return False  # asked again next round
-        self.phases[event.window_id] = event.phase
+        self.windows.emitted(event)
         self._sink.produce("md.windows", event)
         self._on_window(event)
         return True

@@ -58,7 +58,7 @@ def rounds(venue: Venue, endpoints: stack.Endpoints, between: list[dict[str, Any
                 else:
                     admin(venue, "/faults", fault)
                 emitted: list[WindowEvent] = await discovery.poll()
-                out.append(({e.window_id for e in emitted}, set(discovery.invalid)))
+                out.append(({e.window_id for e in emitted}, set(discovery.windows.invalid)))
 
     asyncio.run(main())
     producer.flush()
