@@ -125,3 +125,45 @@ def test_capture_rates_are_reported_for_followed_tokens_only_and_unfollowed_ones
     assert rates.keys <= 10, "keys with no tick in the span are dropped"
     rates.forget("tok999")
     assert rates.rates(now, []) == {} and rates.keys <= 9
+
+
+_PHASES = [WindowPhase.DISCOVERED, WindowPhase.OPEN, WindowPhase.CLOSED, WindowPhase.RESOLVED]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20), st.sampled_from(_PHASES), st.integers(0, 400), st.booleans()),
+        max_size=300,
+    )
+)
+def test_window_phases_only_move_forward_and_keep_nothing_past_its_time(
+    steps: list[tuple[int, WindowPhase, int, bool]],
+) -> None:
+    """Random sightings of 21 windows on a clock that only moves forward."""
+    table = WindowPhases(back=2)
+    now = T0
+    emitted: dict[str, list[WindowPhase]] = {}
+    forgotten: set[str] = set()
+    for index, phase, advance_s, refused in steps:
+        now += timedelta(seconds=advance_s)
+        forgotten |= {e.window_id for e in table.expire(now)}
+        event = window(T0 + timedelta(seconds=300 * index), phase)
+        if forget_at(event, 2) <= now:
+            continue  # out of the asked range: discovery never asks for it again
+        if not table.is_news(event):
+            continue
+        if refused and table.needs_token_check(event):
+            table.mark_invalid(event)
+            continue
+        table.emitted(event)
+        seen = emitted.setdefault(event.window_id, [])
+        assert not seen or _PHASES.index(phase) > _PHASES.index(seen[-1])
+        seen.append(phase)
+    forgotten |= {e.window_id for e in table.expire(now)}
+    in_range = {
+        w.window_id
+        for w in (window(T0 + timedelta(seconds=300 * i), WindowPhase.OPEN) for i in range(21))
+        if forget_at(w, 2) > now
+    }
+    assert set(table.phases) | set(table.invalid) <= in_range
+    assert forgotten <= set(emitted) and forgotten.isdisjoint(in_range)
