@@ -2,7 +2,9 @@
 
 The venue and the oracle re-send (initial dumps after a reconnect, duplicated frames); their ids are
 stable across re-sends, so a bounded set of recently seen ids drops repeats without growing for
-ever. Out-of-order is judged per key (a token, a symbol): an event whose `source_ts` is older than
+ever. The set holds a 128-bit digest of each id, not the id (about 130 characters for a market
+event): a quarter of the memory for a full ring, and a false duplicate is as likely as a 128-bit
+collision. Out-of-order is judged per key (a token, a symbol): an event whose `source_ts` is older than
 the newest seen for its key. It is counted, not dropped: the consumer (e.g. the order book) decides
 what a late event means. Keys are grouped by subject (the token, symbol or window they are about),
 so that `forget(subject)` drops every key of a token whose window is over.
@@ -10,6 +12,7 @@ so that `forget(subject)` drops every key of a token whose window is over.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, OrderedDict
 from datetime import datetime
 from enum import StrEnum
@@ -29,7 +32,7 @@ class Deduper:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         self.capacity = capacity
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen: OrderedDict[int, None] = OrderedDict()
         self._newest: dict[str, dict[str, datetime]] = {}
         self.counts: Counter[Verdict] = Counter()
 
@@ -39,11 +42,12 @@ class Deduper:
         """Classify one event and remember it. An event without an id is never a duplicate.
         `subject` (default: the key itself) is what `forget` drops the key with."""
         if source_id is not None:
-            if source_id in self._seen:
-                self._seen.move_to_end(source_id)
+            digest = _digest(source_id)
+            if digest in self._seen:
+                self._seen.move_to_end(digest)
                 self.counts[Verdict.DUPLICATE] += 1
                 return Verdict.DUPLICATE
-            self._seen[source_id] = None
+            self._seen[digest] = None
             if len(self._seen) > self.capacity:
                 self._seen.popitem(last=False)
         keys = self._newest.setdefault(key if subject is None else subject, {})
@@ -67,3 +71,7 @@ class Deduper:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+def _digest(source_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(source_id.encode(), digest_size=16).digest())
