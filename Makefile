@@ -30,8 +30,8 @@ lock: | $(UV)
 run: install
 	$(PW) up
 
+# The tests start a stack of their own (tests/conftest.py) and stop it; `.stack` is never touched.
 test: install
-	$(PW) stack up
 	$(VENV)/bin/pytest -q
 
 lint: install

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.integration.cli import run_cli
 
 
-def test_unreachable_database_url_stops_startup_with_a_clear_message() -> None:
+def test_unreachable_database_url_stops_startup_with_a_clear_message(endpoints) -> None:  # Kafka answers
     result = run_cli(
         "config",
         "check",
