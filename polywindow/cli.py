@@ -9,7 +9,14 @@ import typer
 
 from core.models import Alert
 from infra import stack
-from polywindow.settings import RecorderSettings, SettingsError, StackSettings, TraderSettings, load
+from polywindow.settings import (
+    RecorderSettings,
+    SettingsError,
+    StackSettings,
+    TraderSettings,
+    check_every_process,
+    load,
+)
 from sinks.postgres.migrate import MigrationError, migrate
 
 S = TypeVar("S", bound=StackSettings)
@@ -46,9 +53,7 @@ def _reach(settings: StackSettings, *, postgres: bool = True, kafka: bool = True
         if postgres:
             stack.wait_postgres(endpoints.database_url, settings.startup_timeout_s)
         if kafka:
-            stack.wait_kafka(
-                endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s
-            )
+            stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client(), settings.startup_timeout_s)
     except stack.StackError as exc:
         fail(str(exc))
     return endpoints
@@ -60,7 +65,7 @@ def _stack_up(settings: StackSettings) -> stack.Endpoints:
             settings.stack_dir,
             _url(settings),
             settings.kafka_bootstrap_servers,
-            settings.kafka_client_config,
+            settings.kafka_client(),
             settings.startup_timeout_s,
         )
         applied = migrate(endpoints.database_url)
@@ -120,10 +125,13 @@ def db_migrate() -> None:
 
 @config_app.command("check")
 def config_check() -> None:
-    """Validate every setting and reach PostgreSQL and Kafka, as a trading process does at start-up."""
-    settings = _settings(TraderSettings)
+    """Validate every setting of every process and reach PostgreSQL and Kafka, as they do at start-up."""
+    try:
+        settings = check_every_process()
+    except SettingsError as exc:
+        fail(str(exc))
     _reach(settings)
-    typer.echo(f"ok: mode {settings.mode.value}, postgresql and kafka answer")
+    typer.echo(f"ok: mode {settings.mode.value}, every process's settings valid, postgresql and kafka answer")
 
 
 SIM_PORT = typer.Option(8765, help="Loopback port of the simulator.")
@@ -209,13 +217,13 @@ def record() -> None:
 
     settings = _settings(RecorderSettings)
     endpoints = _reach(settings, postgres=False)
-    client = {**settings.kafka_client_config, "auto.offset.reset": "error"}
+    client = {**settings.kafka_client(), "auto.offset.reset": "error"}
     consumer = Consumer(
         consumer_config(
             endpoints.kafka_bootstrap, "archive", embedded=endpoints.kafka_embedded, client_config=client
         )
     )
-    producer = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client_config)
+    producer = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client())
 
     def alert(event: Alert) -> None:
         producer.produce("ops.alerts", event)
@@ -260,9 +268,8 @@ def feeds(only: str = FEEDS_ONLY) -> None:
     settings = _settings(FeedSettings)
     endpoints = _reach(settings)
     try:
-        settings.api_creds()
         migrate(endpoints.database_url)
-    except (SettingsError, MigrationError) as exc:
+    except MigrationError as exc:
         fail(str(exc))
     runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
     typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")

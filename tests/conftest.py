@@ -74,7 +74,7 @@ def endpoints() -> stack.Endpoints:
         settings.stack_dir,
         url,
         settings.kafka_bootstrap_servers,
-        settings.kafka_client_config,
+        settings.kafka_client(),
         settings.startup_timeout_s,
     )
     migrate(found.database_url)
