@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+import structlog
 import typer
 
 from core.models import Alert
 from infra import stack
+from polywindow.logs import configure as configure_logging
 from polywindow.settings import (
+    LogSettings,
     RecorderSettings,
     SettingsError,
     StackSettings,
@@ -40,6 +43,13 @@ def _settings(model: type[S]) -> S:
         return load(model)
     except SettingsError as exc:
         fail(str(exc))
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """Logging first: structlog (and the standard library through it) at POLYWINDOW_LOG_LEVEL."""
+    configure_logging(_settings(LogSettings).log_level)
+    structlog.get_logger("polywindow").debug("polywindow.command", command=ctx.invoked_subcommand)
 
 
 def _url(settings: StackSettings) -> str | None:

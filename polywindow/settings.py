@@ -22,10 +22,23 @@ class SettingsError(Exception):
     """Start-up must stop; the message names the setting and what is wrong with it."""
 
 
-class StackSettings(BaseSettings):
-    """Where the infrastructure is. Unset DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS = the embedded stack."""
+class LogSettings(BaseSettings):
+    """What every `polywindow` command reads first, to configure logging (polywindow/logs.py)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, populate_by_name=True)
+
+    log_level: str = Field(default="INFO", validation_alias="POLYWINDOW_LOG_LEVEL")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+
+class StackSettings(LogSettings):
+    """Where the infrastructure is. Unset DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS = the embedded stack."""
 
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     kafka_bootstrap_servers: str | None = Field(default=None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
@@ -37,7 +50,6 @@ class StackSettings(BaseSettings):
     )
     stack_dir: Path = Field(default=Path(".stack"), validation_alias="POLYWINDOW_STACK_DIR")
     startup_timeout_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STARTUP_TIMEOUT_S")
-    log_level: str = Field(default="INFO", validation_alias="POLYWINDOW_LOG_LEVEL")
 
     @field_validator("kafka_client_config", mode="before")
     @classmethod
@@ -77,13 +89,6 @@ class StackSettings(BaseSettings):
         if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
             raise ValueError("expected a postgresql:// URL")
         return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
-        return value.upper()
 
 
 class TraderSettings(StackSettings):
