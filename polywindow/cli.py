@@ -22,7 +22,7 @@ from polywindow.settings import (
 )
 from sinks.postgres.migrate import MigrationError, migrate
 
-S = TypeVar("S", bound=StackSettings)
+S = TypeVar("S", bound=LogSettings)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack: embedded PostgreSQL and Kafka.")
