@@ -25,6 +25,8 @@ _SECRET_WORDS = frozenset(
     {"secret", "password", "passwd", "passphrase", "token", "key", "apikey", "auth", "authorization",
      "credentials", "creds", "signature", "cookie"}
 )  # fmt: skip
+# Libraries that narrate every request or step at INFO: kept at WARNING unless the level is DEBUG.
+CHATTY_LIBRARIES = ("httpx", "httpcore", "pgserver", "websockets", "urllib3", "hpack")
 _WORD_SPLIT = re.compile(r"[_.\-\s]+")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s]+(?P<tail>@)", re.IGNORECASE)
 
@@ -97,3 +99,5 @@ def configure(level: str, *, stream: TextIO | None = None, as_json: bool | None 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING) if numeric > logging.DEBUG else numeric)

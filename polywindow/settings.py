@@ -115,6 +115,7 @@ class SimSettings(StackSettings):
     """`polywindow sim`: the admin token, else one generated into `<stack dir>/sim-admin.token`."""
 
     sim_admin_token: SecretStr | None = Field(default=None, validation_alias="POLYWINDOW_SIM_ADMIN_TOKEN")
+    sim_port: int = Field(default=8765, ge=1, le=65_535, validation_alias="POLYWINDOW_SIM_PORT")
 
 
 class FeedSettings(StackSettings):
@@ -215,6 +216,7 @@ PUBLIC_SETTINGS = frozenset(
         "startup_timeout_s",
         "log_level",
         "mode",
+        "sim_port",
         "archive_dir",
         "archive_roll_rows",
         "archive_roll_s",
@@ -277,7 +279,7 @@ def load(model: type[S], **overrides: Any) -> S:
 
 # Every process's settings model: `config check` loads each, so it refuses exactly what some
 # process would refuse at start-up.
-EVERY_PROCESS: tuple[type[StackSettings], ...] = (TraderSettings, RecorderSettings, FeedSettings)
+EVERY_PROCESS: tuple[type[StackSettings], ...] = (TraderSettings, RecorderSettings, FeedSettings, SimSettings)
 
 
 def check_every_process() -> TraderSettings:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from polywindow.logs import HIDDEN, configure, is_secret_name, redacted
+from polywindow.logs import CHATTY_LIBRARIES, HIDDEN, configure, is_secret_name, redacted
 
 
 class Pipe(io.StringIO):
@@ -35,6 +35,8 @@ def _restore() -> Iterator[None]:
     structlog.reset_defaults()
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
@@ -137,3 +139,12 @@ def test_a_secret_nested_anywhere_is_hidden(secret: str, word: str) -> None:
     shaped = {"a": [{"b": {f"x_{word}": secret}}, (SecretStr(secret),)], "n": 1}
     assert secret not in repr(redacted(shaped))
     assert redacted(shaped)["a"][0]["b"][f"x_{word}"] == HIDDEN
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", False), ("DEBUG", True)])
+def test_chatty_libraries_narrate_requests_only_at_debug(level: str, shown: bool) -> None:
+    out = Pipe()
+    configure(level, stream=out)
+    logging.getLogger("httpx").info("HTTP Request: GET /book")
+    logging.getLogger("httpx").warning("retrying")
+    assert [e["event"] for e in lines(out)] == (["HTTP Request: GET /book"] if shown else []) + ["retrying"]
