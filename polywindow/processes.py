@@ -1,12 +1,15 @@
 """`polywindow up`: every process of the local run as a child of one foreground command.
 
 Each child is the same `polywindow <sub-command>` an operator could start alone; this module only
-starts them in order (the simulator first, the others once it answers as our simulator), forwards
-one Ctrl-C/SIGTERM to each, and stops the rest, naming the culprit, when one exits on its own.
+starts them in order (the simulator first, the others once it answers as our simulator), turns a
+Ctrl-C/SIGTERM into one SIGTERM to each, and stops the rest, naming the culprit, when one exits on
+its own.
 
 Children run in process groups of their own, so a Ctrl-C at the terminal reaches `up` alone and each
-child gets exactly one SIGINT from it (two would turn a graceful stop into a forced one, with
-tracebacks). On Linux a child is also sent SIGTERM if `up` itself dies without stopping it.
+child gets exactly one signal from it (a second would turn uvicorn's graceful stop into a forced
+one, with tracebacks). SIGTERM rather than SIGINT because a child still starting Python dies of it
+quietly, where SIGINT would print the interpreter's start-up traceback. On Linux a child is also
+sent SIGTERM if `up` itself dies without stopping it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from pathlib import Path
 
 import httpx
 
+# A child stopped by `up` exits 0 once its SIGTERM handler is in place (each command's handler takes
+# the Ctrl-C path); one still starting ends by the signal's default action (-15, no output) or, during
+# start-up code, as an interrupted command (130). All are the stop `up` asked for.
+STOPPED_CLEANLY = frozenset({0, 130, -signal.SIGTERM, -signal.SIGINT})
 SIM_CLOCK_PATH = "/_sim/clock"  # a route only our simulator has: something else on the port fails here
 
 
@@ -117,7 +124,7 @@ class ProcessGroup:
         return proc
 
     def stop(self, timeout_s: float = 15.0) -> list[Exit]:
-        """One SIGINT to each live child, then wait; a second signal to `up`, or the deadline, kills.
+        """One SIGTERM to each live child, then wait; a second signal to `up`, or the deadline, kills.
         Returns every child's exit code (negative: killed by that signal)."""
 
         def hurry(_signum: int, _frame: object) -> None:
@@ -127,7 +134,7 @@ class ProcessGroup:
             signal.signal(sig, hurry)
         for proc in self.running.values():
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while any(p.poll() is None for p in self.running.values()):
             if self._hurry or time.monotonic() > deadline:
@@ -152,7 +159,7 @@ class ProcessGroup:
 
     def stopped(self) -> tuple[int, str]:
         """Stop every child; 0 and "stopped" when each stopped cleanly, else 1 naming the others."""
-        bad = [e for e in self.stop() if e.code != 0]
+        bad = [e for e in self.stop() if e.code not in STOPPED_CLEANLY]
         if not bad:
             return 0, "stopped"
         return 1, "stopped; " + ", ".join(f"{e.name} exited with code {e.code}" for e in bad)

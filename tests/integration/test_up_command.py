@@ -171,3 +171,22 @@ def test_a_foreign_server_on_the_port_given_by_the_setting_is_refused_by_sim_too
         )
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"port {port}" in result.stderr and "POLYWINDOW_SIM_PORT" in result.stderr
+
+
+def test_ctrl_c_while_the_children_are_still_starting_is_a_clean_stop_too(
+    endpoints: stack.Endpoints, tmp_path: Path, log: Path
+) -> None:
+    env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive")}
+    proc = _up(_free_port(), env, log)
+    try:
+        wait_for(lambda: "running: sim, feeds, record" in log.read_text(), 60, "the children to be started")
+        _ctrl_c(proc)
+        proc.wait(timeout=45)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    out = log.read_text()
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
+    assert out.count("polywindow up: stopped") == 1, out
