@@ -100,4 +100,6 @@ def configure(level: str, *, stream: TextIO | None = None, as_json: bool | None 
     root.addHandler(handler)
     root.setLevel(numeric)
     for name in CHATTY_LIBRARIES:
-        logging.getLogger(name).setLevel(max(numeric, logging.WARNING) if numeric > logging.DEBUG else numeric)
+        logging.getLogger(name).setLevel(
+            max(numeric, logging.WARNING) if numeric > logging.DEBUG else numeric
+        )

@@ -108,7 +108,7 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         # ...and the recorder archived market data as it arrived.
         wait_for(lambda: len(_archived_parts(archive)) >= 1, 30, "an archived part from the record child")
         family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        assert sorted(p.cmdline()[2] for p in family[0].children()) == ["feeds", "record", "sim"]
+        assert sorted(p.cmdline()[2] for p in family[0].children()) == ["feeds", "record", "sim", "sink"]
         stop(proc)
         proc.wait(timeout=45)
     finally:
@@ -119,8 +119,15 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
     out = log.read_text()
     assert proc.returncode == 0, out
     assert "Traceback" not in out and "never retrieved" not in out, out
-    assert "running: sim, feeds, record" in out
-    for line in ("simulator: stopped", "feeds: stopped", "record: stopped", "polywindow up: stopped"):
+    assert "running: sim, feeds, record, sink" in out
+    stops = (
+        "simulator: stopped",
+        "feeds: stopped",
+        "record: stopped",
+        "sink: stopped",
+        "polywindow up: stopped",
+    )
+    for line in stops:
         assert out.count(line) == 1, out
     assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in family)
 
@@ -179,7 +186,9 @@ def test_ctrl_c_while_the_children_are_still_starting_is_a_clean_stop_too(
     env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive")}
     proc = _up(_free_port(), env, log)
     try:
-        wait_for(lambda: "running: sim, feeds, record" in log.read_text(), 60, "the children to be started")
+        wait_for(
+            lambda: "running: sim, feeds, record, sink" in log.read_text(), 60, "the children to be started"
+        )
         _ctrl_c(proc)
         proc.wait(timeout=45)
     finally:
