@@ -65,3 +65,37 @@ def test_a_test_session_leaves_the_operators_stack_and_archive_untouched_and_sto
     assert not operator_archive.exists()
     assert list(test_root.iterdir()) == []  # the session removed its directory...
     assert _processes_under(test_root) == []  # ...after stopping its PostgreSQL and Kafka
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("DATABASE_URL")),
+    reason="checks the embedded-stack case",
+)
+@pytest.mark.timeout(240)
+def test_addresses_exported_from_the_operators_own_stack_are_not_used_by_a_test_session(
+    tmp_path: Path,
+) -> None:
+    operator_stack = tmp_path / "stack"
+    operator_stack.mkdir()
+    (operator_stack / "kafka.bootstrap").write_text("127.0.0.1:9\n")  # what `stack env` would export
+    before = sorted(p.name for p in operator_stack.iterdir())
+    env = {
+        **os.environ,
+        "POLYWINDOW_STACK_DIR": str(operator_stack),
+        "POLYWINDOW_TEST_DIR": str(tmp_path / "t"),
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "DATABASE_URL": f"postgresql://postgres:@/postgres?host={operator_stack.resolve() / 'pg'}",
+        "POLYWINDOW_STARTUP_TIMEOUT_S": "5",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", INNER[1]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in operator_stack.iterdir()) == before
+    assert _processes_under(tmp_path) == []
