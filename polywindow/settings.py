@@ -256,25 +256,25 @@ def _problem(model: type[BaseSettings], err: Any) -> str:
     return f"{name}={shown}: {str(err['msg']).removeprefix('Value error, ')}"
 
 
-def _problems(model: type[BaseSettings], overrides: dict[str, Any]) -> list[str]:
+def _build(model: type[S], overrides: dict[str, Any]) -> tuple[S | None, list[str]]:
+    """The settings, or None and what is wrong with them (values echoed for public settings only)."""
     try:
-        model(**overrides)
+        return model(**overrides), []
     except SourceError as exc:  # a value that is not even parseable (bad JSON for a dict setting)
         match = re.search(r'field "(\w+)"', str(exc))
         name = _alias_of(model, match.group(1)) if match else "?"
-        return [f"{name}=<hidden>: cannot parse the value as JSON"]
+        return None, [f"{name}=<hidden>: cannot parse the value as JSON"]
     except ValidationError as exc:
-        return [_problem(model, err) for err in exc.errors()]
-    return []
+        return None, [_problem(model, err) for err in exc.errors()]
 
 
 def load(model: type[S], **overrides: Any) -> S:
     """Build settings or raise SettingsError naming each bad variable and the reason; the value is
     shown only for a setting on the PUBLIC_SETTINGS allow-list."""
-    problems = _problems(model, overrides)
-    if problems:
+    settings, problems = _build(model, overrides)
+    if settings is None:
         raise SettingsError("invalid setting(s): " + "; ".join(problems))
-    return model(**overrides)
+    return settings
 
 
 # Every process's settings model: `config check` loads each, so it refuses exactly what some
@@ -284,7 +284,7 @@ EVERY_PROCESS: tuple[type[StackSettings], ...] = (TraderSettings, RecorderSettin
 
 def check_every_process() -> TraderSettings:
     """Load every process's settings; SettingsError listing each problem once. Returns the trader's."""
-    problems = list(dict.fromkeys(p for model in EVERY_PROCESS for p in _problems(model, {})))
+    problems = list(dict.fromkeys(p for model in EVERY_PROCESS for p in _build(model, {})[1]))
     if problems:
         raise SettingsError("invalid setting(s): " + "; ".join(problems))
     return load(TraderSettings)
