@@ -199,3 +199,26 @@ def test_ctrl_c_while_the_children_are_still_starting_is_a_clean_stop_too(
     assert proc.returncode == 0, out
     assert "Traceback" not in out, out
     assert out.count("polywindow up: stopped") == 1, out
+
+
+def test_children_stop_when_up_itself_is_killed(
+    endpoints: stack.Endpoints, tmp_path: Path, log: Path
+) -> None:
+    env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive")}
+    proc = _up(_free_port(), env, log)
+    try:
+        wait_for(
+            lambda: "running: sim, feeds, record, sink" in log.read_text(), 60, "the children to be started"
+        )
+        children = psutil.Process(proc.pid).children()
+        assert len(children) == 4
+        proc.kill()  # no chance to stop them: the kernel tells each child its parent died
+        proc.wait()
+        gone, alive = psutil.wait_procs(children, timeout=45)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    for child in alive:
+        child.kill()
+    assert alive == [], [c.cmdline() for c in alive]
