@@ -214,7 +214,7 @@ def test_children_stop_when_up_itself_is_killed(
         assert len(children) == 4
         proc.kill()  # no chance to stop them: the kernel tells each child its parent died
         proc.wait()
-        gone, alive = psutil.wait_procs(children, timeout=45)
+        _gone, alive = psutil.wait_procs(children, timeout=45)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
