@@ -24,6 +24,7 @@ from simulator.ws_market import MarketHub
 from simulator.ws_user import UserHub
 
 ADMIN_PREFIX = "/_admin"
+CONTROL_PREFIX = "/_"  # the simulator's own routes (`/_admin`, `/_sim`): never hurt by HTTP faults
 TOKEN_HEADER = "x-admin-token"
 
 
@@ -54,6 +55,7 @@ class AdminApi:
             Route("/faults", self.set_faults, methods=["POST"]),
             Route("/faults/reset", self.reset_faults, methods=["POST"]),
             Route("/balance", self.set_balance, methods=["POST"]),
+            Route("/ws", self.sockets, methods=["GET"]),
             Route("/ws/disconnect", self.disconnect, methods=["POST"]),
         ]
         return Mount(ADMIN_PREFIX, routes=routes)
@@ -96,6 +98,12 @@ class AdminApi:
         self.ex.set_balance(body.address, body.asset, body.amount)
         return JSONResponse({"address": body.address, "asset": body.asset, "balance": str(body.amount)})
 
+    async def sockets(self, request: Request) -> Response:
+        """How many market and (authenticated) user sockets are open: what a disconnect would close."""
+        if not self._authorised(request):
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        return JSONResponse({"market": len(self.market_hub.conns), "user": len(self.user_hub.conns)})
+
     async def disconnect(self, request: Request) -> Response:
         body = await self._body(request, DisconnectRequest)
         if isinstance(body, Response):
@@ -110,7 +118,7 @@ class AdminApi:
 
 
 class HttpFaultMiddleware:
-    """Applies latency, injected 5xx and 429 to every HTTP request outside `/_admin`."""
+    """Applies latency, injected 5xx and 429 to every HTTP request outside `/_admin` and `/_sim`."""
 
     def __init__(self, app: ASGIApp, faults: FaultState) -> None:
         self.app = app
@@ -118,7 +126,7 @@ class HttpFaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
-        if scope["type"] != "http" or path.startswith(ADMIN_PREFIX):
+        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
         if self.faults.latency_ms:
