@@ -17,7 +17,7 @@ from connectors.polymarket.gamma import WindowDiscovery
 from core.models import WindowEvent
 from infra import stack
 from tests.integration.feeds_harness import Venue, synthetic_venue
-from tests.simulator.conftest import ADMIN_TOKEN
+from tests.simulator.conftest import admin_token
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
 
@@ -32,7 +32,7 @@ def venue() -> Iterator[Venue]:
 
 def admin(venue: Venue, path: str, body: dict[str, Any] | None = None) -> None:
     response = httpx.post(
-        f"http://{venue.address}/_admin{path}", json=body or {}, headers={"X-Admin-Token": ADMIN_TOKEN}
+        f"http://{venue.address}/_admin{path}", json=body or {}, headers={"X-Admin-Token": admin_token()}
     )
     response.raise_for_status()
 
