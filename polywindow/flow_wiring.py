@@ -35,7 +35,7 @@ def kafka_input(settings: FlowSettings, endpoints: Endpoints) -> KafkaInput:
         bootstrap=endpoints.kafka_bootstrap,
         embedded=endpoints.kafka_embedded,
         database_url=endpoints.database_url,
-        client_config=dict(settings.kafka_client_config),
+        client_config=settings.kafka_client(),
         market_data_start=settings.market_data_start,
         batch_size=settings.batch_size,
         controls_every=timedelta(milliseconds=settings.controls_poll_ms),

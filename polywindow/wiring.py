@@ -25,6 +25,7 @@ from connectors.polymarket.gamma import WindowDiscovery, venue_clock
 from connectors.polymarket.market_ws import MarketChannel
 from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
+from connectors.window_follow import WindowFollowers
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
@@ -79,7 +80,7 @@ class Feeds:
     ) -> None:
         self.settings = settings
         self.only = only
-        self.producer = EventProducer(kafka_bootstrap, settings.kafka_client_config)
+        self.producer = EventProducer(kafka_bootstrap, settings.kafka_client())
         # A short wait for a connection, so a database outage turns into retries and pending gap rows
         # (OpsWriter) instead of a connector thread stuck for the pool's default 30 s.
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, timeout=5.0)
@@ -89,6 +90,7 @@ class Feeds:
         self.windows: dict[str, WindowEvent] = {}
         self.discovered: dict[str, WindowEvent] = {}
         self.history = OracleHistory()
+        self.market: MarketChannel | None = None
 
     def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
         s = self.settings
@@ -105,7 +107,7 @@ class Feeds:
             httpx.AsyncClient(base_url=s.clob_url, timeout=10) as clob,
             httpx.AsyncClient(base_url=s.gamma_url, timeout=10) as gamma,
         ):
-            market = MarketChannel(s.market_ws_url, clob)
+            self.market = market = MarketChannel(s.market_ws_url, clob)
             creds = s.api_creds()
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
             rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self.history.add)
@@ -117,26 +119,30 @@ class Feeds:
                 log.warning("feeds.user_skipped", why="POLY_API_KEY/SECRET/PASSPHRASE not set")
             if "rtds" in self.only:
                 self.runners["rtds"] = self._runner(rtds, ping=False, silence=True)
+            followers = WindowFollowers(market, user, self.runners.values())
 
             def on_window(event: WindowEvent) -> None:
                 self.windows[event.window_id] = event
-                tokens = (event.up_token_id, event.down_token_id)
+                followers.window(event)
                 if event.phase is WindowPhase.RESOLVED:
-                    market.unfollow(tokens)
                     self._check_integrity(event)
                 else:
                     self.discovered.setdefault(event.window_id, event)
-                    market.follow(tokens)
-                    if user is not None:
-                        user.follow([(event.condition_id, event.window_id)])
                 asyncio.get_running_loop().create_task(asyncio.to_thread(self.ops.upsert_window, event))
+
+            def on_forget(event: WindowEvent) -> None:
+                """Discovery dropped the window (its slug is no longer asked for): so does everyone."""
+                followers.forget(event)
+                self.discovered.pop(event.window_id, None)
+                self.windows.pop(event.window_id, None)
 
             backoff = Backoff(base_s=1.0, cap_s=30.0)
             async with asyncio.TaskGroup() as tasks:
                 if "gamma" in self.only:
                     discovery = WindowDiscovery(
-                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s
-                    )
+                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s,
+                        on_forget=on_forget,
+                    )  # fmt: skip
                     tasks.create_task(supervise("gamma", discovery.run, backoff))
                 for name, runner in self.runners.items():
                     tasks.create_task(supervise(name, runner.run, backoff))
@@ -197,7 +203,8 @@ class Feeds:
             await asyncio.to_thread(self.ops.record_feed_stats, runner.feed, at, dict(runner.counts), age)
         market = self.runners.get("market")
         if market is not None:
-            await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at), at)
+            followed = self.market.followed() if self.market is not None else []
+            await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at, followed), at)
         data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
         event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)
         ends = [(w.window_id, w.end_ts) for w in self.windows.values()]
