@@ -108,7 +108,13 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         # ...and the recorder archived market data as it arrived.
         wait_for(lambda: len(_archived_parts(archive)) >= 1, 30, "an archived part from the record child")
         family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        assert sorted(p.cmdline()[2] for p in family[0].children()) == ["feeds", "flow", "record", "sim", "sink"]
+        assert sorted(p.cmdline()[2] for p in family[0].children()) == [
+            "feeds",
+            "flow",
+            "record",
+            "sim",
+            "sink",
+        ]
         stop(proc)
         proc.wait(timeout=45)
     finally:
