@@ -1,7 +1,9 @@
 """Pre-trade risk: one pure function that approves a signal with its order, or names the rule
 that refused it.
 
-Rules, in order: controls present and fresh, kill switch RUN, strategy and instrument allowed,
+Rules, in order: controls present and fresh, market data not older than the controls by more than
+the same limit (a lagging flow, or a backlog read after a start, must not trade on old news with
+new controls), kill switch RUN, strategy and instrument allowed,
 window open (not future, not closed), enough time left, at most two orders per window per
 instrument (hard), a sane limit price, the venue's $1 marketable minimum, the position cap, and
 the session-loss and daily-drawdown caps counting the new order's cost as money that may be lost.
@@ -107,6 +109,8 @@ def check_risk(
     age = now - controls.as_of
     if age > limits.max_staleness:
         return Rejected("controls_stale", f"controls {age.total_seconds()} s old")
+    if -age > limits.max_staleness:
+        return Rejected("data_stale", f"market data {(-age).total_seconds()} s older than the controls")
     if controls.kill_switch is not KillSwitch.RUN:
         return Rejected("kill_switch", controls.kill_switch.value)
     if signal.strategy not in controls.allowed_strategies:

@@ -142,3 +142,11 @@ def test_a_candle_from_md_spot_becomes_the_window_states_strike_seam() -> None:
     assert candle_open(candle) == CandleOpen(
         "btcusdt", 3600, START, Decimal("100.1"), Decimal("100.4"), START + timedelta(seconds=3)
     )
+
+
+def test_market_data_much_older_than_the_controls_is_not_traded_on() -> None:
+    """A backlog read after a start (or a lagging flow) meets controls read just now: no trade."""
+    records = _window_day(snapshot(T60 + timedelta(seconds=5)))
+    out = _run(records)
+    assert out["intents"] == []
+    assert [r.rule for r in out["rejections"]] == ["data_stale"]

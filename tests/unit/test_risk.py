@@ -72,6 +72,7 @@ def test_a_signal_within_every_limit_is_approved_as_fak_at_the_signals_limit_pri
     [
         ("no_controls", _signal(), None, _exposure(), NOW),
         ("controls_stale", _signal(), controls(NOW - timedelta(seconds=2)), _exposure(), NOW),
+        ("data_stale", _signal(), controls(NOW + timedelta(seconds=2)), _exposure(), NOW),
         ("kill_switch", _signal(), controls(NOW, kill_switch="PAUSE"), _exposure(), NOW),
         ("kill_switch", _signal(), controls(NOW, kill_switch="FLATTEN"), _exposure(), NOW),
         ("kill_switch", _signal(), controls(NOW, kill_switch="EMERGENCY"), _exposure(), NOW),
