@@ -9,7 +9,7 @@ Fixture prices and sizes are binary floats: prices go through the tick grid (0.0
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from core.serde import encode
 from sinks.archive import ArchiveRow, day_dir, write_part
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "resolvedkit-btc15m-2026-09-28"
+ROLL_S = 60
+FIRST_TS = datetime(2026, 9, 28, tzinfo=UTC)
 _CENT = Decimal("0.01")
 _MILL = Decimal("0.001")
 
@@ -101,9 +103,10 @@ def write_fixture_archive(archive_dir: Path, start: datetime, end: datetime) -> 
         )
         rows.append(_row("md.book", len(rows), snapshot, snapshot.recv_ts))
     for topic, group in (("md.windows", windows), ("md.book", rows)):
-        by_day: dict[object, list[ArchiveRow]] = {}
-        for r in group:
-            by_day.setdefault(r.order_ts.date() if r.order_ts else None, []).append(r)
-        for day, part in by_day.items():
-            write_part(day_dir(archive_dir, topic, day), part)  # type: ignore[arg-type]
+        parts: dict[tuple[date, int], list[ArchiveRow]] = {}
+        for r in group:  # one part per minute, as `record` rolls them (POLYWINDOW_ARCHIVE_ROLL_S)
+            at = r.order_ts or FIRST_TS
+            parts.setdefault((at.date(), int(at.timestamp()) // ROLL_S), []).append(r)
+        for (day, _), part in sorted(parts.items()):
+            write_part(day_dir(archive_dir, topic, day), part)
     return len(rows)
