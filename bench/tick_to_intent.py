@@ -4,8 +4,8 @@
 database whose runtime_controls say RUN for btc-5m and the canary). Background book updates go to a
 few windows that are not yet at T-60 (no decision comes out of them); every 50 ms a probe window
 is announced and then gets one book update at its T-60, which the canary turns into an intent: the
-probe's produce -> the intent's consume is one sample. The background fills the rest of the rate
-(200 and 2,000 book updates/s). The one-hop Kafka floor is measured in the same run
+probe's produce -> the intent's consume is one sample. The background, produced by a process of its
+own, fills the rest of the rate (200 and 2,000 book updates/s). The one-hop Kafka floor is measured in the same run
 (bench/kafka_roundtrip.py) and printed beside PERFORMANCE.md's two-hop floor (3.6 ms p99).
 Last line: one JSON object.
 """
@@ -124,71 +124,97 @@ def _resolve(producer: Producer, run: str, k: int) -> None:
     producer.produce("md.windows", key=key, value=value)
 
 
-def measure(eps: stack.Endpoints, rate: int, run: str, intents: Intents) -> dict[str, float]:
-    producer = Producer(producer_config(eps.kafka_bootstrap))
-    background: list[tuple[bytes, bytes]] = []
+def background(bootstrap: str, rate: float, seconds: float, run: str) -> None:
+    """(Its own process, so the load does not share the measuring process's GIL.) Book updates at
+    `rate` to windows at T-150 s, which decide nothing; prints how many were sent."""
+    producer = Producer(producer_config(bootstrap))
+    load: list[tuple[bytes, bytes]] = []
     for b in range(BACKGROUND_WINDOWS):
         key, value, up, _ = _window_at(run, 9_000_000 + b, 150)
         producer.produce("md.windows", key=key, value=value)
-        stamp = datetime.now(UTC)
-        background.append((up.encode(), encode(book(up, stamp, "0.60", "0.62"))))
+        load.append((up.encode(), encode(book(up, datetime.now(UTC), "0.60", "0.62"))))
     producer.flush(10)
-    probes_per_s = 1 / PROBE_EVERY_S
-    background_every = 1 / max(rate - probes_per_s, 1)
+    start, n = time.perf_counter(), 0
+    while (now := time.perf_counter()) - start < seconds:
+        delay = start + n / rate - now
+        if delay > 0:
+            time.sleep(min(delay, 0.001))
+            continue
+        key, value = load[n % len(load)]
+        producer.produce("md.book", key=key, value=value)
+        producer.poll(0)
+        n += 1
+    for b in range(BACKGROUND_WINDOWS):
+        _resolve(producer, run, 9_000_000 + b)
+    producer.flush(10)
+    print(json.dumps({"sent": n, "per_s": round(n / seconds, 1)}))
+
+
+def _probe(
+    producer: Producer, run: str, k: int, announced: list[tuple[str, str]], sent: dict[str, int]
+) -> None:
+    """Announce probe window k; give the one announced ~200 ms ago its book at T-60 s."""
+    key, value, up, wid = _window_at(run, k, 60)
+    producer.produce("md.windows", key=key, value=value)
+    announced.append((up, wid))
+    if k > 40:  # the probe of 2 s ago has had its decision: drop its state
+        _resolve(producer, run, k - 41)
+    if len(announced) > 4:
+        up_token, probe = announced.pop(0)
+        payload = encode(book(up_token, datetime.now(UTC), "0.60", "0.62"))
+        sent[probe] = time.perf_counter_ns()
+        producer.produce("md.book", key=up_token.encode(), value=payload)
+    producer.poll(0)
+
+
+def measure(eps: stack.Endpoints, rate: int, run: str, intents: Intents) -> dict[str, float]:
+    producer = Producer(producer_config(eps.kafka_bootstrap))
     sent: dict[str, int] = {}
     announced: list[tuple[str, str]] = []
-    k = 0
+    k, deadline = 0, time.monotonic() + 120
+    while not intents.received.keys() & sent.keys():  # warm-up: the flow answers
+        if time.monotonic() > deadline:
+            raise SystemExit("no intent came out of the flow within 120 s")
+        _probe(producer, run, k, announced, sent)
+        k += 1
+        time.sleep(PROBE_EVERY_S)
+    sent = {}
+    load = subprocess.Popen(
+        [sys.executable, __file__, "--background", str(rate - 1 / PROBE_EVERY_S), str(SECONDS_PER_RATE), run],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     start = time.perf_counter()
-    next_probe, next_background, n = start, start, 0
-    warm = False
-    while time.perf_counter() - start < SECONDS_PER_RATE or not warm:
-        now = time.perf_counter()
-        if now >= next_probe:
-            next_probe += PROBE_EVERY_S
-            key, value, up, wid = _window_at(run, k, 60)
-            producer.produce("md.windows", key=key, value=value)
-            announced.append((up, wid))
-            k += 1
-            if k > 40:  # the probe of 2 s ago has had its decision
-                _resolve(producer, run, k - 41)
-            if len(announced) > 4:  # announced ~200 ms ago: its book at T-60 now
-                up_token, probe = announced.pop(0)
-                payload = encode(book(up_token, datetime.now(UTC), "0.60", "0.62"))
-                sent[probe] = time.perf_counter_ns()
-                producer.produce("md.book", key=up_token.encode(), value=payload)
-            if not warm and intents.received.keys() & sent.keys():
-                warm = True
-                start, sent = time.perf_counter(), {}
-            if time.perf_counter() - start > 120:
-                raise SystemExit("no intent came out of the flow within 120 s")
-        elif now >= next_background:
-            next_background += background_every
-            key, value = background[n % len(background)]
-            producer.produce("md.book", key=key, value=value)
-            n += 1
-        else:
-            time.sleep(min(min(next_probe, next_background) - now, 0.001))
-        producer.poll(0)
+    next_probe = start
+    while time.perf_counter() - start < SECONDS_PER_RATE:
+        _probe(producer, run, k, announced, sent)
+        k += 1
+        next_probe += PROBE_EVERY_S
+        time.sleep(max(next_probe - time.perf_counter(), 0))
+    out, _ = load.communicate(timeout=60)
     producer.flush(10)
     deadline = time.monotonic() + 10
     while not sent.keys() <= intents.received.keys() and time.monotonic() < deadline:
         time.sleep(0.05)
-    for j in (*range(max(k - 41, 0), k), *(9_000_000 + b for b in range(BACKGROUND_WINDOWS))):
+    for j in range(max(k - 41, 0), k):
         _resolve(producer, run, j)
     producer.flush(10)
     samples = sorted((intents.received[w] - t) / 1e6 for w, t in sent.items() if w in intents.received)
     q = statistics.quantiles(samples, n=100)
-    elapsed = SECONDS_PER_RATE
+    loaded = json.loads(out.strip().splitlines()[-1])
     return {
         f"r{rate}_p50_ms": round(q[49], 3),
         f"r{rate}_p99_ms": round(q[98], 3),
         f"r{rate}_samples": len(samples),
         f"r{rate}_missing": len(sent) - len(samples),
-        f"r{rate}_achieved_updates_per_s": round((n + len(samples)) / elapsed, 1),
+        f"r{rate}_achieved_updates_per_s": round(loaded["per_s"] + len(samples) / SECONDS_PER_RATE, 1),
     }
 
 
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--background":
+        background(_endpoints().kafka_bootstrap, float(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+        return
     eps = _endpoints()
     floor = one_hop_latency(eps, 1000, 200.0)
     name, url = _bench_database(eps)
