@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from bytewax.testing import run_main
 from confluent_kafka import Consumer
 
 from connectors.kafka import EventProducer, consumer_config, decode_message
@@ -28,6 +27,7 @@ from core.models import ControlChange, IntentRejected, OrderIntent
 from flows.trading import TradingFlowSettings
 from flows.trading_io import KafkaInput, build_kafka_flow
 from infra.stack import Endpoints
+from polywindow.flow_wiring import run_flow
 from sinks.postgres.migrate import migrate
 from tests.trading_builders import book, window
 
@@ -94,8 +94,10 @@ class Desk:
                 self.decisions.setdefault(event.window_id, event)
 
 
-@pytest.fixture
-def running(endpoints: Endpoints, fresh_database: str) -> Iterator[tuple[Desk, str]]:
+@pytest.fixture(params=[1])
+def running(
+    request: pytest.FixtureRequest, endpoints: Endpoints, fresh_database: str
+) -> Iterator[tuple[Desk, str]]:
     migrate(fresh_database)
     at = now()
     set_control(fresh_database, ControlName.ALLOWED_INSTRUMENTS, ["btc-5m"], at)
@@ -114,7 +116,7 @@ def running(endpoints: Endpoints, fresh_database: str) -> Iterator[tuple[Desk, s
 
     def serve() -> None:
         try:
-            run_main(build_kafka_flow(cfg, TradingFlowSettings(), stop.is_set))
+            run_flow(build_kafka_flow(cfg, TradingFlowSettings(), stop.is_set), request.param)
         except BaseException as exc:
             errors.append(exc)
 
@@ -137,6 +139,7 @@ def running(endpoints: Endpoints, fresh_database: str) -> Iterator[tuple[Desk, s
     assert errors == []
 
 
+@pytest.mark.parametrize("running", [1, 2], indirect=True, ids=["1-worker", "2-workers"])
 def test_the_canary_at_t60_with_run_and_allowed_controls_becomes_an_intent(running: tuple[Desk, str]) -> None:
     desk, _ = running
     window_id = desk.open_window_at_t60()
