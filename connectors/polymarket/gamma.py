@@ -21,7 +21,7 @@ from connectors.polymarket.parse import parse_gamma_market
 from connectors.polymarket.slugs import hourly_slug
 from connectors.ws_runner import EventSink
 from core.clock import ClockSample, round_trip_sample
-from core.enums import WindowPhase
+from core.enums import WindowPhase, phase_rank
 from core.models import WindowEvent
 from core.timestamps import from_s
 
@@ -29,7 +29,6 @@ log = structlog.get_logger(__name__)
 
 _LABELS = {300: "5m", 900: "15m", 14_400: "4h"}
 HOURLY_S = 3600
-_ORDER = [WindowPhase.DISCOVERED, WindowPhase.OPEN, WindowPhase.CLOSED, WindowPhase.RESOLVED]
 
 
 def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime, back: int = 2) -> list[str]:
@@ -111,7 +110,7 @@ class WindowDiscovery:
         if event.window_id in self.invalid:
             return False
         known = self.phases.get(event.window_id)
-        if known is not None and _ORDER.index(event.phase) <= _ORDER.index(known):
+        if known is not None and phase_rank(event.phase) <= phase_rank(known):
             return False
         fresh = known is None and event.phase in (WindowPhase.DISCOVERED, WindowPhase.OPEN)
         if fresh and not await self._tokens_known(event):

@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from core.clock import ClockSample
+from core.enums import WINDOW_PHASE_ORDER
 from core.models import Alert, WindowEvent
 
 log = structlog.get_logger(__name__)
@@ -64,11 +65,14 @@ ON CONFLICT (window_id) DO UPDATE SET
     our_outcome = coalesce(EXCLUDED.our_outcome, windows.our_outcome),
     venue_outcome = coalesce(EXCLUDED.venue_outcome, windows.venue_outcome),
     venue_resolved_at = coalesce(windows.venue_resolved_at, EXCLUDED.venue_resolved_at),
-    phase = CASE WHEN array_position(ARRAY['DISCOVERED','OPEN','CLOSED','RESOLVED'], EXCLUDED.phase)
-                    > array_position(ARRAY['DISCOVERED','OPEN','CLOSED','RESOLVED'], windows.phase)
+    phase = CASE WHEN array_position(%(phase_order)s::text[], EXCLUDED.phase)
+                    > array_position(%(phase_order)s::text[], windows.phase)
                  THEN EXCLUDED.phase ELSE windows.phase END,
     updated_at = now()
 """
+
+
+_PHASE_ORDER = [p.value for p in WINDOW_PHASE_ORDER]  # core's order; the SQL never spells it
 
 
 class OpsWriter:
@@ -207,6 +211,7 @@ class OpsWriter:
                 "venue": None if event.venue_outcome is None else event.venue_outcome.value,
                 "venue_at": event.source_ts if resolved else None,
                 "phase": event.phase.value,
+                "phase_order": _PHASE_ORDER,
             },
         )
 
