@@ -28,7 +28,14 @@ from connectors.routing import order_key, rate_key, topic_for
 from core.backoff import Backoff
 from core.dedupe import Deduper, Verdict
 from core.enums import Severity
-from core.feed_monitor import CaptureRate, Completeness, FeedMonitor, GapClosed, GapOpened
+from core.feed_monitor import (
+    CaptureRate,
+    CompletenessRule,
+    FeedMonitor,
+    GapClosed,
+    GapOpened,
+    completeness_for,
+)
 from core.models import Alert, Event, Quarantined
 
 log = structlog.get_logger(__name__)
@@ -87,6 +94,7 @@ class RunnerConfig:
     open_timeout_s: float = 10.0
     poll_s: float = 0.25
     dedupe_capacity: int = 200_000
+    completeness: CompletenessRule = CompletenessRule.PRINTS
 
 
 def event_time(event: Event) -> datetime:
@@ -117,7 +125,7 @@ class WsRunner:
         self.random_fn = random_fn
         self.dedupe = Deduper(config.dedupe_capacity)
         self.monitor = FeedMonitor(self.feed, now(), config.silence_gap)
-        self.completeness = Completeness()
+        self.completeness = completeness_for(config.completeness)
         self.rates = CaptureRate()
         self.counts: Counter[str] = Counter()
         self.connected = asyncio.Event()
@@ -239,6 +247,7 @@ class WsRunner:
     async def _gap_opened(self, gap: GapOpened | None) -> None:
         if gap is None:
             return
+        self.completeness.interrupted()
         self.counts["gaps"] += 1
         message = f"feed {gap.feed}: gap since {gap.started_at.isoformat()} ({gap.reason})"
         log.warning(

@@ -28,7 +28,7 @@ from connectors.rtds import RtdsChannel
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
-from core.feed_monitor import completeness_due
+from core.feed_monitor import CompletenessRule, completeness_due
 from core.models import WindowEvent
 from core.window_integrity import (
     OracleHistory,
@@ -90,12 +90,19 @@ class Feeds:
         self.discovered: dict[str, WindowEvent] = {}
         self.history = OracleHistory()
 
-    def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
+    def _runner(
+        self,
+        channel: Channel,
+        ping: bool,
+        silence: bool,
+        completeness: CompletenessRule = CompletenessRule.PRINTS,
+    ) -> WsRunner:
         s = self.settings
         config = RunnerConfig(
             ping_interval_s=s.ping_interval_s if ping else None,
             stale_after_s=s.stale_after_s,
             silence_gap=timedelta(seconds=s.gap_threshold_s) if silence else None,
+            completeness=completeness,
         )
         return WsRunner(channel, self.producer, self.ops, config, now, random.random)
 
@@ -110,7 +117,9 @@ class Feeds:
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
             rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self.history.add)
             if "market" in self.only:
-                self.runners["market"] = self._runner(market, ping=True, silence=True)
+                self.runners["market"] = self._runner(
+                    market, ping=True, silence=True, completeness=CompletenessRule.CONNECTED
+                )
             if "user" in self.only and user is not None:
                 self.runners["user"] = self._runner(user, ping=True, silence=False)
             elif "user" in self.only:
@@ -200,11 +209,12 @@ class Feeds:
             await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at), at)
         data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
         event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)
+        data_now = at if event_now is None else max(at, event_now)
         ends = [(w.window_id, w.end_ts) for w in self.windows.values()]
         for window_id in completeness_due(ends, at, event_now):
             window = self.windows.pop(window_id)  # a later phase of it re-adds it and updates the row
             for runner in data_feeds:
-                pct = runner.completeness.percent(window.start_ts, window.end_ts)
+                pct = runner.completeness.percent(window.start_ts, window.end_ts, data_now)
                 await asyncio.to_thread(
                     self.ops.record_completeness,
                     runner.feed,

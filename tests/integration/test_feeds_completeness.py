@@ -58,3 +58,46 @@ def test_completeness_rows_appear_when_a_window_ends_in_event_time(
     assert {feed for feed, *_ in rows} == {"polymarket.market"}
     assert all(end_ts > wall for *_, end_ts, _pct in rows), "ended on the venue's clock, not on ours"
     assert all(Decimal(0) < pct <= Decimal(100) for *_, pct in rows), rows
+
+
+def test_a_healthy_market_channel_reads_complete_for_a_window_it_saw_whole(
+    endpoints: stack.Endpoints, fresh_database: str
+) -> None:
+    """The market channel speaks only when a book changes: connected, subscribed and without a gap,
+    it covers the whole window (seconds with a tick read about a fifth of it)."""
+    migrate(fresh_database)
+    with synthetic_venue(SPEED) as venue:
+        settings = FeedSettings(
+            clob_url=f"http://{venue.address}",
+            gamma_url=f"http://{venue.address}/gamma",
+            market_ws_url=f"ws://{venue.address}/ws/market",
+            assets=["btc"],
+            intervals_s=[300],
+            gamma_poll_s=0.5,
+            stats_interval_s=0.5,
+        )
+        feeds = Feeds(settings, endpoints.kafka_bootstrap, fresh_database, only={"gamma", "market"})
+        try:
+            with on_thread(feeds.run):
+                wait_for(lambda: "market" in feeds.runners, 10, "the market runner")
+                runner = feeds.runners["market"]
+                wait_for(lambda: runner.connected.is_set() and runner.counts["events"] > 0, 10, "book events")
+                seen_from = venue.scenario.clock.now()
+
+                def whole() -> list[tuple[str, str, datetime, Decimal]]:
+                    return [r for r in completeness_rows_with_start(fresh_database) if r[2] >= seen_from]
+
+                wait_for(lambda: bool(whole()), 25, "completeness of a window the channel saw whole")
+                gaps = runner.counts["gaps"]
+        finally:
+            feeds.close()
+    rows = whole()
+    assert gaps == 0, "a healthy run"
+    assert all(pct >= Decimal(99) for *_, pct in rows), rows
+
+
+def completeness_rows_with_start(database: str) -> list[tuple[str, str, datetime, Decimal]]:
+    with psycopg.connect(database) as conn:
+        return conn.execute(
+            "SELECT feed, window_id, start_ts, percent FROM feed_completeness WHERE feed = 'polymarket.market'"
+        ).fetchall()
