@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool
 from connectors.delivery import DeliveryWatch
 from connectors.kafka import EventProducer
 from connectors.polymarket.gamma import WindowDiscovery, venue_clock
+from connectors.polymarket.gamma_parse import VenuePrices
 from connectors.polymarket.market_ws import MarketChannel
 from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
@@ -29,13 +30,18 @@ from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
 from core.feed_monitor import CompletenessRule, completeness_due
-from core.models import WindowEvent
+from core.models import Candle, OracleTick, WindowEvent
 from core.window_integrity import (
+    CandleHistory,
+    Discrepancy,
     OracleHistory,
+    StrikeWatch,
+    check_strike,
     check_window,
     discrepancy_alert,
     our_outcome_label,
     our_settlement,
+    our_strike,
 )
 from polywindow.settings import FeedSettings
 from sinks.postgres.ops import OpsWriter
@@ -89,6 +95,8 @@ class Feeds:
         self.windows: dict[str, WindowEvent] = {}
         self.discovered: dict[str, WindowEvent] = {}
         self.history = OracleHistory()
+        self.candles = CandleHistory()
+        self.strikes = StrikeWatch()  # windows waiting for their start print; forgotten at resolution
 
     def _runner(
         self,
@@ -115,7 +123,7 @@ class Feeds:
             market = MarketChannel(s.market_ws_url, clob)
             creds = s.api_creds()
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
-            rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self.history.add)
+            rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self._on_oracle_tick)
             if "market" in self.only:
                 self.runners["market"] = self._runner(
                     market, ping=True, silence=True, completeness=CompletenessRule.CONNECTED
@@ -132,19 +140,29 @@ class Feeds:
                 tokens = (event.up_token_id, event.down_token_id)
                 if event.phase is WindowPhase.RESOLVED:
                     market.unfollow(tokens)
+                    self.strikes.forget(event.window_id)
                     self._check_integrity(event)
                 else:
                     self.discovered.setdefault(event.window_id, event)
+                    self.strikes.watch(event)
                     market.follow(tokens)
                     if user is not None:
                         user.follow([(event.condition_id, event.window_id)])
-                asyncio.get_running_loop().create_task(asyncio.to_thread(self.ops.upsert_window, event))
+                self._later([partial(self.ops.upsert_window, self._with_strike(event))])
 
             backoff = Backoff(base_s=1.0, cap_s=30.0)
             async with asyncio.TaskGroup() as tasks:
                 if "gamma" in self.only:
                     discovery = WindowDiscovery(
-                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s
+                        gamma,
+                        clob,
+                        self.producer,
+                        s.assets,
+                        s.intervals_s,
+                        now,
+                        on_window,
+                        s.gamma_poll_s,
+                        on_prices=self._on_venue_prices,
                     )
                     tasks.create_task(supervise("gamma", discovery.run, backoff))
                 for name, runner in self.runners.items():
@@ -159,30 +177,69 @@ class Feeds:
                     supervise("delivery", lambda: every(DELIVERY_CHECK_S, self._deliveries), backoff)
                 )
 
-    def _check_integrity(self, resolved: WindowEvent) -> None:
-        """Our resolution vs the venue's; discrepancies stored and alerted (rows written off-loop)."""
-        ours = our_settlement(resolved, self.history)
-        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
-        at = now()
-        outcome = our_outcome_label(ours)
-        jobs: list[Callable[[], None]] = [
-            lambda: self.ops.record_our_outcome(resolved.window_id, outcome, at)
-        ]
-        for d in found:
-            alert = discrepancy_alert(resolved.window_id, d, at)
-            self.producer.produce("ops.alerts", alert)
-            jobs.append(
-                partial(
-                    self.ops.record_discrepancy, resolved.window_id, d.kind, d.ours, d.venue, d.detail, at
-                )
-            )
-            jobs.append(partial(self.ops.record_alert, alert))
+    def _later(self, jobs: list[Callable[[], None]]) -> None:
+        """Database writes, in order, off the event loop."""
 
         def write() -> None:
             for job in jobs:
                 job()
 
         asyncio.get_running_loop().create_task(asyncio.to_thread(write))
+
+    def _with_strike(self, window: WindowEvent) -> WindowEvent:
+        strike = our_strike(window, self.history, self.candles)
+        return window if strike is None else window.model_copy(update={"strike": strike})
+
+    def _on_oracle_tick(self, tick: OracleTick) -> None:
+        self.history.add(tick)
+        self._strikes_due(self.strikes.due_oracle(tick))
+
+    def _on_candle(self, candle: Candle) -> None:
+        self.candles.add(candle)
+        self._strikes_due(self.strikes.due_candle(candle))
+
+    def _strikes_due(self, windows: list[WindowEvent]) -> None:
+        """A start print arrived: store the strike of the windows it starts, while they are open."""
+        rows = [self._with_strike(w) for w in windows]
+        if rows:
+            self._later([partial(self.ops.upsert_window, row) for row in rows if row.strike is not None])
+
+    def _on_venue_prices(self, window: WindowEvent, prices: VenuePrices) -> None:
+        """The venue's priceToBeat/finalPrice stored; a priceToBeat unlike our strike is a discrepancy."""
+        at = now()
+        jobs: list[Callable[[], None]] = [
+            partial(
+                self.ops.record_venue_prices, window.window_id, prices.price_to_beat, prices.final_price, at
+            )
+        ]
+        if prices.price_to_beat is not None:
+            found = check_strike(our_strike(window, self.history, self.candles), prices.price_to_beat)
+            jobs += self._discrepancy_jobs(window.window_id, [] if found is None else [found], at)
+        self._later(jobs)
+
+    def _discrepancy_jobs(
+        self, window_id: str, found: list[Discrepancy], at: datetime
+    ) -> list[Callable[[], None]]:
+        jobs: list[Callable[[], None]] = []
+        for d in found:
+            alert = discrepancy_alert(window_id, d, at)
+            self.producer.produce("ops.alerts", alert)
+            jobs.append(
+                partial(self.ops.record_discrepancy, window_id, d.kind, d.ours, d.venue, d.detail, at)
+            )
+            jobs.append(partial(self.ops.record_alert, alert))
+        return jobs
+
+    def _check_integrity(self, resolved: WindowEvent) -> None:
+        """Our resolution vs the venue's; discrepancies stored and alerted (rows written off-loop)."""
+        ours = our_settlement(resolved, self.history, self.candles)
+        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
+        at = now()
+        outcome = our_outcome_label(ours)
+        jobs: list[Callable[[], None]] = [
+            lambda: self.ops.record_our_outcome(resolved.window_id, outcome, at)
+        ]
+        self._later(jobs + self._discrepancy_jobs(resolved.window_id, found, at))
 
     async def _clock(self, clob: httpx.AsyncClient, rtds: RtdsChannel) -> None:
         try:

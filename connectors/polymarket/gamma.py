@@ -5,7 +5,9 @@ interval (5m, 15m, 4h: `{asset}-updown-{5m|15m|4h}-{start}`; hourly: `{name}-up-
 {day}-{year}-{h}{am|pm}-et` in New York time) are asked for in one `GET /markets` call. A window is emitted when first seen (DISCOVERED, or its current phase) and again at each
 phase change (OPEN, CLOSED, RESOLVED with the venue's outcome). Before a window is first emitted
 its token ids are checked against the CLOB (`GET /book` must answer for both), because trading a
-token the CLOB does not know fails only at order time.
+token the CLOB does not know fails only at order time. After a window resolves, its Gamma event is
+asked for (`GET /events`, one call for all waiting windows) until its `eventMetadata` shows the
+venue's `priceToBeat`/`finalPrice` (about a minute later), then `on_prices` is told, once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import structlog
 
+from connectors.polymarket.gamma_parse import VenuePrices, loads_exact, parse_event_prices
 from connectors.polymarket.parse import parse_gamma_market
 from connectors.polymarket.slugs import hourly_slug
 from connectors.ws_runner import EventSink
@@ -29,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 _LABELS = {300: "5m", 900: "15m", 14_400: "4h"}
 HOURLY_S = 3600
+PRICES_WAIT = timedelta(hours=1)  # after the window's end, stop asking for its eventMetadata
 
 
 def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime, back: int = 2) -> list[str]:
@@ -69,6 +73,7 @@ class WindowDiscovery:
         now: Callable[[], datetime],
         on_window: Callable[[WindowEvent], None] = lambda _e: None,
         poll_s: float = 5.0,
+        on_prices: Callable[[WindowEvent, VenuePrices], None] = lambda _w, _p: None,
     ) -> None:
         self._gamma = gamma
         self._clob = clob
@@ -78,6 +83,8 @@ class WindowDiscovery:
         self._now = now
         self._on_window = on_window
         self._poll_s = poll_s
+        self._on_prices = on_prices
+        self.awaiting_prices: dict[str, WindowEvent] = {}  # resolved, eventMetadata not seen yet
         self.phases: dict[str, WindowPhase] = {}
         self.invalid: set[str] = set()
         self.rejects: list[str] = []
@@ -104,7 +111,29 @@ class WindowDiscovery:
                 continue
             if await self._take(event):
                 emitted.append(event)
+        await self._poll_prices(recv_ts)
         return emitted
+
+    async def _poll_prices(self, now: datetime) -> None:
+        """Ask Gamma for the events of resolved windows still without the venue's prices."""
+        for window_id, window in list(self.awaiting_prices.items()):
+            if now - window.end_ts > PRICES_WAIT:
+                del self.awaiting_prices[window_id]
+                log.warning("gamma.no_event_prices", window=window_id)
+        if not self.awaiting_prices:
+            return
+        response = await self._gamma.get(
+            "/events", params={"slug": sorted(self.awaiting_prices), "limit": 500}
+        )
+        response.raise_for_status()
+        for obj in loads_exact(response.content):
+            prices = parse_event_prices(obj)
+            if isinstance(prices, str):
+                self.rejects.append(prices)
+                continue
+            resolved = None if prices is None else self.awaiting_prices.pop(prices.window_id, None)
+            if prices is not None and resolved is not None:
+                self._on_prices(resolved, prices)
 
     async def _take(self, event: WindowEvent) -> bool:
         if event.window_id in self.invalid:
@@ -120,6 +149,8 @@ class WindowDiscovery:
         self.phases[event.window_id] = event.phase
         self._sink.produce("md.windows", event)
         self._on_window(event)
+        if event.phase is WindowPhase.RESOLVED:
+            self.awaiting_prices[event.window_id] = event
         return True
 
     async def _tokens_known(self, event: WindowEvent) -> bool:

@@ -222,6 +222,17 @@ class OpsWriter:
             (outcome, at, window_id),
         )
 
+    def record_venue_prices(
+        self, window_id: str, price_to_beat: Decimal | None, final_price: Decimal | None, at: datetime
+    ) -> None:
+        """The venue's `priceToBeat` / `finalPrice` (Gamma eventMetadata); a known value is never blanked."""
+        self._execute(
+            "UPDATE windows SET venue_price_to_beat = coalesce(%s, venue_price_to_beat),"
+            " venue_final_price = coalesce(%s, venue_final_price), venue_prices_at = %s, updated_at = now()"
+            " WHERE window_id = %s",
+            (price_to_beat, final_price, at, window_id),
+        )
+
     def record_discrepancy(
         self, window_id: str, kind: str, ours: str, venue: str, detail: str, at: datetime
     ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import product
 
 import psycopg
@@ -69,3 +70,22 @@ def test_an_upsert_keeps_the_later_phase_in_cores_order(ops: OpsWriter, database
         stored = dict(conn.execute("SELECT window_id, phase FROM windows").fetchall())
     for n, (held, new) in enumerate(pairs, start=1):
         assert stored[window(held, n).window_id] == later_phase(held, new).value, (held, new)
+
+
+def test_our_strike_and_the_venues_prices_are_stored_and_a_strike_discrepancy_is_accepted(
+    ops: OpsWriter, database: str
+) -> None:
+    w = window(WindowPhase.OPEN)
+    ops.upsert_window(w)
+    ops.upsert_window(w.model_copy(update={"strike": Decimal("100.25")}))
+    ops.upsert_window(window(WindowPhase.RESOLVED))  # a later event without a strike blanks nothing
+    ops.record_venue_prices(w.window_id, Decimal("100.3"), Decimal("99.5"), START + timedelta(minutes=6))
+    ops.record_discrepancy(w.window_id, "strike", "100.25", "100.3", "differ", START)
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT strike, venue_price_to_beat, venue_final_price, phase FROM windows WHERE window_id = %s",
+            (w.window_id,),
+        ).fetchone()
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM window_discrepancies").fetchall()]
+    assert row == (Decimal("100.25"), Decimal("100.3"), Decimal("99.5"), "RESOLVED")
+    assert kinds == ["strike"]

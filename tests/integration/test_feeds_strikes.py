@@ -1,0 +1,74 @@
+"""Strikes against the simulator (60x): a 5-minute window gets our strike from its start print while
+it is still open, and once Gamma publishes the event's eventMetadata the venue's priceToBeat is
+stored next to it and agrees (no 'strike' discrepancy)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from core.window_integrity import strikes_agree
+from infra import stack
+from polywindow.settings import FeedSettings
+from polywindow.wiring import Feeds
+from sinks.postgres.migrate import migrate
+from tests.integration.feeds_harness import on_thread, synthetic_venue, wait_for
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
+
+SPEED = 60.0
+
+Row = tuple[str, datetime, Decimal | None, Decimal | None]
+
+
+def windows(database: str) -> dict[str, Row]:
+    with psycopg.connect(database) as conn:
+        rows = conn.execute("SELECT window_id, end_ts, strike, venue_price_to_beat FROM windows").fetchall()
+    return {r[0]: r for r in rows}
+
+
+def test_a_window_gets_its_strike_while_open_and_the_venues_price_to_beat_agrees(
+    endpoints: stack.Endpoints, fresh_database: str
+) -> None:
+    migrate(fresh_database)
+    with synthetic_venue(SPEED) as venue:
+        settings = FeedSettings(
+            clob_url=f"http://{venue.address}",
+            gamma_url=f"http://{venue.address}/gamma",
+            rtds_url=f"ws://{venue.address}/rtds",
+            assets=["btc"],
+            intervals_s=[300],
+            gamma_poll_s=0.5,
+        )
+        feeds = Feeds(settings, endpoints.kafka_bootstrap, fresh_database, only={"gamma", "rtds"})
+        struck_while_open: dict[str, Decimal] = {}
+
+        def a_strike_while_open() -> bool:
+            venue_now = venue.scenario.clock.now()
+            for window_id, end_ts, strike, _venue in windows(fresh_database).values():
+                if strike is not None and venue_now < end_ts:
+                    struck_while_open.setdefault(window_id, strike)
+            return bool(struck_while_open)
+
+        try:
+            with on_thread(feeds.run):
+                wait_for(a_strike_while_open, 30, "a window's strike while it is open")
+                window_id, ours = next(iter(struck_while_open.items()))
+                wait_for(
+                    lambda: windows(fresh_database)[window_id][3] is not None, 30, "the venue's priceToBeat"
+                )
+        finally:
+            feeds.close()
+        simulated = venue.scenario.registry.get(window_id)
+    _id, _end, stored, price_to_beat = windows(fresh_database)[window_id]
+    assert stored == ours
+    assert price_to_beat is not None and strikes_agree(ours, price_to_beat)
+    assert simulated is not None and simulated.strike == ours, "the strike the simulator resolved on"
+    with psycopg.connect(fresh_database) as conn:
+        kinds = conn.execute(
+            "SELECT kind FROM window_discrepancies WHERE window_id = %s", (window_id,)
+        ).fetchall()
+    assert ("strike",) not in kinds
