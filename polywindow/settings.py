@@ -101,6 +101,16 @@ class FeedSettings(StackSettings):
     )
     user_ws_url: str = Field(default="ws://127.0.0.1:8765/ws/user", validation_alias="POLYWINDOW_USER_WS_URL")
     rtds_url: str = Field(default="ws://127.0.0.1:8765/rtds", validation_alias="POLYWINDOW_RTDS_URL")
+    binance_rest_url: str = Field(
+        default="http://127.0.0.1:8765/binance",
+        validation_alias="POLYWINDOW_BINANCE_REST_URL",
+        description="Binance spot REST base (klines backfill); the real one: https://api.binance.com",
+    )
+    binance_ws_url: str = Field(
+        default="ws://127.0.0.1:8765/binance",
+        validation_alias="POLYWINDOW_BINANCE_WS_URL",
+        description="Binance spot stream base (kline streams); the real one: wss://stream.binance.com:9443",
+    )
     assets: list[str] = Field(default=["btc", "eth", "sol", "xrp"], validation_alias="POLYWINDOW_FEED_ASSETS")
     intervals_s: list[int] = Field(default=[300, 900, 3600], validation_alias="POLYWINDOW_FEED_INTERVALS_S")
     gap_threshold_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_GAP_THRESHOLD_S")

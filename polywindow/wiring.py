@@ -19,6 +19,7 @@ import httpx
 import structlog
 from psycopg_pool import ConnectionPool
 
+from connectors.binance_klines import BinanceKlineChannel
 from connectors.delivery import DeliveryWatch
 from connectors.kafka import EventProducer
 from connectors.polymarket.gamma import WindowDiscovery, venue_clock
@@ -48,7 +49,7 @@ from sinks.postgres.ops import OpsWriter
 
 log = structlog.get_logger(__name__)
 
-CONNECTORS = ("gamma", "market", "user", "rtds")
+CONNECTORS = ("gamma", "market", "user", "rtds", "klines")
 DELIVERY_CHECK_S = 1.0  # how late a Kafka delivery failure may be reported
 
 
@@ -119,6 +120,7 @@ class Feeds:
         async with (
             httpx.AsyncClient(base_url=s.clob_url, timeout=10) as clob,
             httpx.AsyncClient(base_url=s.gamma_url, timeout=10) as gamma,
+            httpx.AsyncClient(base_url=s.binance_rest_url, timeout=10) as binance,
         ):
             market = MarketChannel(s.market_ws_url, clob)
             creds = s.api_creds()
@@ -134,6 +136,11 @@ class Feeds:
                 log.warning("feeds.user_skipped", why="POLY_API_KEY/SECRET/PASSPHRASE not set")
             if "rtds" in self.only:
                 self.runners["rtds"] = self._runner(rtds, ping=False, silence=True)
+            if "klines" in self.only:
+                klines = BinanceKlineChannel(s.binance_ws_url, binance, s.assets, on_candle=self._on_candle)
+                self.runners["klines"] = self._runner(
+                    klines, ping=False, silence=True, completeness=CompletenessRule.CONNECTED
+                )
 
             def on_window(event: WindowEvent) -> None:
                 self.windows[event.window_id] = event

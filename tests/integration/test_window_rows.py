@@ -67,7 +67,7 @@ def test_an_upsert_keeps_the_later_phase_in_cores_order(ops: OpsWriter, database
         ops.upsert_window(window(held, n))
         ops.upsert_window(window(new, n))
     with psycopg.connect(database) as conn:
-        stored = dict(conn.execute("SELECT window_id, phase FROM windows").fetchall())
+        stored: dict[str, str] = dict(conn.execute("SELECT window_id, phase FROM windows").fetchall())
     for n, (held, new) in enumerate(pairs, start=1):
         assert stored[window(held, n).window_id] == later_phase(held, new).value, (held, new)
 

@@ -156,5 +156,3 @@ def test_ours_within_the_venues_last_digit_agrees(venue: Decimal, noise: Decimal
 @given(venue_prices, st.decimals(min_value=Decimal("0.011"), max_value=Decimal(1000), places=3))
 def test_ours_off_by_more_than_the_venues_last_digit_disagrees(venue: Decimal, off: Decimal) -> None:
     assert not strikes_agree(venue + off, venue) and not strikes_agree(venue - off, venue)
-
-

@@ -1,0 +1,69 @@
+"""Hourly windows settle on the Binance 1-hour candle: against the simulator (60x) serving klines
+built from the prints it resolves on, the feeds process gets an hourly window's strike from the
+candle's open and decides it from the closed candle, agreeing with the simulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from core.settlement import Verdict
+from infra import stack
+from polywindow.settings import FeedSettings
+from polywindow.wiring import Feeds
+from sinks.postgres.migrate import migrate
+from tests.integration.feeds_harness import on_thread, synthetic_venue, wait_for
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(150)]
+
+SPEED = 60.0
+
+Row = tuple[str, datetime, Decimal | None, str | None, str | None]
+
+
+def hourly_rows(database: str) -> list[Row]:
+    with psycopg.connect(database) as conn:
+        return conn.execute(
+            "SELECT window_id, start_ts, strike, our_outcome, venue_outcome FROM windows WHERE interval_s = 3600"
+        ).fetchall()
+
+
+def test_an_hourly_window_is_decided_from_the_candle_and_agrees_with_the_simulator(
+    endpoints: stack.Endpoints, fresh_database: str
+) -> None:
+    migrate(fresh_database)
+    with synthetic_venue(SPEED) as venue:
+        settings = FeedSettings(
+            clob_url=f"http://{venue.address}",
+            gamma_url=f"http://{venue.address}/gamma",
+            binance_rest_url=f"http://{venue.address}/binance",
+            binance_ws_url=f"ws://{venue.address}/binance",
+            assets=["btc"],
+            intervals_s=[3600],
+            gamma_poll_s=0.5,
+        )
+        feeds = Feeds(settings, endpoints.kafka_bootstrap, fresh_database, only={"gamma", "klines"})
+        try:
+            with on_thread(feeds.run):
+
+                def resolved() -> list[Row]:
+                    return [r for r in hourly_rows(fresh_database) if r[4] is not None and r[3] is not None]
+
+                wait_for(lambda: bool(resolved()), 120, "an hourly window resolved by the venue and by us")
+                counts = dict(feeds.runners["klines"].counts)
+        finally:
+            feeds.close()
+        window_id, _start, strike, ours, venue_outcome = resolved()[0]
+        simulated = venue.scenario.registry.get(window_id)
+    assert counts["events"] > 0 and counts.get("quarantined", 0) == 0
+    assert simulated is not None and simulated.verdict is not None
+    assert ours == venue_outcome == ("UP" if simulated.verdict is Verdict.UP else "DOWN")
+    assert strike is not None and strike == simulated.strike, "the candle's open is the strike"
+    with psycopg.connect(fresh_database) as conn:
+        found = conn.execute(
+            "SELECT kind, detail FROM window_discrepancies WHERE window_id = %s", (window_id,)
+        ).fetchall()
+    assert found == []
