@@ -51,7 +51,8 @@ class StackFiles:
         self.dir = stack_dir
         self.pg_data = stack_dir / "pg"
         self.kafka_pid = stack_dir / "kafka.pid"
-        self.kafka_bootstrap = stack_dir / "kafka.bootstrap"
+        self.kafka_bootstrap = stack_dir / "kafka.bootstrap"  # exists while the broker runs
+        self.kafka_port = stack_dir / "kafka.port"  # kept: the broker comes back on the same port
         self.kafka_log = stack_dir / "kafka.log"
 
 
@@ -69,6 +70,7 @@ def _kafka_pid(files: StackFiles) -> int | None:
 def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
     files.kafka_bootstrap.unlink(missing_ok=True)
     topics = json.dumps([[t.name, t.partitions] for t in TOPICS])
+    port = files.kafka_port.read_text().strip() if files.kafka_port.exists() else "0"
     with open(files.kafka_log, "ab") as log:
         proc = subprocess.Popen(
             [
@@ -79,6 +81,8 @@ def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
                 str(files.kafka_bootstrap),
                 "--topics",
                 topics,
+                "--ports",
+                port,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -90,7 +94,9 @@ def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if files.kafka_bootstrap.exists():
-            return files.kafka_bootstrap.read_text().strip()
+            bootstrap = files.kafka_bootstrap.read_text().strip()
+            files.kafka_port.write_text(",".join(a.rpartition(":")[2] for a in bootstrap.split(",")) + "\n")
+            return bootstrap
         if proc.poll() is not None:
             raise StackError(f"embedded Kafka exited with {proc.returncode}; see {files.kafka_log}")
         time.sleep(0.05)

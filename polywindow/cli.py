@@ -195,7 +195,8 @@ def up(
         fail(f"the simulator did not open port {port} within 30 s")
     group.start(Child("feeds", ("feeds",), simulator_env(port)))
     group.start(Child("record", ("record",), {}))
-    typer.echo("running: sim, feeds, record (Ctrl-C stops them)")
+    group.start(Child("sink", ("sink",), {}))
+    typer.echo("running: sim, feeds, record, sink (Ctrl-C stops them)")
     code, why = group.wait()
     typer.echo(f"polywindow up: {why}")
     raise typer.Exit(code)
@@ -239,11 +240,61 @@ def record() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     typer.echo(f"recording {', '.join(topics)} into {settings.archive_dir} (group archive)")
-    recorder.run(stop.is_set)
-    s = recorder.stats
-    typer.echo(
-        f"stopped: {s.archived} archived, {s.malformed} malformed, {s.lost_records} lost in {s.loss_events} gap(s)"
+    try:
+        recorder.run(stop.is_set)
+    finally:
+        s = recorder.stats
+        typer.echo(
+            f"stopped: {s.archived} archived, {s.malformed} malformed, "
+            f"{s.lost_records} lost in {s.loss_events} gap(s), {s.commit_failures} commit(s) retried"
+        )
+
+
+@app.command("sink")
+def sink() -> None:
+    """Write what is raised on the ops topics to PostgreSQL (every ops.alerts alert into `alerts`, once),
+    until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from confluent_kafka import Consumer
+
+    from connectors.kafka import EventProducer, consumer_config
+    from core.models import Quarantined
+    from sinks.postgres.alert_table import AlertTableSink
+
+    settings = _settings(StackSettings)
+    endpoints = _reach(settings)
+    try:
+        migrate(endpoints.database_url)
+    except MigrationError as exc:
+        fail(str(exc))
+    consumer = Consumer(
+        consumer_config(
+            endpoints.kafka_bootstrap,
+            "sink-alerts",
+            embedded=endpoints.kafka_embedded,
+            client_config=settings.kafka_client_config,
+        )
     )
+    producer = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client_config)
+
+    def quarantine(event: Quarantined) -> None:
+        producer.produce("ops.quarantine", event)
+        producer.flush()
+
+    alert_sink = AlertTableSink(consumer, endpoints.database_url, quarantine)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo("sink: ops.alerts -> alerts (group sink-alerts)")
+    try:
+        alert_sink.run(stop.is_set)
+    finally:
+        s = alert_sink.stats
+        typer.echo(
+            f"stopped: {s.consumed} consumed, {s.inserted} new alert rows, {s.quarantined} quarantined"
+        )
 
 
 FEEDS_ONLY = typer.Option(

@@ -40,10 +40,10 @@ def test_up_runs_sim_feeds_and_recorder_and_ctrl_c_stops_them_all(endpoints, tmp
         children: list[str] = []
         while time.monotonic() < deadline:
             children = [" ".join(c.cmdline()[1:3]) for c in psutil.Process(proc.pid).children()]
-            if len(children) == 3:
+            if len(children) == 4:
                 break
             time.sleep(0.2)
-        assert sorted(c.split()[-1] for c in children) == ["feeds", "record", "sim"]
+        assert sorted(c.split()[-1] for c in children) == ["feeds", "record", "sim", "sink"]
         time.sleep(3)  # let them connect: the simulator's port answers, the feeds subscribe
         descendants = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         proc.send_signal(signal.SIGINT)
@@ -52,7 +52,7 @@ def test_up_runs_sim_feeds_and_recorder_and_ctrl_c_stops_them_all(endpoints, tmp
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, out
-    assert "running: sim, feeds, record" in out
+    assert "running: sim, feeds, record, sink" in out
     assert "polywindow up: stopped" in out
     assert all(
         not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
