@@ -182,10 +182,16 @@ def our_strike(window: WindowEvent, history: OracleHistory, candles: CandleHisto
     return history.prices(symbol, OracleStream(source)).get(start_ms)
 
 
+_DOUBLE_EPSILON = Decimal(2) ** -52
+
+
 def strikes_agree(ours: Decimal, venue: Decimal) -> bool:
-    """Equal to the venue's precision: Gamma sends `priceToBeat` as a JSON number, rounded; ours
-    (exact) agrees when it is within one unit of the venue number's last decimal place."""
-    return abs(ours - venue) <= Decimal(1).scaleb(venue.as_tuple().exponent)  # type: ignore[arg-type]
+    """Equal to the venue's precision: Gamma sends `priceToBeat` as a JSON number, so the venue's value
+    went through a binary double and was printed with some digits. Ours (exact) agrees when it is
+    within the larger of those two roundings: one unit of the printed number's last decimal place,
+    or the double's relative precision (2^-52 of the value)."""
+    printed = Decimal(1).scaleb(venue.as_tuple().exponent)  # type: ignore[arg-type]
+    return abs(ours - venue) <= max(printed, abs(venue) * _DOUBLE_EPSILON)
 
 
 def check_strike(ours: Decimal | None, venue: Decimal) -> Discrepancy | None:

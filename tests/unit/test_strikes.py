@@ -128,6 +128,10 @@ def test_candle_history_keeps_a_bounded_horizon() -> None:
 
 def test_strikes_that_agree_to_the_venues_precision_raise_nothing() -> None:
     assert strikes_agree(Decimal("118543.438529131234"), Decimal("118543.43852913123"))
+    # a Chainlink value sent as a double: 17 digits printed, the double itself 3.6e-12 away
+    assert strikes_agree(Decimal("63868.463773581477283333"), Decimal("63868.463773581476"))
+    assert strikes_agree(Decimal("63868.463773581477283333"), Decimal(float("63868.463773581477283333")))
+    assert not strikes_agree(Decimal("63868.463773581477283333"), Decimal("63868.46377356"))
     assert strikes_agree(Decimal("100.004"), Decimal("100.00"))
     assert not strikes_agree(Decimal("100.02"), Decimal("100.00"))
     assert check_strike(Decimal("100.5"), Decimal("100.5")) is None
