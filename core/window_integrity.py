@@ -161,6 +161,19 @@ class StrikeWatch:
         if not waiting:
             del self._by_key[key]
 
+    def expire(self, now: datetime, grace: timedelta = timedelta(hours=1)) -> list[str]:
+        """Forget windows that ended more than `grace` before `now` without a resolution seen here
+        (a window dropped out of discovery); returns their ids."""
+        stale = [
+            window_id
+            for windows in self._by_key.values()
+            for window_id, window in windows.items()
+            if window.end_ts + grace < now
+        ]
+        for window_id in stale:
+            self.forget(window_id)
+        return stale
+
     def due_oracle(self, tick: OracleTick) -> list[WindowEvent]:
         return list(self._by_key.get((tick.stream.value, tick.symbol, to_ms(tick.source_ts)), {}).values())
 

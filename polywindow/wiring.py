@@ -265,6 +265,7 @@ class Feeds:
     async def _stats(self) -> None:
         await asyncio.to_thread(self.ops.flush_pending)  # gap rows a database outage held back
         at = now()
+        self.strikes.expire(at)
         for runner in self.runners.values():
             age = runner.monitor.age(at) / timedelta(milliseconds=1)
             await asyncio.to_thread(self.ops.record_feed_stats, runner.feed, at, dict(runner.counts), age)

@@ -1,4 +1,4 @@
-"""Feed-integrity rows: feed gaps, alerts, clock offsets, windows and their discrepancies, feed stats.
+"""Feed-integrity rows: feed gaps, alerts, clock offsets, windows (strikes, venue prices) and their discrepancies, feed stats.
 
 Every method is one short transaction on a pooled connection, so the asyncio connectors can call it
 through `asyncio.to_thread` from several tasks at once. A transient failure (OperationalError: the

@@ -117,6 +117,15 @@ def test_watch_forgets_a_window_and_drops_empty_keys() -> None:
     assert watch.due_oracle(tick(START, "1")) == []
 
 
+def test_watch_expires_windows_that_ended_long_ago_without_a_resolution() -> None:
+    watch = StrikeWatch()
+    watch.watch(window(n=0))
+    watch.watch(window(n=1).model_copy(update={"end_ts": START + timedelta(hours=3)}))
+    assert watch.expire(START + timedelta(minutes=30)) == []
+    assert watch.expire(START + timedelta(hours=2)) == [window(n=0).window_id]
+    assert watch.watching == 1
+
+
 def test_candle_history_keeps_a_bounded_horizon() -> None:
     candles = CandleHistory(keep=timedelta(hours=3))
     for h in range(100):
