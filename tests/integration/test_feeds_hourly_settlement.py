@@ -17,17 +17,17 @@ from polywindow.wiring import Feeds
 from sinks.postgres.migrate import migrate
 from tests.integration.feeds_harness import on_thread, synthetic_venue, wait_for
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 
 SPEED = 60.0
 
-Row = tuple[str, datetime, Decimal | None, str | None, str | None]
+Row = tuple[str, datetime, Decimal | None, str | None, str | None]  # id, end, strike, ours, venue
 
 
 def hourly_rows(database: str) -> list[Row]:
     with psycopg.connect(database) as conn:
         return conn.execute(
-            "SELECT window_id, start_ts, strike, our_outcome, venue_outcome FROM windows WHERE interval_s = 3600"
+            "SELECT window_id, end_ts, strike, our_outcome, venue_outcome FROM windows WHERE interval_s = 3600"
         ).fetchall()
 
 
@@ -48,15 +48,21 @@ def test_an_hourly_window_is_decided_from_the_candle_and_agrees_with_the_simulat
         feeds = Feeds(settings, endpoints.kafka_bootstrap, fresh_database, only={"gamma", "klines"})
         try:
             with on_thread(feeds.run):
+                wait_for(lambda: "klines" in feeds.runners, 10, "the klines runner")
+                klines = feeds.runners["klines"]
+                wait_for(lambda: klines.counts["events"] > 0, 20, "candles")
+                candles_from = venue.scenario.clock.now()
 
                 def resolved() -> list[Row]:
-                    return [r for r in hourly_rows(fresh_database) if r[4] is not None and r[3] is not None]
+                    """Hourly windows that ended after the candles began, resolved by the venue and us."""
+                    rows = hourly_rows(fresh_database)
+                    return [r for r in rows if r[1] > candles_from and r[4] is not None and r[3] is not None]
 
-                wait_for(lambda: bool(resolved()), 120, "an hourly window resolved by the venue and by us")
-                counts = dict(feeds.runners["klines"].counts)
+                wait_for(lambda: bool(resolved()), 150, "an hourly window resolved by the venue and by us")
+                counts = dict(klines.counts)
         finally:
             feeds.close()
-        window_id, _start, strike, ours, venue_outcome = resolved()[0]
+        window_id, _end, strike, ours, venue_outcome = resolved()[0]
         simulated = venue.scenario.registry.get(window_id)
     assert counts["events"] > 0 and counts.get("quarantined", 0) == 0
     assert simulated is not None and simulated.verdict is not None
