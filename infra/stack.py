@@ -169,6 +169,14 @@ def wait_postgres(url: str, timeout_s: float) -> None:
     raise StackError(f"DATABASE_URL={redact(url)} does not answer: {last}")
 
 
+def _start_pg(files: StackFiles) -> str:
+    try:
+        url, _ = local_pg.start(files.pg_data)
+    except local_pg.LocalPgError as exc:
+        raise StackError(str(exc)) from None
+    return url
+
+
 def up(
     stack_dir: Path,
     database_url: str | None,
@@ -181,7 +189,7 @@ def up(
     files.dir.mkdir(parents=True, exist_ok=True)
     pg_embedded = database_url is None
     if pg_embedded:
-        database_url, _ = local_pg.start(files.pg_data)
+        database_url = _start_pg(files)
     assert database_url is not None
     kafka_embedded = kafka_bootstrap is None
     if kafka_embedded:
@@ -207,7 +215,7 @@ def endpoints(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | 
                 "DATABASE_URL is unset and the embedded PostgreSQL is not running: "
                 "run `polywindow stack up` (or set DATABASE_URL)"
             )
-        database_url, _ = local_pg.start(files.pg_data)
+        database_url = _start_pg(files)
     if kafka_bootstrap is None:
         if _kafka_pid(files) is None or not files.kafka_bootstrap.exists():
             raise StackError(
@@ -245,9 +253,12 @@ def status(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | Non
     result = []
     if database_url is None:
         pg_pid = local_pg.running_pid(files.pg_data)
-        result.append(
-            ServiceStatus("postgresql", pg_pid is not None, f"embedded, data in {files.pg_data}", pg_pid)
-        )
+        if pg_pid is not None and local_pg.shutting_down(files.pg_data):
+            where = f"embedded, SHUTTING DOWN (waits for its clients; `stack down` ends it), data in {files.pg_data}"
+            result.append(ServiceStatus("postgresql", False, where, pg_pid))
+        else:
+            where = f"embedded, data in {files.pg_data}"
+            result.append(ServiceStatus("postgresql", pg_pid is not None, where, pg_pid))
     else:
         result.append(ServiceStatus("postgresql", None, f"external {redact(database_url)}", None))
     if kafka_bootstrap is None:
