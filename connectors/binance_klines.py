@@ -21,6 +21,7 @@ import structlog
 
 from connectors.parsing import Parsed
 from connectors.spot_parse import parse_kline_frame, parse_kline_rows
+from core.feed_monitor import CompletenessRule
 from core.models import Candle, Event
 
 log = structlog.get_logger(__name__)
@@ -30,6 +31,8 @@ FEED = "binance.klines"
 
 class BinanceKlineChannel:
     """Kline streams of `{asset}usdt` per asset; `rest` is an httpx client on the REST base URL."""
+
+    completeness = CompletenessRule.CONNECTED  # updates every 1-2 s, not every second
 
     def __init__(
         self,

@@ -63,6 +63,7 @@ class GapStore(Protocol):
 
 class Channel(Protocol):
     feed: str
+    completeness: CompletenessRule  # how the feed's completeness per window is judged (core.feed_monitor)
 
     def url(self) -> str: ...
 
@@ -94,7 +95,6 @@ class RunnerConfig:
     open_timeout_s: float = 10.0
     poll_s: float = 0.25
     dedupe_capacity: int = 200_000
-    completeness: CompletenessRule = CompletenessRule.PRINTS
 
 
 def event_time(event: Event) -> datetime:
@@ -125,7 +125,7 @@ class WsRunner:
         self.random_fn = random_fn
         self.dedupe = Deduper(config.dedupe_capacity)
         self.monitor = FeedMonitor(self.feed, now(), config.silence_gap)
-        self.completeness = completeness_for(config.completeness)
+        self.completeness = completeness_for(channel.completeness)
         self.rates = CaptureRate()
         self.counts: Counter[str] = Counter()
         self.connected = asyncio.Event()

@@ -93,7 +93,7 @@ class CompletenessRule(StrEnum):
     CONNECTED = "connected"  # seconds connected, subscribed and not in a gap (the market channel)
 
 
-class Completeness(Protocol):
+class CompletenessMeasure(Protocol):
     """What a feed runner feeds: events by event time, and interruptions (disconnect, gap opened)."""
 
     newest: datetime | None
@@ -116,7 +116,7 @@ def _window_seconds(start: datetime, end: datetime) -> tuple[int, int]:
     return first, last
 
 
-class PrintCompleteness:
+class Completeness:
     """Which whole seconds had at least one tick, for the last `keep` of them (bounded memory).
 
     Ticks are placed by event time (the source's timestamp), the clock window boundaries are in;
@@ -203,10 +203,11 @@ class ConnectedCompleteness:
         return _percent(Decimal(covered // timedelta(microseconds=1)), (last - first) * 1_000_000)
 
 
-def completeness_for(rule: CompletenessRule) -> Completeness:
+def completeness_for(rule: CompletenessRule) -> CompletenessMeasure:
+    """The measure a feed's rule names (PRINTS: `Completeness`, CONNECTED: `ConnectedCompleteness`)."""
     if rule is CompletenessRule.CONNECTED:
         return ConnectedCompleteness()
-    return PrintCompleteness()
+    return Completeness()
 
 
 def completeness_due(

@@ -30,11 +30,10 @@ from connectors.rtds import RtdsChannel
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
-from core.feed_monitor import CompletenessRule, completeness_due
+from core.feed_monitor import completeness_due
 from core.models import Candle, OracleTick, WindowEvent
 from core.window_integrity import (
     CandleHistory,
-    Discrepancy,
     OracleHistory,
     StrikeWatch,
     check_strike,
@@ -99,19 +98,12 @@ class Feeds:
         self.candles = CandleHistory()
         self.strikes = StrikeWatch()  # windows waiting for their start print; forgotten at resolution
 
-    def _runner(
-        self,
-        channel: Channel,
-        ping: bool,
-        silence: bool,
-        completeness: CompletenessRule = CompletenessRule.PRINTS,
-    ) -> WsRunner:
+    def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
         s = self.settings
         config = RunnerConfig(
             ping_interval_s=s.ping_interval_s if ping else None,
             stale_after_s=s.stale_after_s,
             silence_gap=timedelta(seconds=s.gap_threshold_s) if silence else None,
-            completeness=completeness,
         )
         return WsRunner(channel, self.producer, self.ops, config, now, random.random)
 
@@ -127,9 +119,7 @@ class Feeds:
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
             rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self._on_oracle_tick)
             if "market" in self.only:
-                self.runners["market"] = self._runner(
-                    market, ping=True, silence=True, completeness=CompletenessRule.CONNECTED
-                )
+                self.runners["market"] = self._runner(market, ping=True, silence=True)
             if "user" in self.only and user is not None:
                 self.runners["user"] = self._runner(user, ping=True, silence=False)
             elif "user" in self.only:
@@ -138,9 +128,7 @@ class Feeds:
                 self.runners["rtds"] = self._runner(rtds, ping=False, silence=True)
             if "klines" in self.only:
                 klines = BinanceKlineChannel(s.binance_ws_url, binance, s.assets, on_candle=self._on_candle)
-                self.runners["klines"] = self._runner(
-                    klines, ping=False, silence=True, completeness=CompletenessRule.CONNECTED
-                )
+                self.runners["klines"] = self._runner(klines, ping=False, silence=True)
 
             def on_window(event: WindowEvent) -> None:
                 self.windows[event.window_id] = event
@@ -155,22 +143,17 @@ class Feeds:
                     market.follow(tokens)
                     if user is not None:
                         user.follow([(event.condition_id, event.window_id)])
-                self._later([partial(self.ops.upsert_window, self._with_strike(event))])
+                asyncio.get_running_loop().create_task(
+                    asyncio.to_thread(self.ops.upsert_window, self._with_strike(event))
+                )
 
             backoff = Backoff(base_s=1.0, cap_s=30.0)
             async with asyncio.TaskGroup() as tasks:
                 if "gamma" in self.only:
                     discovery = WindowDiscovery(
-                        gamma,
-                        clob,
-                        self.producer,
-                        s.assets,
-                        s.intervals_s,
-                        now,
-                        on_window,
-                        s.gamma_poll_s,
-                        on_prices=self._on_venue_prices,
+                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s
                     )
+                    discovery.on_prices = self._on_venue_prices
                     tasks.create_task(supervise("gamma", discovery.run, backoff))
                 for name, runner in self.runners.items():
                     tasks.create_task(supervise(name, runner.run, backoff))
@@ -184,8 +167,24 @@ class Feeds:
                     supervise("delivery", lambda: every(DELIVERY_CHECK_S, self._deliveries), backoff)
                 )
 
-    def _later(self, jobs: list[Callable[[], None]]) -> None:
-        """Database writes, in order, off the event loop."""
+    def _check_integrity(self, resolved: WindowEvent) -> None:
+        """Our resolution vs the venue's; discrepancies stored and alerted (rows written off-loop)."""
+        ours = our_settlement(resolved, self.history, self.candles)
+        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
+        at = now()
+        outcome = our_outcome_label(ours)
+        jobs: list[Callable[[], None]] = [
+            lambda: self.ops.record_our_outcome(resolved.window_id, outcome, at)
+        ]
+        for d in found:
+            alert = discrepancy_alert(resolved.window_id, d, at)
+            self.producer.produce("ops.alerts", alert)
+            jobs.append(
+                partial(
+                    self.ops.record_discrepancy, resolved.window_id, d.kind, d.ours, d.venue, d.detail, at
+                )
+            )
+            jobs.append(partial(self.ops.record_alert, alert))
 
         def write() -> None:
             for job in jobs:
@@ -199,17 +198,18 @@ class Feeds:
 
     def _on_oracle_tick(self, tick: OracleTick) -> None:
         self.history.add(tick)
-        self._strikes_due(self.strikes.due_oracle(tick))
+        self._store_strikes(self.strikes.due_oracle(tick))
 
     def _on_candle(self, candle: Candle) -> None:
         self.candles.add(candle)
-        self._strikes_due(self.strikes.due_candle(candle))
+        self._store_strikes(self.strikes.due_candle(candle))
 
-    def _strikes_due(self, windows: list[WindowEvent]) -> None:
-        """A start print arrived: store the strike of the windows it starts, while they are open."""
-        rows = [self._with_strike(w) for w in windows]
-        if rows:
-            self._later([partial(self.ops.upsert_window, row) for row in rows if row.strike is not None])
+    def _store_strikes(self, windows: list[WindowEvent]) -> None:
+        """A start print arrived: the strike of the windows it starts, stored while they are open."""
+        for window in windows:
+            row = self._with_strike(window)
+            if row.strike is not None:
+                asyncio.get_running_loop().create_task(asyncio.to_thread(self.ops.upsert_window, row))
 
     def _on_venue_prices(self, window: WindowEvent, prices: VenuePrices) -> None:
         """The venue's priceToBeat/finalPrice stored; a priceToBeat unlike our strike is a discrepancy."""
@@ -219,34 +219,29 @@ class Feeds:
                 self.ops.record_venue_prices, window.window_id, prices.price_to_beat, prices.final_price, at
             )
         ]
-        if prices.price_to_beat is not None:
-            found = check_strike(our_strike(window, self.history, self.candles), prices.price_to_beat)
-            jobs += self._discrepancy_jobs(window.window_id, [] if found is None else [found], at)
-        self._later(jobs)
-
-    def _discrepancy_jobs(
-        self, window_id: str, found: list[Discrepancy], at: datetime
-    ) -> list[Callable[[], None]]:
-        jobs: list[Callable[[], None]] = []
-        for d in found:
-            alert = discrepancy_alert(window_id, d, at)
+        ours = our_strike(window, self.history, self.candles)
+        found = None if prices.price_to_beat is None else check_strike(ours, prices.price_to_beat)
+        if found is not None:
+            alert = discrepancy_alert(window.window_id, found, at)
             self.producer.produce("ops.alerts", alert)
             jobs.append(
-                partial(self.ops.record_discrepancy, window_id, d.kind, d.ours, d.venue, d.detail, at)
+                partial(
+                    self.ops.record_discrepancy,
+                    window.window_id,
+                    found.kind,
+                    found.ours,
+                    found.venue,
+                    found.detail,
+                    at,
+                )
             )
             jobs.append(partial(self.ops.record_alert, alert))
-        return jobs
 
-    def _check_integrity(self, resolved: WindowEvent) -> None:
-        """Our resolution vs the venue's; discrepancies stored and alerted (rows written off-loop)."""
-        ours = our_settlement(resolved, self.history, self.candles)
-        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
-        at = now()
-        outcome = our_outcome_label(ours)
-        jobs: list[Callable[[], None]] = [
-            lambda: self.ops.record_our_outcome(resolved.window_id, outcome, at)
-        ]
-        self._later(jobs + self._discrepancy_jobs(resolved.window_id, found, at))
+        def write() -> None:
+            for job in jobs:
+                job()
+
+        asyncio.get_running_loop().create_task(asyncio.to_thread(write))
 
     async def _clock(self, clob: httpx.AsyncClient, rtds: RtdsChannel) -> None:
         try:

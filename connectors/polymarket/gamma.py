@@ -7,7 +7,8 @@ phase change (OPEN, CLOSED, RESOLVED with the venue's outcome). Before a window 
 its token ids are checked against the CLOB (`GET /book` must answer for both), because trading a
 token the CLOB does not know fails only at order time. After a window resolves, its Gamma event is
 asked for (`GET /events`, one call for all waiting windows) until its `eventMetadata` shows the
-venue's `priceToBeat`/`finalPrice` (about a minute later), then `on_prices` is told, once.
+venue's `priceToBeat`/`finalPrice` (about a minute later), then `on_prices` (an attribute the
+owner sets) is told, once.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ class WindowDiscovery:
         now: Callable[[], datetime],
         on_window: Callable[[WindowEvent], None] = lambda _e: None,
         poll_s: float = 5.0,
-        on_prices: Callable[[WindowEvent, VenuePrices], None] = lambda _w, _p: None,
     ) -> None:
         self._gamma = gamma
         self._clob = clob
@@ -83,11 +83,12 @@ class WindowDiscovery:
         self._now = now
         self._on_window = on_window
         self._poll_s = poll_s
-        self._on_prices = on_prices
-        self.awaiting_prices: dict[str, WindowEvent] = {}  # resolved, eventMetadata not seen yet
         self.phases: dict[str, WindowPhase] = {}
         self.invalid: set[str] = set()
         self.rejects: list[str] = []
+
+        self.on_prices: Callable[[WindowEvent, VenuePrices], None] = lambda _w, _p: None
+        self.awaiting_prices: dict[str, WindowEvent] = {}  # resolved, eventMetadata not seen yet
 
     async def run(self) -> None:
         while True:
@@ -133,7 +134,7 @@ class WindowDiscovery:
                 continue
             resolved = None if prices is None else self.awaiting_prices.pop(prices.window_id, None)
             if prices is not None and resolved is not None:
-                self._on_prices(resolved, prices)
+                self.on_prices(resolved, prices)
 
     async def _take(self, event: WindowEvent) -> bool:
         if event.window_id in self.invalid:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.feed_monitor import PrintCompleteness, completeness_due
+from core.feed_monitor import Completeness, completeness_due
 
 T0 = datetime(2026, 6, 8, 12, 0, tzinfo=UTC)
 ENDS = [("early", T0 + timedelta(minutes=5)), ("late", T0 + timedelta(minutes=15))]
@@ -24,7 +24,7 @@ def test_nothing_is_due_before_either_clock_reaches_an_end() -> None:
 
 
 def test_completeness_newest_is_the_latest_event_time_even_out_of_order() -> None:
-    seen = PrintCompleteness()
+    seen = Completeness()
     assert seen.newest is None
     seen.tick(T0 + timedelta(seconds=3))
     seen.tick(T0 + timedelta(seconds=1))

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.feed_monitor import (
+    Completeness,
     CompletenessRule,
     ConnectedCompleteness,
-    PrintCompleteness,
     completeness_for,
 )
 
@@ -26,7 +26,7 @@ def at(s: float) -> datetime:
 
 
 def test_each_feed_rule_has_its_own_measure() -> None:
-    assert isinstance(completeness_for(CompletenessRule.PRINTS), PrintCompleteness)
+    assert isinstance(completeness_for(CompletenessRule.PRINTS), Completeness)
     assert isinstance(completeness_for(CompletenessRule.CONNECTED), ConnectedCompleteness)
 
 
@@ -34,7 +34,7 @@ def test_a_quiet_connected_market_channel_reads_100_percent() -> None:
     """Two book changes a minute apart on one unbroken connection: the whole window is covered
     (the seconds-with-a-tick measure reads 1.67% for the same input)."""
     c = ConnectedCompleteness()
-    prints = PrintCompleteness()
+    prints = Completeness()
     for s in (-1, 30, 61):
         c.tick(at(s))
         prints.tick(at(s))

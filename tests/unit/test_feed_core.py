@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from core.backoff import Backoff
 from core.clock import one_way_sample, round_trip_sample
 from core.dedupe import Deduper, Verdict
-from core.feed_monitor import CaptureRate, FeedMonitor, GapClosed, PrintCompleteness
+from core.feed_monitor import CaptureRate, Completeness, FeedMonitor, GapClosed
 
 T0 = datetime(2026, 6, 8, 8, 15, tzinfo=UTC)
 
@@ -133,7 +133,7 @@ def test_gaps_alternate_open_close_and_never_end_before_they_start(times: list[f
 
 
 def test_completeness_counts_seconds_with_a_tick() -> None:
-    c = PrintCompleteness()
+    c = Completeness()
     for s in (0.1, 0.9, 1.5, 3.2, 9.99, 10.0):
         c.tick(at(s))
     assert c.percent(at(0), at(10)) == Decimal("40.00")
@@ -143,7 +143,7 @@ def test_completeness_counts_seconds_with_a_tick() -> None:
 
 
 def test_completeness_forgets_seconds_past_its_horizon() -> None:
-    c = PrintCompleteness(keep=timedelta(seconds=10))
+    c = Completeness(keep=timedelta(seconds=10))
     c.tick(at(0))
     c.tick(at(100))
     assert c.percent(at(0), at(1)) == Decimal("0.00")
