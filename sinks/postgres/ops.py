@@ -53,6 +53,8 @@ class _GapWrite:
     detail: str | None  # None = close the open gap at `at`
 
 
+_PHASE_ORDER = [p.value for p in WINDOW_PHASE_ORDER]  # core's order; the SQL never spells it
+
 _UPSERT_WINDOW = """
 INSERT INTO windows (window_id, asset, interval_s, slug, condition_id, up_token_id, down_token_id,
                      start_ts, end_ts, strike, settlement_rule, our_outcome, venue_outcome,
@@ -70,9 +72,6 @@ ON CONFLICT (window_id) DO UPDATE SET
                  THEN EXCLUDED.phase ELSE windows.phase END,
     updated_at = now()
 """
-
-
-_PHASE_ORDER = [p.value for p in WINDOW_PHASE_ORDER]  # core's order; the SQL never spells it
 
 
 class OpsWriter:
