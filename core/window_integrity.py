@@ -134,11 +134,13 @@ class StrikeWatch:
     """Windows waiting for their start print, so a print names the windows it gives a strike to.
 
     A window stays watched until `forget` (its resolution): a same-second correction of the start
-    print names it again."""
+    print names it again; `changed` tells whether a strike differs from the last one noted (every
+    update of an hourly candle names its window, its open does not change)."""
 
     def __init__(self) -> None:
         self._by_key: dict[StrikeKey, dict[str, WindowEvent]] = {}
         self._key_of: dict[str, StrikeKey] = {}
+        self._noted: dict[str, Decimal] = {}
 
     @property
     def watching(self) -> int:
@@ -152,7 +154,15 @@ class StrikeWatch:
         self._by_key.setdefault(key, {})[window.window_id] = window
         self._key_of[window.window_id] = key
 
+    def changed(self, window_id: str, strike: Decimal) -> bool:
+        """Note `strike` for a watched window; True when it is new or differs from the last noted."""
+        if window_id not in self._key_of or self._noted.get(window_id) == strike:
+            return False
+        self._noted[window_id] = strike
+        return True
+
     def forget(self, window_id: str) -> None:
+        self._noted.pop(window_id, None)
         key = self._key_of.pop(window_id, None)
         if key is None:
             return

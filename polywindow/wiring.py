@@ -208,7 +208,7 @@ class Feeds:
         """A start print arrived: the strike of the windows it starts, stored while they are open."""
         for window in windows:
             row = self._with_strike(window)
-            if row.strike is not None:
+            if row.strike is not None and self.strikes.changed(window.window_id, row.strike):
                 asyncio.get_running_loop().create_task(asyncio.to_thread(self.ops.upsert_window, row))
 
     def _on_venue_prices(self, window: WindowEvent, prices: VenuePrices) -> None:

@@ -117,6 +117,19 @@ def test_watch_forgets_a_window_and_drops_empty_keys() -> None:
     assert watch.due_oracle(tick(START, "1")) == []
 
 
+def test_a_strike_is_noted_once_until_it_changes_and_forgotten_with_its_window() -> None:
+    watch = StrikeWatch()
+    w = window("BINANCE_1H_CANDLE", 3600)
+    assert not watch.changed(w.window_id, Decimal(100))  # not watched: nothing to note
+    watch.watch(w)
+    assert watch.changed(w.window_id, Decimal(100))
+    assert not watch.changed(w.window_id, Decimal(100))  # the next update of the same candle
+    assert watch.changed(w.window_id, Decimal("100.5"))  # a correction
+    watch.forget(w.window_id)
+    watch.watch(w)
+    assert watch.changed(w.window_id, Decimal("100.5"))
+
+
 def test_watch_expires_windows_that_ended_long_ago_without_a_resolution() -> None:
     watch = StrikeWatch()
     watch.watch(window(n=0))
