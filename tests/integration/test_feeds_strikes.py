@@ -4,12 +4,17 @@ stored next to it and agrees (no 'strike' discrepancy)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 
+import httpx
 import psycopg
 import pytest
 
+from connectors.kafka import EventProducer
+from connectors.polymarket.gamma import WindowDiscovery
+from connectors.polymarket.gamma_parse import VenuePrices
 from core.window_integrity import strikes_agree
 from infra import stack
 from polywindow.settings import FeedSettings
@@ -74,3 +79,39 @@ def test_a_window_gets_its_strike_while_open_and_the_venues_price_to_beat_agrees
             "SELECT kind FROM window_discrepancies WHERE window_id = %s", (window_id,)
         ).fetchall()
     assert ("strike",) not in kinds
+
+
+def test_discovery_reports_the_venues_prices_once_per_resolved_window_and_forgets_it(
+    endpoints: stack.Endpoints,
+) -> None:
+    """Gamma discovery asks for resolved windows' events until their eventMetadata appears, tells
+    `on_prices` once per window, with the simulator's strike and final price read exactly, and
+    keeps no entry for it afterwards."""
+    heard: list[tuple[str, VenuePrices]] = []
+    producer = EventProducer(endpoints.kafka_bootstrap)
+    with synthetic_venue(SPEED) as venue:
+
+        async def discover() -> WindowDiscovery:
+            async with (
+                httpx.AsyncClient(base_url=f"http://{venue.address}/gamma") as gamma,
+                httpx.AsyncClient(base_url=f"http://{venue.address}") as clob,
+            ):
+                discovery = WindowDiscovery(gamma, clob, producer, ["btc"], [300], venue.scenario.clock.now)
+                discovery.on_prices = lambda window, prices: heard.append((window.window_id, prices))
+                deadline = asyncio.get_running_loop().time() + 60
+                while not heard or discovery.awaiting_prices:
+                    assert asyncio.get_running_loop().time() < deadline, "no prices for every resolved window"
+                    await discovery.poll()
+                    await asyncio.sleep(0.1)
+                return discovery
+
+        discovery = asyncio.run(discover())
+        producer.flush()
+        simulated = {w.slug: w for w in venue.scenario.registry.listed()}
+    ids = [window_id for window_id, _ in heard]
+    assert len(ids) == len(set(ids)) and not discovery.awaiting_prices
+    for window_id, prices in heard:
+        window = simulated[window_id]
+        assert window.strike is not None and prices.price_to_beat is not None
+        assert prices.price_to_beat == Decimal(repr(float(window.strike)))  # the JSON number, exactly
+        assert strikes_agree(window.strike, prices.price_to_beat)
