@@ -156,7 +156,7 @@ class ConnectedCompleteness:
     """Time covered by unbroken sessions, for the last `keep` of event time (bounded memory).
 
     A session runs from the first event after a (re)connect (the REST resync taken after
-    subscribing) to the last event before an interruption (a disconnect, or a gap opened: the gap
+    subscribing) to the latest event before an interruption (a disconnect, or a gap opened: the gap
     starts at the last event, so nothing after it counts). Consecutive events of one session cover
     the time between them however far apart: a quiet book is not missing data. The live session
     covers up to `now` when one is given (connected and no gap so far)."""
@@ -174,8 +174,8 @@ class ConnectedCompleteness:
     def tick(self, at: datetime) -> None:
         if self.newest is None or at > self.newest:
             self.newest = at
-        first, last = self._live or (at, at)
-        self._live = (min(first, at), max(last, at))
+        first, last = self._live or (at, at)  # a late event never moves the start back
+        self._live = (first, max(last, at))
 
     def interrupted(self) -> None:
         if self._live is None:

@@ -78,6 +78,14 @@ def test_old_sessions_are_forgotten_past_the_horizon() -> None:
     assert c.percent(at(0), at(10)) == Decimal("0.00")
 
 
+def test_a_late_event_does_not_claim_time_before_the_session_began() -> None:
+    c = ConnectedCompleteness()
+    c.tick(at(50))  # the first event after connecting
+    c.tick(at(10))  # an older venue timestamp arriving late
+    c.tick(at(100))
+    assert c.percent(at(0), at(100)) == Decimal("50.00")
+
+
 def test_an_empty_window_is_refused() -> None:
     with pytest.raises(ValueError):
         ConnectedCompleteness().percent(at(5), at(5))
@@ -91,7 +99,7 @@ runs = st.lists(
 
 
 def reference(run: list[int | None], start: int, end: int, now: int | None) -> Decimal:
-    """Seconds s in [start, end) inside some session's [first event, last event] (the live one up
+    """Seconds s in [start, end) inside some session's [first event, latest event] (the live one up
     to `now`), counted one by one."""
     sessions: list[list[int]] = []
     live: list[int] = []
@@ -102,9 +110,9 @@ def reference(run: list[int | None], start: int, end: int, now: int | None) -> D
             live = []
         else:
             live.append(item)
-    spans = [(min(s), max(s)) for s in sessions]
+    spans = [(s[0], max(s)) for s in sessions]
     if live:
-        spans.append((min(live), max(max(live), now if now is not None else max(live))))
+        spans.append((live[0], max(max(live), now if now is not None else max(live))))
     covered = sum(1 for s in range(start, end) if any(a <= s and s + 1 <= b for a, b in spans))
     return (Decimal(covered) * 100 / Decimal(end - start)).quantize(Decimal("0.01"))
 
