@@ -85,7 +85,7 @@ class Feeds:
     ) -> None:
         self.settings = settings
         self.only = only
-        self.producer = EventProducer(kafka_bootstrap, settings.kafka_client_config)
+        self.producer = EventProducer(kafka_bootstrap, settings.kafka_client())
         # A short wait for a connection, so a database outage turns into retries and pending gap rows
         # (OpsWriter) instead of a connector thread stuck for the pool's default 30 s.
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, timeout=5.0)

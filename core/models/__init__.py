@@ -19,6 +19,8 @@ from core.models.market import (
 from core.models.ops import Alert, AssertionEvent, AssertionResult, BreakerChange, Quarantined
 from core.models.trading import (
     ControlChange,
+    ControlsSnapshot,
+    DecisionContext,
     ExecutionEvent,
     Fill,
     IntentRejected,
@@ -39,6 +41,8 @@ __all__ = [
     "BreakerChange",
     "Candle",
     "ControlChange",
+    "ControlsSnapshot",
+    "DecisionContext",
     "Event",
     "ExecutionEvent",
     "Fill",
