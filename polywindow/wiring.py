@@ -215,9 +215,7 @@ class Feeds:
         """The venue's priceToBeat/finalPrice stored; a priceToBeat unlike our strike is a discrepancy."""
         at = now()
         jobs: list[Callable[[], None]] = [
-            partial(
-                self.ops.record_venue_prices, window.window_id, prices.price_to_beat, prices.final_price, at
-            )
+            partial(self.ops.record_venue_prices, window, prices.price_to_beat, prices.final_price, at)
         ]
         ours = our_strike(window, self.history, self.candles)
         found = None if prices.price_to_beat is None else check_strike(ours, prices.price_to_beat)

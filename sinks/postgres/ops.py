@@ -74,6 +74,27 @@ ON CONFLICT (window_id) DO UPDATE SET
 """
 
 
+def _window_params(event: WindowEvent) -> dict[str, object]:
+    resolved = event.venue_outcome is not None
+    return {
+        "window_id": event.window_id,
+        "asset": event.asset,
+        "interval_s": event.interval_s,
+        "condition_id": event.condition_id,
+        "up": event.up_token_id,
+        "down": event.down_token_id,
+        "start": event.start_ts,
+        "end": event.end_ts,
+        "strike": event.strike,
+        "rule": event.settlement_rule,
+        "ours": None if event.our_outcome is None else event.our_outcome.value,
+        "venue": None if event.venue_outcome is None else event.venue_outcome.value,
+        "venue_at": event.source_ts if resolved else None,
+        "phase": event.phase.value,
+        "phase_order": _PHASE_ORDER,
+    }
+
+
 class OpsWriter:
     """Writes the rows the feed connectors decide on; owns nothing but the pool it is given."""
 
@@ -193,27 +214,7 @@ class OpsWriter:
 
     def upsert_window(self, event: WindowEvent) -> None:
         """Insert or advance a window row; a later phase wins, known values are never blanked."""
-        resolved = event.venue_outcome is not None
-        self._execute(
-            _UPSERT_WINDOW,
-            {
-                "window_id": event.window_id,
-                "asset": event.asset,
-                "interval_s": event.interval_s,
-                "condition_id": event.condition_id,
-                "up": event.up_token_id,
-                "down": event.down_token_id,
-                "start": event.start_ts,
-                "end": event.end_ts,
-                "strike": event.strike,
-                "rule": event.settlement_rule,
-                "ours": None if event.our_outcome is None else event.our_outcome.value,
-                "venue": None if event.venue_outcome is None else event.venue_outcome.value,
-                "venue_at": event.source_ts if resolved else None,
-                "phase": event.phase.value,
-                "phase_order": _PHASE_ORDER,
-            },
-        )
+        self._execute(_UPSERT_WINDOW, _window_params(event))
 
     def record_our_outcome(self, window_id: str, outcome: str, at: datetime) -> None:
         """Our resolution ('UP', 'DOWN' or 'UNDECIDABLE') of a known window."""
@@ -223,15 +224,24 @@ class OpsWriter:
         )
 
     def record_venue_prices(
-        self, window_id: str, price_to_beat: Decimal | None, final_price: Decimal | None, at: datetime
+        self, window: WindowEvent, price_to_beat: Decimal | None, final_price: Decimal | None, at: datetime
     ) -> None:
-        """The venue's `priceToBeat` / `finalPrice` (Gamma eventMetadata); a known value is never blanked."""
-        self._execute(
-            "UPDATE windows SET venue_price_to_beat = coalesce(%s, venue_price_to_beat),"
-            " venue_final_price = coalesce(%s, venue_final_price), venue_prices_at = %s, updated_at = now()"
-            " WHERE window_id = %s",
-            (price_to_beat, final_price, at, window_id),
-        )
+        """The venue's `priceToBeat` / `finalPrice` (Gamma eventMetadata); a known value is never blanked.
+
+        The window's row is upserted in the same transaction, so the prices are kept even when they
+        reach the database before the window's own first write."""
+
+        def write() -> None:
+            with self._pool.connection() as conn:
+                conn.execute(_UPSERT_WINDOW, _window_params(window))
+                conn.execute(
+                    "UPDATE windows SET venue_price_to_beat = coalesce(%s, venue_price_to_beat),"
+                    " venue_final_price = coalesce(%s, venue_final_price), venue_prices_at = %s,"
+                    " updated_at = now() WHERE window_id = %s",
+                    (price_to_beat, final_price, at, window.window_id),
+                )
+
+        self._retrying(write)
 
     def record_discrepancy(
         self, window_id: str, kind: str, ours: str, venue: str, detail: str, at: datetime

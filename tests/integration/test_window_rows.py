@@ -79,7 +79,7 @@ def test_our_strike_and_the_venues_prices_are_stored_and_a_strike_discrepancy_is
     ops.upsert_window(w)
     ops.upsert_window(w.model_copy(update={"strike": Decimal("100.25")}))
     ops.upsert_window(window(WindowPhase.RESOLVED))  # a later event without a strike blanks nothing
-    ops.record_venue_prices(w.window_id, Decimal("100.3"), Decimal("99.5"), START + timedelta(minutes=6))
+    ops.record_venue_prices(w, Decimal("100.3"), Decimal("99.5"), START + timedelta(minutes=6))
     ops.record_discrepancy(w.window_id, "strike", "100.25", "100.3", "differ", START)
     with psycopg.connect(database) as conn:
         row = conn.execute(
@@ -89,3 +89,19 @@ def test_our_strike_and_the_venues_prices_are_stored_and_a_strike_discrepancy_is
         kinds = [r[0] for r in conn.execute("SELECT kind FROM window_discrepancies").fetchall()]
     assert row == (Decimal("100.25"), Decimal("100.3"), Decimal("99.5"), "RESOLVED")
     assert kinds == ["strike"]
+
+
+def test_the_venues_prices_of_a_window_not_yet_stored_are_kept_with_its_row(
+    ops: OpsWriter, database: str
+) -> None:
+    """Writes may reach the database in any order (a window first seen resolved, its metadata in the
+    same poll): the prices bring the window's row with them, and its later upsert blanks nothing."""
+    w = window(WindowPhase.RESOLVED, n=77)
+    ops.record_venue_prices(w, Decimal("100.3"), None, START + timedelta(minutes=6))
+    ops.upsert_window(w)
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT venue_price_to_beat, venue_final_price, phase FROM windows WHERE window_id = %s",
+            (w.window_id,),
+        ).fetchone()
+    assert row == (Decimal("100.3"), None, "RESOLVED")
