@@ -27,6 +27,7 @@ from connectors.polymarket.gamma_parse import VenuePrices
 from connectors.polymarket.market_ws import MarketChannel
 from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
+from connectors.window_follow import WindowFollowers
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
@@ -97,6 +98,7 @@ class Feeds:
         self.history = OracleHistory()
         self.candles = CandleHistory()
         self.strikes = StrikeWatch()  # windows waiting for their start print; forgotten at resolution
+        self.market: MarketChannel | None = None
 
     def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
         s = self.settings
@@ -114,7 +116,7 @@ class Feeds:
             httpx.AsyncClient(base_url=s.gamma_url, timeout=10) as gamma,
             httpx.AsyncClient(base_url=s.binance_rest_url, timeout=10) as binance,
         ):
-            market = MarketChannel(s.market_ws_url, clob)
+            self.market = market = MarketChannel(s.market_ws_url, clob)
             creds = s.api_creds()
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
             rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self._on_oracle_tick)
@@ -129,30 +131,35 @@ class Feeds:
             if "klines" in self.only:
                 klines = BinanceKlineChannel(s.binance_ws_url, binance, s.assets, on_candle=self._on_candle)
                 self.runners["klines"] = self._runner(klines, ping=False, silence=True)
+            followers = WindowFollowers(market, user, self.runners.values())
 
             def on_window(event: WindowEvent) -> None:
                 self.windows[event.window_id] = event
-                tokens = (event.up_token_id, event.down_token_id)
+                followers.window(event)
                 if event.phase is WindowPhase.RESOLVED:
-                    market.unfollow(tokens)
                     self.strikes.forget(event.window_id)
                     self._check_integrity(event)
                 else:
                     self.discovered.setdefault(event.window_id, event)
                     self.strikes.watch(event)
-                    market.follow(tokens)
-                    if user is not None:
-                        user.follow([(event.condition_id, event.window_id)])
                 asyncio.get_running_loop().create_task(
                     asyncio.to_thread(self.ops.upsert_window, self._with_strike(event))
                 )
+
+            def on_forget(event: WindowEvent) -> None:
+                """Discovery dropped the window (its slug is no longer asked for): so does everyone."""
+                followers.forget(event)
+                self.strikes.forget(event.window_id)
+                self.discovered.pop(event.window_id, None)
+                self.windows.pop(event.window_id, None)
 
             backoff = Backoff(base_s=1.0, cap_s=30.0)
             async with asyncio.TaskGroup() as tasks:
                 if "gamma" in self.only:
                     discovery = WindowDiscovery(
-                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s
-                    )
+                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s,
+                        on_forget=on_forget,
+                    )  # fmt: skip
                     discovery.on_prices = self._on_venue_prices
                     tasks.create_task(supervise("gamma", discovery.run, backoff))
                 for name, runner in self.runners.items():
@@ -264,7 +271,8 @@ class Feeds:
             await asyncio.to_thread(self.ops.record_feed_stats, runner.feed, at, dict(runner.counts), age)
         market = self.runners.get("market")
         if market is not None:
-            await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at), at)
+            followed = self.market.followed() if self.market is not None else []
+            await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at, followed), at)
         data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
         event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)
         data_now = at if event_now is None else max(at, event_now)
