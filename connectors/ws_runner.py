@@ -28,7 +28,14 @@ from connectors.routing import order_key, rate_key, subject_of, topic_for
 from core.backoff import Backoff
 from core.dedupe import Deduper, Verdict
 from core.enums import Severity
-from core.feed_monitor import CaptureRate, Completeness, FeedMonitor, GapClosed, GapOpened
+from core.feed_monitor import (
+    CaptureRate,
+    CompletenessRule,
+    FeedMonitor,
+    GapClosed,
+    GapOpened,
+    completeness_for,
+)
 from core.models import Alert, Event, Quarantined
 
 log = structlog.get_logger(__name__)
@@ -56,6 +63,7 @@ class GapStore(Protocol):
 
 class Channel(Protocol):
     feed: str
+    completeness: CompletenessRule  # how the feed's completeness per window is judged (core.feed_monitor)
 
     def url(self) -> str: ...
 
@@ -117,7 +125,7 @@ class WsRunner:
         self.random_fn = random_fn
         self.dedupe = Deduper(config.dedupe_capacity)
         self.monitor = FeedMonitor(self.feed, now(), config.silence_gap)
-        self.completeness = Completeness()
+        self.completeness = completeness_for(channel.completeness)
         self.rates = CaptureRate()
         self.counts: Counter[str] = Counter()
         self.connected = asyncio.Event()
@@ -245,6 +253,7 @@ class WsRunner:
     async def _gap_opened(self, gap: GapOpened | None) -> None:
         if gap is None:
             return
+        self.completeness.interrupted()
         self.counts["gaps"] += 1
         message = f"feed {gap.feed}: gap since {gap.started_at.isoformat()} ({gap.reason})"
         log.warning(
