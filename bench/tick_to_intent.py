@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from kafka_roundtrip import latency as one_hop_latency
 
 from connectors.kafka import consumer_config, producer_config
 from core.enums import WindowPhase
-from core.models import OrderIntent
+from core.models import IntentRejected, OrderIntent
 from core.serde import decode, encode
 from infra import stack
 from polywindow.settings import StackSettings, load
@@ -83,10 +84,11 @@ class Intents:
     def __init__(self, eps: stack.Endpoints) -> None:
         config = consumer_config(eps.kafka_bootstrap, f"bench-{uuid.uuid4()}", embedded=eps.kafka_embedded)
         self.consumer = Consumer(config | {"auto.offset.reset": "latest"})
-        self.consumer.subscribe(["trade.intents"])
+        self.consumer.subscribe(["trade.intents", "trade.rejections"])
         while not self.consumer.assignment():
             self.consumer.poll(0.1)
         self.received: dict[str, int] = {}
+        self.rejected: dict[str, str] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -97,9 +99,11 @@ class Intents:
             if msg is None or msg.error() or msg.value() is None:
                 continue
             at = time.perf_counter_ns()
-            intent = decode("trade.intents", msg.value() or b"")
-            if isinstance(intent, OrderIntent):
-                self.received.setdefault(intent.window_id, at)
+            event = decode(msg.topic() or "", msg.value() or b"")
+            if isinstance(event, OrderIntent):
+                self.received.setdefault(event.window_id, at)
+            elif isinstance(event, IntentRejected):
+                self.rejected.setdefault(event.window_id, event.rule)
 
     def close(self) -> None:
         self.stop.set()
@@ -167,7 +171,7 @@ def _probe(
     producer.poll(0)
 
 
-def measure(eps: stack.Endpoints, rate: int, run: str, intents: Intents) -> dict[str, float]:
+def measure(eps: stack.Endpoints, rate: int, run: str, intents: Intents) -> dict[str, object]:
     producer = Producer(producer_config(eps.kafka_bootstrap))
     sent: dict[str, int] = {}
     announced: list[tuple[str, str]] = []
@@ -202,7 +206,9 @@ def measure(eps: stack.Endpoints, rate: int, run: str, intents: Intents) -> dict
     samples = sorted((intents.received[w] - t) / 1e6 for w, t in sent.items() if w in intents.received)
     q = statistics.quantiles(samples, n=100)
     loaded = json.loads(out.strip().splitlines()[-1])
+    refused = Counter(intents.rejected[w] for w in sent if w in intents.rejected)
     return {
+        f"r{rate}_probes_rejected_by_rule": dict(refused),
         f"r{rate}_p50_ms": round(q[49], 3),
         f"r{rate}_p99_ms": round(q[98], 3),
         f"r{rate}_samples": len(samples),
@@ -224,7 +230,7 @@ def main() -> None:
     with open(log, "w") as out:
         flow = subprocess.Popen([polywindow, "flow"], env=env, stdout=out, stderr=subprocess.STDOUT)
     intents = Intents(eps)
-    figures: dict[str, float | str] = {}
+    figures: dict[str, object] = {}
     try:
         run = str(uuid.uuid4().int % 10**6)
         for rate in (200, 2000):
