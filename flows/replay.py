@@ -17,8 +17,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
@@ -70,7 +71,7 @@ class _ArchivePartition(StatefulSourcePartition[RawRecord, None]):
         self._inp = inp
         self._result = result
         self._events: Iterator[ArchivedEvent] = iter(inp.events())
-        self._stated: Any = None
+        self._stated: datetime | None = None
 
     def _has_gap(self, event: ArchivedEvent) -> bool:
         try:

@@ -509,6 +509,8 @@ def replay_cmd(
     if begin >= finish:
         fail("--from must be before --to")
     strategies = dict(settings.strategies)
+    if strategy is None and params.strip() != "{}":
+        fail("--params needs --strategy (the strategy they are for)")
     if strategy is not None:
         try:
             strategies = {strategy: json.loads(params)}
