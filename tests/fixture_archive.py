@@ -16,13 +16,14 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from connectors.fixture_files import fixtures_dir
 from core.enums import WindowPhase
 from core.ids import ConditionId, TokenId, WindowId
 from core.models import BookSnapshot, Event, Level, WindowEvent
 from core.serde import encode
 from sinks.archive import ArchiveRow, day_dir, write_part
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "resolvedkit-btc15m-2026-09-28"
+FIXTURE = fixtures_dir() / "resolvedkit-btc15m-2026-09-28"
 ROLL_S = 60
 FIRST_TS = datetime(2026, 9, 28, tzinfo=UTC)
 _CENT = Decimal("0.01")
