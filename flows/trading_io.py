@@ -4,7 +4,8 @@ Wiring only. `KafkaTradingSource` is one confluent-kafka consumer per Bytewax wo
 share of the input topics' partitions (no consumer group: a trading flow acts on what arrives, so
 market data starts at the end by default, while `md.windows` and `ctl.controls` start at the
 beginning so the windows announced before a start are known). Worker 0 also reads the whole
-`runtime_controls` table every `controls_every` and feeds it in as a `db.runtime_controls` record:
+`runtime_controls` table every `controls_every` (on a thread, off the market-data path) and feeds
+it in as a `db.runtime_controls` record:
 the core refuses to trade on controls older than one second, so a dead database means no orders,
 never old ones. `EventSink` produces each output to its declared topic with its declared key and
 flushes after every batch. `stop()` ends the inputs, so the flow finishes and the sinks flush.
@@ -12,6 +13,7 @@ flushes after every batch. `stop()` ends the inputs, so the flow finishes and th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -75,27 +77,50 @@ def _assignment(consumer: Consumer, cfg: KafkaInput, worker: int, workers: int) 
 
 
 class _ControlsReader:
-    """Reads the table; on a database error it logs, drops the connection and tries next time."""
+    """Reads the table every `every` on a thread of its own, so a slow or absent database never holds
+    up market data (decisions then fail closed on stale controls); the flow takes the latest read.
+    A failed read is logged and counted, and the next one reconnects. `close` stops and joins it."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, every: timedelta, clock: Callable[[], datetime]) -> None:
         self._url = database_url
-        self._conn: psycopg.Connection | None = None
+        self._every_s = every.total_seconds()
+        self._clock = clock
+        self._latest: RawRecord | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self.failures = 0
+        self._thread = threading.Thread(target=self._run, name="flow.controls", daemon=True)
+        self._thread.start()
 
-    def read(self, now: datetime) -> RawRecord | None:
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=2)
-            snapshot = read_controls(self._conn, now)
-        except psycopg.Error as exc:
-            log.warning("flow.controls_read_failed", error=str(exc))
-            self.close()
-            return None
-        return RawRecord(topic=CONTROLS_TABLE, value=encode(snapshot), recv_ts=now)
+    def _run(self) -> None:
+        conn: psycopg.Connection | None = None
+        while not self._stopped.is_set():
+            now = self._clock()  # before the read: the snapshot is never younger than it says
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(self._url, autocommit=True, connect_timeout=2)
+                record = RawRecord(topic=CONTROLS_TABLE, value=encode(read_controls(conn, now)), recv_ts=now)
+                with self._lock:
+                    self._latest = record
+            except Exception:  # any failure: no fresh controls, so no trades; keep trying
+                self.failures += 1
+                log.exception("flow.controls_read_failed", failures=self.failures)
+                if conn is not None:
+                    conn.close()
+                conn = None
+            self._stopped.wait(self._every_s)
+        if conn is not None:
+            conn.close()
+
+    def take(self) -> RawRecord | None:
+        """The latest read not yet taken."""
+        with self._lock:
+            record, self._latest = self._latest, None
+        return record
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._stopped.set()
+        self._thread.join(10)
 
 
 class _KafkaPartition(StatelessSourcePartition[RawRecord]):
@@ -115,19 +140,15 @@ class _KafkaPartition(StatelessSourcePartition[RawRecord]):
         self._cfg = cfg
         self._stop = stop
         self._clock = clock
-        self._controls = _ControlsReader(cfg.database_url) if worker == 0 else None
-        self._next_read = clock()
+        self._controls = _ControlsReader(cfg.database_url, cfg.controls_every, clock) if worker == 0 else None
 
     def next_batch(self) -> Iterable[RawRecord]:
         if self._stop():
             raise StopIteration
         out: list[RawRecord] = []
-        now = self._clock()
-        if self._controls is not None and now >= self._next_read:
-            self._next_read = now + self._cfg.controls_every
-            record = self._controls.read(now)
-            if record is not None:
-                out.append(record)
+        record = self._controls.take() if self._controls is not None else None
+        if record is not None:
+            out.append(record)
         msgs = self._consumer.consume(self._cfg.batch_size, 0)
         if not msgs:  # wait at most one broker fetch, returning at the first message
             msgs = self._consumer.consume(1, _IDLE_WAIT_S)

@@ -103,10 +103,11 @@ def running(
     set_control(fresh_database, ControlName.ALLOWED_INSTRUMENTS, ["btc-5m"], at)
     set_control(fresh_database, ControlName.ALLOWED_STRATEGIES, ["canary"], at)
     set_control(fresh_database, ControlName.KILL_SWITCH, "RUN", at)
+    workers, reachable = request.param if isinstance(request.param, tuple) else (request.param, True)
     cfg = KafkaInput(
         bootstrap=endpoints.kafka_bootstrap,
         embedded=endpoints.kafka_embedded,
-        database_url=fresh_database,
+        database_url=fresh_database if reachable else fresh_database + "_missing",
         market_data_start="end",
         batch_size=100,
         controls_every=timedelta(milliseconds=200),
@@ -116,7 +117,7 @@ def running(
 
     def serve() -> None:
         try:
-            run_flow(build_kafka_flow(cfg, TradingFlowSettings(), stop.is_set), request.param)
+            run_flow(build_kafka_flow(cfg, TradingFlowSettings(), stop.is_set), workers)
         except BaseException as exc:
             errors.append(exc)
 
@@ -176,3 +177,11 @@ def test_pause_stops_new_intents_within_one_second_of_the_change(running: tuple[
         and last.rule == "kill_switch"
         and KillSwitch.PAUSE.value in last.detail
     )
+
+
+@pytest.mark.parametrize("running", [(1, False)], indirect=True, ids=["no-database"])
+def test_without_the_controls_table_nothing_is_traded(running: tuple[Desk, str]) -> None:
+    """The table is the truth after a start: a database the flow cannot read means no orders."""
+    desk, _ = running
+    decision = desk.decide(desk.open_window_at_t60())
+    assert isinstance(decision, IntentRejected) and decision.rule == "no_controls"
