@@ -223,9 +223,10 @@ class Recorder:
         )
 
     def _offset_reset(self, msg: Message) -> None:
-        """The fetch position left the broker's log while running. Below the low watermark: the
-        broker dropped records before we read them (report the range). Beyond the end: the log
-        itself was reset (a broker restarted empty): `_log_reset` says so. Either way, jump to low.
+        """The fetch position left the broker's log while running. A new cluster id: the log itself
+        was reset (a broker restarted empty; asked first, as new records may already sit where our
+        position was). Below the low watermark: the broker dropped records before we read them
+        (report the range). Beyond the end: the log was truncated. Either way, jump to low.
 
         librdkafka refuses `seek` on a partition in this error state, so the whole assignment is
         assigned again at the positions this recorder has reached (prefetched records are fetched again).
@@ -237,7 +238,9 @@ class Recorder:
         low, high = self.consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
         failed_at = msg.offset()
         first = failed_at if failed_at is not None and failed_at >= 0 else self._position[(topic, partition)]
-        if first > high:
+        if self._check_broker(self.consumer):
+            pass  # a new log under us (new cluster id): reported, read the new log from its start
+        elif first > high:
             self._log_reset(self.consumer, topic, partition, first, high)
         else:
             self._lost(topic, partition, first, low, "dropped by the broker before it was read")
