@@ -11,7 +11,7 @@ token the CLOB does not know fails only at order time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -70,6 +70,7 @@ class WindowDiscovery:
         now: Callable[[], datetime],
         on_window: Callable[[WindowEvent], None] = lambda _e: None,
         poll_s: float = 5.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._gamma = gamma
         self._clob = clob
@@ -79,6 +80,7 @@ class WindowDiscovery:
         self._now = now
         self._on_window = on_window
         self._poll_s = poll_s
+        self._sleep = sleep  # the process clock's sleep: `poll_s` is in that clock's seconds
         self.phases: dict[str, WindowPhase] = {}
         self.invalid: set[str] = set()
         self.rejects: list[str] = []
@@ -89,7 +91,7 @@ class WindowDiscovery:
                 await self.poll()
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("gamma.poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
-            await asyncio.sleep(self._poll_s)
+            await self._sleep(self._poll_s)
 
     async def poll(self) -> list[WindowEvent]:
         """One discovery round; returns the events it emitted."""

@@ -5,6 +5,7 @@ ops.quarantine and the connector keeps going."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from infra import stack
 from simulator.markets import SimMarket
 from sinks.postgres.migrate import migrate
 from sinks.postgres.ops import OpsWriter
+from sinks.postgres.write_queue import WriteQueue
 from tests.integration.feeds_harness import TopicTail, add_market, on_thread, wait_for, wait_quiet
 from tests.simulator.conftest import RunningSim, fast_config, start_sim
 from tests.simulator.test_ws_channels import random_flow
@@ -88,13 +90,20 @@ def setup(sim: RunningSim, endpoints: stack.Endpoints) -> Setup:
 
 def run_connector(s: Setup, store: OpsWriter | None, config: RunnerConfig, box: list[Connector]) -> Any:
     producer = EventProducer(s.endpoints.kafka_bootstrap)
+    writes = None if store is None else WriteQueue().start()
 
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=s.sim.url) as clob:
-            channel = MarketChannel(f"{s.sim.ws_url}/ws/market", clob, sorted(s.tokens), feed=s.feed)
-            runner = WsRunner(channel, producer, store, config, lambda: datetime.now(UTC), random.random)
-            box.append(Connector(runner, channel, producer))
-            await runner.run()
+        try:
+            async with httpx.AsyncClient(base_url=s.sim.url) as clob:
+                channel = MarketChannel(f"{s.sim.ws_url}/ws/market", clob, sorted(s.tokens), feed=s.feed)
+                runner = WsRunner(
+                    channel, producer, store, config, lambda: datetime.now(UTC), random.random, writes
+                )
+                box.append(Connector(runner, channel, producer))
+                await runner.run()
+        finally:
+            if writes is not None:
+                await asyncio.to_thread(writes.close)
 
     return on_thread(main)
 
