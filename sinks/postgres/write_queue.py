@@ -84,9 +84,9 @@ class WriteQueue:
 
     @property
     def depth(self) -> int:
-        """Jobs waiting, the one running included."""
+        """Jobs waiting, the one running included (it leaves the queue once it is done)."""
         with self._cond:
-            return len(self._jobs) + (1 if self._busy else 0)
+            return len(self._jobs)
 
     def submit(self, what: str, job: Callable[[], object], *, essential: bool = False) -> bool:
         """Queue `job` behind every job submitted before it; False when refused (queue full)."""

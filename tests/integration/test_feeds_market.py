@@ -32,6 +32,7 @@ from sinks.postgres.migrate import migrate
 from sinks.postgres.ops import OpsWriter
 from sinks.postgres.write_queue import WriteQueue
 from tests.integration.feeds_harness import TopicTail, add_market, on_thread, wait_for, wait_quiet
+from tests.integration.test_ops_outage import set_reachable
 from tests.simulator.conftest import RunningSim, fast_config, start_sim
 from tests.simulator.test_ws_channels import random_flow
 
@@ -272,6 +273,46 @@ def test_silence_longer_than_the_threshold_opens_one_gap_closed_by_the_next_tick
     events = tail.drain(setup.ours, quiet_s=0.5)
     tail.close()
     first_after = min(e.recv_ts for e in events if e.recv_ts > last_before)
+    assert _gap_rows(conninfo, setup.feed) == [(last_before, first_after)]
+    with psycopg.connect(conninfo) as conn:
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts ORDER BY id").fetchall()]
+    assert kinds == ["feed.gap", "feed.gap_closed"]
+
+
+def test_the_socket_keeps_being_read_while_postgres_refuses_and_gap_rows_follow_in_order(
+    setup: Setup, ops: tuple[OpsWriter, str]
+) -> None:
+    store, conninfo = ops  # the pool waits up to 30 s for a connection: a write awaited inline would stall
+    tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
+    up = setup.market.up_token_id
+    box: list[Connector] = []
+    with run_connector(setup, store, FAST, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        setup.sim.quote(up, "BUY", "0.40", "10")
+        tail.read(setup.ours, lambda ev: any(isinstance(e, BookDelta) for e in ev), 10)
+        last_before = max(e.recv_ts for e in tail.drain(setup.ours, quiet_s=0.3))
+        set_reachable(setup.endpoints.database_url, conninfo, False)
+        try:
+            cut = datetime.now(UTC)
+            assert setup.sim.admin("/ws/disconnect", {"channel": "market"}).json()["closed"] >= 1
+            wait_for(lambda: box[0].runner.counts["reconnects"] == 1, 10, "the disconnect to be seen")
+            wait_for(box[0].runner.connected.is_set, 10, "reconnection while the database is away")
+            for cents in (41, 42, 43):
+                setup.sim.quote(up, "BUY", f"0.{cents}", "10")
+            tail.read(
+                setup.ours,
+                lambda ev: sum(e.recv_ts > cut and isinstance(e, BookDelta) for e in ev) >= 3,
+                10,
+            )
+        finally:
+            set_reachable(setup.endpoints.database_url, conninfo, True)
+        wait_for(
+            lambda: [r[1] is not None for r in _gap_rows(conninfo, setup.feed)] == [True], 30, "the gap rows"
+        )
+        box[0].producer.flush()
+    events = tail.drain(setup.ours, quiet_s=0.5)
+    tail.close()
+    first_after = min(e.recv_ts for e in events if e.recv_ts > cut)
     assert _gap_rows(conninfo, setup.feed) == [(last_before, first_after)]
     with psycopg.connect(conninfo) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts ORDER BY id").fetchall()]
