@@ -77,6 +77,10 @@ class EventProducer:
         """Serve pending delivery callbacks."""
         self._producer.poll(timeout_s)
 
+    def in_flight(self) -> int:
+        """Events produced and not yet acknowledged or failed."""
+        return len(self._producer)
+
     def take_errors(self) -> list[DeliveryFailure]:
         """The failures not yet handed over, oldest first; each is handed over once."""
         with self._lock:

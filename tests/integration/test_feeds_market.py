@@ -19,8 +19,10 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from connectors.clock import SystemClock
 from connectors.kafka import EventProducer
 from connectors.polymarket.market_ws import MarketChannel
+from connectors.supervisor import Supervisor
 from connectors.ws_runner import RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import BookSide
@@ -317,3 +319,65 @@ def test_the_socket_keeps_being_read_while_postgres_refuses_and_gap_rows_follow_
     with psycopg.connect(conninfo) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts ORDER BY id").fetchall()]
     assert kinds == ["feed.gap", "feed.gap_closed"]
+
+
+class BreaksOnce:
+    """The real producer, except that one md.book produce raises: a bug of ours mid-session."""
+
+    def __init__(self, producer: EventProducer) -> None:
+        self.producer = producer
+        self.armed = False
+
+    def produce(self, topic_name: str, event: Any) -> None:
+        if self.armed and topic_name == "md.book":
+            self.armed = False
+            raise RuntimeError("a bug while producing")
+        self.producer.produce(topic_name, event)
+
+
+def test_a_session_ended_by_a_crash_opens_a_gap_and_the_restart_is_counted_and_reported(
+    setup: Setup, ops: tuple[OpsWriter, str]
+) -> None:
+    store, conninfo = ops
+    producer = EventProducer(setup.endpoints.kafka_bootstrap)
+    sink = BreaksOnce(producer)
+    writes = WriteQueue().start()
+    crashes: list[tuple[str, str, int]] = []
+    box: list[WsRunner] = []
+
+    async def main() -> None:
+        clock = SystemClock()
+        supervisor = Supervisor(clock, Backoff(base_s=0.05, cap_s=0.1), lambda *c: crashes.append(c))
+        async with httpx.AsyncClient(base_url=setup.sim.url) as clob:
+            channel = MarketChannel(
+                f"{setup.sim.ws_url}/ws/market", clob, sorted(setup.tokens), feed=setup.feed
+            )
+            runner = WsRunner(channel, sink, store, FAST, clock, random.random, writes)
+            box.append(runner)
+            await supervisor.supervise("market", runner.run)
+
+    up = setup.market.up_token_id
+    try:
+        with on_thread(main):
+            wait_for(lambda: bool(box) and box[0].connected.is_set(), 10, "connect")
+            sink.armed = True
+            setup.sim.quote(up, "BUY", "0.40", "10")
+            wait_for(lambda: len(crashes) == 1, 10, "the crash to be reported")
+            wait_for(box[0].connected.is_set, 10, "the restarted session")
+            setup.sim.quote(up, "BUY", "0.41", "10")
+            wait_for(
+                lambda: [r[1] is not None for r in _gap_rows(conninfo, setup.feed)] == [True],
+                10,
+                "the gap row",
+            )
+    finally:
+        writes.close()
+        producer.flush()
+    [(task, error, count)] = crashes
+    assert (task, count) == ("market", 1) and "a bug while producing" in error
+    assert box[0].counts["crashes"] == 1
+    with psycopg.connect(conninfo) as conn:
+        [detail] = (
+            conn.execute("SELECT detail FROM feed_gaps WHERE feed = %s", (setup.feed,)).fetchone() or []
+        )
+    assert detail.startswith("disconnected: crashed: RuntimeError: a bug while producing")

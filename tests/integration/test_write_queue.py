@@ -109,7 +109,9 @@ def test_a_full_queue_refuses_and_counts_but_keeps_essential_writes(
         assert conn.execute("SELECT count(*) FROM feed_gaps WHERE feed = 'test.full'").fetchone() == (1,)
 
 
-def test_a_rejected_write_is_reported_and_the_next_ones_still_run(database: str, pool: ConnectionPool) -> None:
+def test_a_rejected_write_is_reported_and_the_next_ones_still_run(
+    database: str, pool: ConnectionPool
+) -> None:
     ops = OpsWriter(pool, ONE_TRY)
     reports: list[WriteFailure] = []
     writes = WriteQueue(retry=FAST, on_failure=reports.append).start()
