@@ -133,14 +133,21 @@ SIM_SEED = typer.Option(0, help="Seed for deterministic scenarios and ids.")
 
 
 def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
-    from simulator.server import run  # imported here: trading processes never load the simulator
+    # imported here: trading processes never load the simulator
+    from polywindow.settings import SimSettings
+    from simulator.admin_token import stack_admin_token, token_path
+    from simulator.server import run
 
+    settings = _settings(SimSettings)
+    token = stack_admin_token(settings.stack_dir, settings.sim_admin_token)
+    where = "POLYWINDOW_SIM_ADMIN_TOKEN" if settings.sim_admin_token else str(token_path(settings.stack_dir))
     base = f"127.0.0.1:{port}"
     typer.echo(f"simulator: {scenario} x{speed:g} seed {seed}; CLOB http://{base}  Gamma http://{base}/gamma")
     typer.echo(
         f"           sockets ws://{base}/ws/market  ws://{base}/ws/user  ws://{base}/rtds  (Ctrl-C stops)"
     )
-    run(port=port, scenario=scenario, speed=speed, seed=seed)
+    typer.echo(f"           Binance klines http://{base}/binance  admin /_admin (token: {where})")
+    run(port=port, scenario=scenario, speed=speed, seed=seed, admin_token=token)
 
 
 @app.command("sim")

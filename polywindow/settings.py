@@ -85,6 +85,12 @@ class RecorderSettings(StackSettings):
     )
 
 
+class SimSettings(StackSettings):
+    """`polywindow sim`: the admin token, else one generated into `<stack dir>/sim-admin.token`."""
+
+    sim_admin_token: SecretStr | None = Field(default=None, validation_alias="POLYWINDOW_SIM_ADMIN_TOKEN")
+
+
 class FeedSettings(StackSettings):
     """`polywindow feeds`: venue addresses (the simulator's loopback by default), what to follow, limits."""
 

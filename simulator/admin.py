@@ -24,6 +24,7 @@ from simulator.ws_market import MarketHub
 from simulator.ws_user import UserHub
 
 ADMIN_PREFIX = "/_admin"
+CONTROL_PREFIX = "/_"  # the simulator's own routes (`/_admin`, `/_sim`): never hurt by HTTP faults
 TOKEN_HEADER = "x-admin-token"
 
 
@@ -110,7 +111,7 @@ class AdminApi:
 
 
 class HttpFaultMiddleware:
-    """Applies latency, injected 5xx and 429 to every HTTP request outside `/_admin`."""
+    """Applies latency, injected 5xx and 429 to every HTTP request outside `/_admin` and `/_sim`."""
 
     def __init__(self, app: ASGIApp, faults: FaultState) -> None:
         self.app = app
@@ -118,7 +119,7 @@ class HttpFaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
-        if scope["type"] != "http" or path.startswith(ADMIN_PREFIX):
+        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
         if self.faults.latency_ms:

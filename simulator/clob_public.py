@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -18,9 +17,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.exchange import Exchange, VenueError
+from simulator.markets import ms
 from simulator.wire import Json, clob_market_json, fmt, market_info_json
 
 PAGE = 100
+SIM_PREFIX = "/_sim"
+SIM_CLOCK_PATH = f"{SIM_PREFIX}/clock"
 END_CURSOR = "LTE="
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -67,6 +69,7 @@ class PublicApi:
             ("/", self.ok, get),
             ("/ok", self.ok, get),
             ("/time", self.time, get),
+            (SIM_CLOCK_PATH, self.sim_clock, get),
             ("/version", self.version, get),
             ("/book", self.book, get),
             ("/books", self.books, post),
@@ -109,7 +112,12 @@ class PublicApi:
         return JSONResponse("OK")
 
     async def time(self, request: Request) -> Response:
-        return JSONResponse(int(time.time()))
+        # Scenario time, in the venue's form (integer seconds); auth skew checks stay on wall time.
+        return JSONResponse(int(self.ex.clock.now().timestamp()))
+
+    async def sim_clock(self, request: Request) -> Response:
+        """Not a venue route: scenario time in ms and its speed, for a clock that follows it."""
+        return JSONResponse({"now_ms": ms(self.ex.clock.now()), "speed": float(self.ex.clock.speed)})
 
     async def version(self, request: Request) -> Response:
         return JSONResponse({"version": 2})

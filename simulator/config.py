@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -26,6 +27,7 @@ class SimulatorConfig(BaseModel):
     gtd_security_margin_s: int = Field(default=60, ge=0)
     heartbeat_timeout_s: float = Field(default=10.0, gt=0)
     auto_tick_change: bool = True
-    admin_token: SecretStr = SecretStr("sim-admin")
+    # No fixed default: an in-process simulator built without one gets an unguessable token.
+    admin_token: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     api_key_seed: SecretStr = SecretStr("polywindow-simulator")
     pump_interval_s: float = Field(default=0.02, gt=0)

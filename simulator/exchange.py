@@ -57,12 +57,12 @@ class Exchange:
         faults: FaultState | None = None,
     ) -> None:
         self.config = config or SimulatorConfig()
-        self.clock: SimClock = clock or WallClock()
+        self._clock: SimClock = clock or WallClock()
         self.faults = faults or FaultState()
         self.ledger = Ledger(self.config.initial_collateral_usd)
         self.lifecycle = Lifecycle(self.config.trade_mined_delay_s, self.config.trade_confirmed_delay_s)
         self._rng = random.Random(self.config.seed)
-        self._pub = Publisher(self.clock, self.ledger, self._rng)
+        self._pub = Publisher(self._clock, self.ledger, self._rng)
         self.listeners: list[Callable[[Message], None]] = self._pub.listeners
         self.notifications: dict[str, list[Json]] = self._pub.notifications
         self._markets: dict[str, MarketState] = {}
@@ -71,6 +71,16 @@ class Exchange:
         self._trades = self._store.trades
         self._heartbeats = Heartbeats(self.config.heartbeat_timeout_s)
         self._seq = 0
+
+    @property
+    def clock(self) -> SimClock:
+        """Scenario time: books, sockets, order expiry and `/time` all read it."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: SimClock) -> None:
+        self._clock = clock
+        self._pub.clock = clock
 
     # ---- markets ---------------------------------------------------------------------------
 
@@ -319,11 +329,12 @@ class Exchange:
     # ---- time-driven work --------------------------------------------------------------------
 
     def pump(self, now: float | None = None) -> None:
-        """Advance trade lifecycles, expire GTD orders, close ended markets, lapse heartbeats."""
+        """Advance trade lifecycles, retire GTD orders, close ended markets, lapse heartbeats."""
         moment = time.monotonic() if now is None else now
         self.lifecycle.due(moment, self._on_trade_step)
         scenario_now = self.clock.now()
-        expired = self._store.expired(int(scenario_now.timestamp()))
+        # The venue's one-minute security threshold retires a GTD order a minute before `expiration`.
+        expired = self._store.expired(int(scenario_now.timestamp()) + self.config.gtd_security_margin_s)
         for order in expired:
             self._cancel(order, "CANCELED")
         self._flush_levels({self._token_market[o.token_id] for o in expired})

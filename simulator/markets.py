@@ -82,13 +82,24 @@ class SimMarket:
 
 
 class SimClock(Protocol):
-    """Scenario time: may run faster than wall time or sit in the past during a replay."""
+    """Scenario time: may run faster than wall time or sit in the past during a replay.
+
+    `speed` is how many scenario seconds pass per wall second on their own (0 for a clock that
+    moves only when told to); `GET /_sim/clock` publishes it so other processes can follow.
+    """
+
+    @property
+    def speed(self) -> float: ...
 
     def now(self) -> datetime: ...
 
 
 class WallClock:
     """Scenario time equal to wall time (the default for a live-like simulator)."""
+
+    @property
+    def speed(self) -> float:
+        return 1.0
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -125,6 +136,10 @@ class ManualClock:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self._now = start
+
+    @property
+    def speed(self) -> float:
+        return 0.0
 
     def now(self) -> datetime:
         return self._now

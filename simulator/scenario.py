@@ -22,10 +22,12 @@ from typing import Protocol
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 
+from simulator.binance import KlineHub, binance_routes
 from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange
 from simulator.fixture_day import load_fixture_day
 from simulator.gamma import GammaSettings, gamma_app
+from simulator.klines import KlineBook, binance_symbol
 from simulator.liquidity import MakerSettings, MarketMaker
 from simulator.markets import ManualClock, ScaledClock, SimClock, SimMarket
 from simulator.oracle import (
@@ -86,6 +88,8 @@ class Scenario:
         self.settings, self.start, self.clock, self.seed = settings, start, clock, seed
         self.store = FeedStore()
         self.hub = RtdsHub(settings.rtds, seed)
+        self.klines = KlineBook(binance_symbol(a) for a in settings.windows.assets)
+        self.kline_hub = KlineHub(self.klines)
         self.resolutions: list[Resolution] = []
         self.now = start - timedelta(seconds=1)
         self._exchange: Exchange | None = None
@@ -123,10 +127,15 @@ class Scenario:
         return rtds_app(self.hub)
 
     def routes(self, exchange: Exchange | None = None) -> list[BaseRoute]:
-        """Gamma at `/gamma` and RTDS at `/rtds`, for the server's `extra_routes` (binds `exchange`)."""
+        """Gamma at `/gamma`, RTDS at `/rtds` and Binance klines at `/binance`, for the server's
+        `extra_routes` (binds `exchange`)."""
         if exchange is not None:
             self.bind(exchange)
-        return [Mount("/gamma", app=self.gamma_app()), WebSocketRoute("/rtds", rtds_endpoint(self.hub))]
+        return [
+            Mount("/gamma", app=self.gamma_app()),
+            WebSocketRoute("/rtds", rtds_endpoint(self.hub)),
+            Mount("/binance", routes=binance_routes(self.klines, self.kline_hub)),
+        ]
 
     # --- stepping --------------------------------------------------------------------------------
 
@@ -164,6 +173,7 @@ class Scenario:
         for point in self.source.until(int(at.timestamp() * 1000)):
             self.store.add(point)
             self.hub.publish(point)
+            self.klines.add(point)
 
     def _handle(self, event: WindowEvent) -> None:
         window = self.registry.get(event.slug)
@@ -234,7 +244,7 @@ def sim_market(window: Window) -> SimMarket:
     )
 
 
-def _replay(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
+def _replay(settings: ScenarioSettings, seed: int, clock: SimClock | None, speed: float) -> Scenario:
     from pathlib import Path
 
     day = load_fixture_day(Path(settings.fixture_folder) if settings.fixture_folder else None)
@@ -243,17 +253,20 @@ def _replay(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Sc
         registry.add(recorded_window(recorded, registry.settings))
     start = settings.start or day.day_start
     source = ReplaySource(day.ticks, day.symbol)
-    return Scenario("replay", registry, source, settings, start, seed, clock or ManualClock(start))
+    return Scenario("replay", registry, source, settings, start, seed, clock or ScaledClock(start, speed))
 
 
-def _synthetic(settings: ScenarioSettings, seed: int, clock: SimClock | None) -> Scenario:
-    now = datetime.now(UTC)
-    start = settings.start or now.replace(second=0, microsecond=0)
+def _synthetic(settings: ScenarioSettings, seed: int, clock: SimClock | None, speed: float) -> Scenario:
+    """Without a `start`, scenario time starts at the wall time (not rounded), so at speed 1 it is it."""
+    clock = clock or ScaledClock(settings.start or datetime.now(UTC), speed)
+    start = settings.start or clock.now()
     registry = WindowRegistry(settings.windows, seed)
     registry.enable_schedule()
-    warmup = max(60, settings.maker.levels)
+    # The paths start at the hour's first second (or a minute back): windows already running when
+    # the scenario starts, the current hourly one included, have their start print and full candle.
+    warmup = max(60, settings.maker.levels, int(start.timestamp()) % 3600)
     source = SyntheticSource(settings.windows.assets, seed, int(start.timestamp()) - warmup, settings.feeds)
-    return Scenario("synthetic", registry, source, settings, start, seed, clock or ManualClock(start))
+    return Scenario("synthetic", registry, source, settings, start, seed, clock)
 
 
 def build_scenario(
@@ -271,14 +284,14 @@ def build_scenario(
     server binds it through `routes(exchange)` or `run(exchange)`. A bound exchange's clock is
     replaced by the scenario's, so book and websocket timestamps follow scenario time. Pass `clock`
     (a ManualClock) to step time yourself with `advance_to`; otherwise a ScaledClock starts at the
-    scenario's start time (the replay's day start, or the synthetic start).
+    scenario's start time (the replay's day start, or the synthetic start: `settings.start`, else
+    the wall time, so that a synthetic scenario at speed 1 runs on the wall clock).
     """
     conf = settings or ScenarioSettings()
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIOS)}")
     chosen_seed = seed if seed is not None else (config.seed if config is not None else 0)
-    scenario = (_replay if name == "replay" else _synthetic)(conf, chosen_seed, clock)
-    scenario.clock = clock or ScaledClock(scenario.start, speed)
+    scenario = (_replay if name == "replay" else _synthetic)(conf, chosen_seed, clock, speed)
     if exchange is not None:
         scenario.bind(exchange)
     return scenario

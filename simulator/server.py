@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import uvicorn
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
@@ -133,9 +134,9 @@ def load_scenario(name: str, config: SimulatorConfig, speed: float) -> Scenario:
     return scenario
 
 
-def run(port: int, scenario: str, speed: float, seed: int) -> None:
-    """Serve the simulator on 127.0.0.1:`port` until interrupted."""
-    config = SimulatorConfig(port=port, seed=seed)
+def run(port: int, scenario: str, speed: float, seed: int, admin_token: SecretStr) -> None:
+    """Serve the simulator on 127.0.0.1:`port` until interrupted; `/_admin` wants `admin_token`."""
+    config = SimulatorConfig(port=port, seed=seed, admin_token=admin_token)
     chosen = load_scenario(scenario, config, speed)
     exchange = Exchange(config, chosen.clock)
     app = build_app(

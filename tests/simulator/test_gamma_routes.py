@@ -12,10 +12,13 @@ import httpx
 import pytest
 
 from core.settlement import Verdict, derive_rule
+from simulator.exchange import Exchange
 from simulator.fixture_day import load_fixture_day
 from simulator.gamma import GammaSettings, gamma_app
 from simulator.loopback import serve_in_thread
-from simulator.windows import WindowRegistry, WindowSettings, recorded_window
+from simulator.markets import ManualClock
+from simulator.scenario import ScenarioSettings, build_scenario
+from simulator.windows import WindowRegistry, WindowSettings, recorded_window, slug_for
 
 NOW = datetime(2026, 9, 1, 12, 2, 30, tzinfo=UTC)
 
@@ -142,3 +145,27 @@ def test_lifecycle_closed_then_resolved_with_metadata_later() -> None:
         reg.advance(window.end + timedelta(seconds=61))
         meta = client.get(f"/events/slug/{window.slug}").json()["eventMetadata"]
         assert meta == {"priceToBeat": 63000.5, "finalPrice": 62999.0}
+
+
+def test_event_metadata_carries_the_strike_and_final_price_the_scenario_resolved_on() -> None:
+    start = datetime(2026, 9, 5, 12, 59, tzinfo=UTC)
+    settings = ScenarioSettings(
+        start=start, windows=WindowSettings(assets=("btc",), horizon_s=3600), liquidity=False
+    )
+    scenario = build_scenario("synthetic", 1.0, 4, Exchange(), settings=settings, clock=ManualClock(start))
+    five = scenario.registry.get(f"btc-updown-5m-{int((start - timedelta(minutes=4)).timestamp())}")
+    hourly = scenario.registry.get(slug_for("btc", 3600, start.replace(minute=0)))
+    assert five is not None and hourly is not None
+    with serve_in_thread(scenario.gamma_app()) as base, httpx.Client(base_url=base, timeout=10) as client:
+        scenario.advance_to(hourly.end + timedelta(seconds=59))
+        assert "eventMetadata" not in client.get(f"/events/slug/{hourly.slug}").json()
+        scenario.advance_to(hourly.end + timedelta(seconds=61))
+        by_slug = {r.slug: r.outcome for r in scenario.resolutions}
+        for window in (five, hourly):
+            outcome = by_slug[window.slug]
+            assert outcome.strike is not None and outcome.close is not None
+            expected = {"priceToBeat": float(outcome.strike), "finalPrice": float(outcome.close)}
+            assert client.get(f"/events/slug/{window.slug}").json()["eventMetadata"] == expected
+            listed = client.get("/events", params={"slug": window.slug}).json()
+            assert listed[0]["eventMetadata"] == expected
+            assert "eventMetadata" not in listed[0]["markets"][0]
