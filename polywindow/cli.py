@@ -239,11 +239,14 @@ def record() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     typer.echo(f"recording {', '.join(topics)} into {settings.archive_dir} (group archive)")
-    recorder.run(stop.is_set)
-    s = recorder.stats
-    typer.echo(
-        f"stopped: {s.archived} archived, {s.malformed} malformed, {s.lost_records} lost in {s.loss_events} gap(s)"
-    )
+    try:
+        recorder.run(stop.is_set)
+    finally:
+        s = recorder.stats
+        typer.echo(
+            f"stopped: {s.archived} archived, {s.malformed} malformed, "
+            f"{s.lost_records} lost in {s.loss_events} gap(s), {s.commit_failures} commit(s) retried"
+        )
 
 
 FEEDS_ONLY = typer.Option(

@@ -7,7 +7,8 @@ order using the row-group statistics, and none of it loads the trading database.
 in the lock and well kept.
 
 Layout: `<archive_dir>/<topic>/date=YYYY-MM-DD/part-<uuid>.parquet`, one row per Kafka record with
-the value bytes exactly as produced. The day is the UTC day of `recv_ts` (of the Kafka timestamp for
+the value bytes exactly as produced (and the event's `source_id`, so a replay can drop re-sent copies;
+parts written before that column existed read it as null). The day is the UTC day of `recv_ts` (of the Kafka timestamp for
 a value that does not decode, which is archived all the same).
 
 Durability protocol (the caller's side is in `sinks.archive_recorder`): rows are buffered per
@@ -43,6 +44,7 @@ SCHEMA = pa.schema(
         pa.field("recv_ts", TS),
         pa.field("kafka_ts", TS),
         pa.field("decode_error", pa.string()),
+        pa.field("source_id", pa.string()),
     ]
 )
 PART_PREFIX = "part-"
@@ -63,6 +65,7 @@ class ArchiveRow:
     recv_ts: datetime | None
     kafka_ts: datetime | None
     decode_error: str | None = None
+    source_id: str | None = None  # the source's own id: a replay drops re-sent copies by it
 
     @property
     def order_ts(self) -> datetime | None:
@@ -103,6 +106,7 @@ def rows_to_table(rows: list[ArchiveRow]) -> pa.Table:
             "recv_ts": pa.array([r.recv_ts for r in rows], TS),
             "kafka_ts": pa.array([r.kafka_ts for r in rows], TS),
             "decode_error": pa.array([r.decode_error for r in rows], pa.string()),
+            "source_id": pa.array([r.source_id for r in rows], pa.string()),
         },
         schema=SCHEMA,
     )

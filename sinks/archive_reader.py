@@ -1,10 +1,14 @@
 """Reading the archive back for replays: one time-ordered, de-duplicated stream across topics.
 
-The recorder is at-least-once (a crash re-reads what was buffered), so the same Kafka record can
-sit in two parts. A record is identified by (topic, partition, offset, Kafka timestamp): the
-timestamp tells apart the different records an in-memory broker numbers from 0 again after a
-restart, while a re-read copy carries the very same one. Copies have the same order time, so after
-sorting they are neighbours and are dropped as they stream by.
+Two kinds of copies are dropped, so a replay sees each source event once:
+- the same Kafka record twice: the recorder is at-least-once (a crash or a lost commit re-reads
+  what was buffered). A record is identified by (topic, partition, offset, Kafka timestamp): the
+  timestamp tells apart the different records an in-memory broker numbers from 0 again after a
+  restart, while a re-read copy carries the very same one. Copies have the same order time, so
+  after sorting they are neighbours and are dropped as they stream by;
+- the same source event in two records: a source re-sends (RTDS backfill after a reconnect, windows
+  re-announced by a restarted `feeds`), with a later receive time. Those share the event's
+  `source_id`; `core.replay_dedupe` keeps the first copy.
 
 Memory stays bounded by reading `chunk`-long slices of time; row-group statistics on `recv_ts` let
 pyarrow skip the parts that cannot hold a slice.
@@ -21,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from core.replay_dedupe import SourceIdWindow
 from sinks.archive import SCHEMA, day_dir, part_files
 
 _ONE_US = timedelta(microseconds=1)
@@ -73,7 +78,7 @@ def _in_range(lo: datetime, hi: datetime) -> ds.Expression:
 
 
 def _read_slice(files: list[str], lo: datetime, hi: datetime) -> pa.Table:
-    columns = ["topic", "partition", "offset", "key", "value", "recv_ts", "kafka_ts"]
+    columns = ["topic", "partition", "offset", "key", "value", "recv_ts", "kafka_ts", "source_id"]
     table = ds.dataset(files, schema=SCHEMA, format="parquet").to_table(
         columns=columns, filter=_in_range(lo, hi)
     )
@@ -91,12 +96,13 @@ def read_archive(
     chunk: timedelta = timedelta(hours=1),
 ) -> Iterator[ArchivedEvent]:
     """Every archived record of `topics` with start <= recv_ts < end, merged in (recv_ts, topic,
-    partition, offset) order, each Kafka record once."""
+    partition, offset) order, each Kafka record and each source event once (the first copy)."""
     start, end = _utc(start), _utc(end)
     names = sorted(set(topics))
     if start >= end or not names:
         return
     previous: tuple[str, int, int, datetime | None] | None = None
+    sources = SourceIdWindow()
     for lo, hi in _slices(start, end, chunk):
         files = [str(p) for name in names for p in part_files(day_dir(archive_dir, name, lo.date()))]
         if not files:
@@ -104,13 +110,15 @@ def read_archive(
         table = _read_slice(files, lo, hi)
         columns = [
             table[c].to_pylist()
-            for c in ("topic", "partition", "offset", "kafka_ts", "key", "value", "_order")
+            for c in ("topic", "partition", "offset", "kafka_ts", "key", "value", "_order", "source_id")
         ]
-        for topic, partition, offset, kafka_ts, key, value, order in zip(*columns, strict=True):
+        for topic, partition, offset, kafka_ts, key, value, order, source_id in zip(*columns, strict=True):
             identity = (topic, partition, offset, kafka_ts)
             if identity == previous:
                 continue
             previous = identity
+            if source_id is not None and not sources.first(topic, source_id, order):
+                continue
             yield ArchivedEvent(topic, key, value, order)
 
 

@@ -6,6 +6,11 @@ archived (the embedded one keeps ~5 MB per partition), and the only honest respo
 (a count, an error log naming topic, partition and the lost offsets, an `ops.alerts` Alert), then
 carry on from the oldest record still there. A group's first start (no committed offset) is not a
 loss: it begins at the earliest record, or at the current end when asked (tests, a fresh archive).
+
+Broker outages and rebalances are normal life, not crashes: a commit that fails (coordinator away,
+a rebalance under way, a generation that moved on) is counted and retried with the next commit;
+what it covered is already on disk, so at worst another member or a restart reads it again and the
+reader drops the copy. Only an error librdkafka calls fatal stops the recorder.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, TypeVar
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -28,7 +34,9 @@ from sinks.archive import ArchiveRow, ArchiveWriter
 log = logging.getLogger(__name__)
 
 Start = Literal["earliest", "end"]
+_T = TypeVar("_T")
 _WATERMARK_TIMEOUT_S = 10.0
+_BROKER_ATTEMPTS = 12  # a partition assignment asks the broker this many times (~2 min) before giving up
 
 
 @dataclass
@@ -40,6 +48,9 @@ class RecorderStats:
     loss_events: int = 0
     lost_records: int = 0
     commits: int = 0
+    commit_failures: int = 0
+    revocations: int = 0  # rebalances that took partitions away (another member joined or left)
+    consumer_errors: int = 0
 
 
 def to_row(msg: Message, decode_fn: Callable[[str, bytes], Any] = decode) -> ArchiveRow:
@@ -72,6 +83,7 @@ def to_row(msg: Message, decode_fn: Callable[[str, bytes], Any] = decode) -> Arc
         getattr(event, "source_ts", None),
         getattr(event, "recv_ts", None),
         kafka_ts,
+        source_id=getattr(event, "source_id", None),
     )
 
 
@@ -99,10 +111,28 @@ class Recorder:
         self._position: dict[tuple[str, int], int] = {}  # next offset to read, per owned partition
         consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
 
+    def _ask(self, call: Callable[[], _T]) -> _T:
+        """A broker question asked during an assignment, retried through an outage (a raise here
+        would escape `consume` and stop the recorder)."""
+        for attempt in range(_BROKER_ATTEMPTS):
+            try:
+                return call()
+            except KafkaException as exc:
+                if exc.args[0].fatal() or attempt == _BROKER_ATTEMPTS - 1:
+                    raise
+                self.stats.consumer_errors += 1
+                log.warning("broker did not answer during assignment (%s); asking again", exc.args[0])
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
+        low, high = consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
+        return low, high
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        committed = consumer.committed(partitions, timeout=_WATERMARK_TIMEOUT_S)
+        committed = self._ask(lambda: consumer.committed(partitions, timeout=_WATERMARK_TIMEOUT_S))
         for tp in committed:
-            low, high = consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
+            low, high = self._ask(partial(self._watermarks, consumer, tp))
             if tp.offset == OFFSET_INVALID or tp.offset < 0:
                 tp.offset = low if self.start == "earliest" else high
             elif tp.offset < low:
@@ -123,6 +153,7 @@ class Recorder:
         return set(self._position)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.stats.revocations += 1
         self.writer.close_all()
         self._commit()
         gone = [(tp.topic, tp.partition) for tp in partitions]
@@ -179,7 +210,8 @@ class Recorder:
                     continue
                 elif err.fatal():
                     raise KafkaException(err)
-                else:
+                else:  # transport errors, a broker down: librdkafka reconnects by itself
+                    self.stats.consumer_errors += 1
                     log.warning("consumer error: %s", err)
                 continue
             row = to_row(msg)
@@ -201,16 +233,28 @@ class Recorder:
         ]
         if not ahead:
             return
-        self.consumer.commit(offsets=ahead, asynchronous=False)
+        try:
+            self.consumer.commit(offsets=ahead, asynchronous=False)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.fatal():
+                raise
+            self.stats.commit_failures += 1
+            log.warning("offset commit failed (%s); the next commit covers it", error)
+            return
         self.stats.commits += 1
         for tp in ahead:
             self._committed[(tp.topic, tp.partition)] = tp.offset
 
     def close(self) -> None:
-        """Graceful stop: every buffer becomes a part, offsets are committed, the consumer leaves."""
+        """Graceful stop: every buffer becomes a part, offsets are committed (when the broker
+        answers), the consumer leaves. Never raises for a broker that is away."""
         self.writer.close_all()
         self._commit()
-        self.consumer.close()
+        try:
+            self.consumer.close()
+        except KafkaException as exc:
+            log.warning("consumer close failed (%s); the group expires the member by itself", exc.args[0])
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         try:

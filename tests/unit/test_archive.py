@@ -144,3 +144,69 @@ def test_book_values_are_stored_byte_identical(tmp_path: Path) -> None:
 def test_bad_roll_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="roll_rows"):
         ArchiveWriter(tmp_path, roll_rows=0, roll_s=1)
+
+
+def test_a_source_event_re_sent_later_is_replayed_once_and_an_old_part_without_ids_still_reads(
+    tmp_path: Path,
+) -> None:
+    base = datetime(2031, 3, 4, 12, tzinfo=UTC)
+    writer = ArchiveWriter(tmp_path, roll_rows=100, roll_s=3600)
+    live = [
+        ArchiveRow(
+            "md.oracle",
+            0,
+            n,
+            b"k",
+            f"tick{n}".encode(),
+            "oracle",
+            base,
+            base + timedelta(seconds=n),
+            base,
+            source_id=f"spot:btc/usd:{n}",
+        )
+        for n in range(5)
+    ]
+    # a feeds restart 90 s later: RTDS re-sends the last three prints as new Kafka records
+    backfill = [
+        ArchiveRow(
+            "md.oracle",
+            0,
+            5 + i,
+            b"k",
+            r.value,
+            "oracle",
+            base,
+            base + timedelta(seconds=90 + i),
+            base,
+            source_id=r.source_id,
+        )
+        for i, r in enumerate(live[2:])
+    ]
+    fresh = ArchiveRow(
+        "md.oracle",
+        0,
+        8,
+        b"k",
+        b"tick-new",
+        "oracle",
+        base,
+        base + timedelta(seconds=95),
+        base,
+        source_id="spot:btc/usd:95",
+    )
+    for r in [*live, *backfill, fresh]:
+        writer.add(r, now=0, wall=WALL)
+    writer.close_all()
+    no_id = row("md.oracle", 0, base + timedelta(seconds=50))  # as parts written before source_id existed
+    old = ArchiveWriter(tmp_path, roll_rows=100, roll_s=3600)
+    old.add(no_id, now=0, wall=WALL)
+    old.close_all()
+    (old_part,) = [
+        p
+        for p in part_files(day_dir(tmp_path, "md.oracle", base.date()))
+        if pq.read_table(p)["value"].to_pylist() == [no_id.value]
+    ]
+    pq.write_table(pq.read_table(old_part).drop(["source_id"]), old_part)
+
+    got = [e.value for e in read_archive(tmp_path, ["md.oracle"], base, base + timedelta(minutes=5))]
+    assert got == [r.value for r in live] + [no_id.value, b"tick-new"]
