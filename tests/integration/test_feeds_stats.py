@@ -15,7 +15,7 @@ from polywindow.settings import FeedSettings
 from polywindow.wiring import PROCESS_FEED, Feeds
 from sinks.postgres.migrate import migrate
 from tests.integration.feeds_harness import on_thread, synthetic_venue, wait_for
-from tests.simulator.conftest import ADMIN_TOKEN
+from tests.simulator.conftest import admin_token
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(30)]
 
@@ -63,7 +63,7 @@ def test_market_resyncs_and_the_process_counters_are_stored(
             cut = httpx.post(
                 f"http://{venue}/_admin/ws/disconnect",
                 json={"channel": "market"},
-                headers={"X-Admin-Token": ADMIN_TOKEN},
+                headers={"X-Admin-Token": admin_token()},
             )
             assert cut.json()["closed"] == 1  # the reconnect resyncs every followed token over REST
             wait_for(
