@@ -112,7 +112,7 @@ class SimulatorClock:
         response.raise_for_status()
         body = response.json()
         now_ms, speed = body["now_ms"], float(body["speed"])
-        if not isinstance(now_ms, int) or speed <= 0:
+        if not isinstance(now_ms, int) or speed < 0:
             raise ValueError(f"unexpected /_sim/clock answer: {body!r}")
         self._anchor = _Anchor(from_ms(now_ms), (sent + received) / 2, speed)
 
@@ -138,7 +138,9 @@ class SimulatorClock:
         await asyncio.sleep(self.wall_s(seconds))
 
     def wall_s(self, seconds: float) -> float:
-        return max(0.0, seconds) / self._require().speed
+        """At speed 0 (a scenario stepped by hand) waits are paced in wall seconds."""
+        speed = self._require().speed
+        return max(0.0, seconds) / (speed if speed > 0 else 1.0)
 
     def _require(self) -> _Anchor:
         if self._anchor is None:

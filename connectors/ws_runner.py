@@ -95,7 +95,12 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class RunnerConfig:
-    """Thresholds in seconds of the runner's clock; `poll_s` is the wall period of the keep-alive loop."""
+    """Thresholds in seconds of the runner's clock; `poll_s` is the wall period of the keep-alive loop.
+
+    `min_wall_s`: on a sped-up clock (a simulator at 60x) a silence threshold is never shorter than
+    this many wall seconds (the stale threshold never shorter than three times it): one machine's
+    scheduling and socket delays are wall time, and at 60x 83 ms of them would read as 5 s of
+    venue silence. At speed 1 the configured thresholds are always the longer ones."""
 
     ping_interval_s: float | None = 10.0
     stale_after_s: float = 30.0
@@ -104,6 +109,7 @@ class RunnerConfig:
     open_timeout_s: float = 10.0
     poll_s: float = 0.25
     dedupe_capacity: int = 200_000
+    min_wall_s: float = 1.0
 
 
 def event_time(event: Event) -> datetime:
@@ -139,7 +145,12 @@ class WsRunner:
         self.now = self.clock.now
         self.random_fn = random_fn
         self.dedupe = Deduper(config.dedupe_capacity)
-        self.monitor = FeedMonitor(self.feed, self.now(), config.silence_gap)
+        floor_s = config.min_wall_s / self.clock.wall_s(1.0)  # the wall floor in clock seconds
+        self.silence = (
+            None if config.silence_gap is None else max(config.silence_gap, timedelta(seconds=floor_s))
+        )
+        self.stale_after_s = max(config.stale_after_s, 3 * floor_s)
+        self.monitor = FeedMonitor(self.feed, self.now(), self.silence)
         self.completeness = Completeness()
         self.rates = CaptureRate()
         self.counts: Counter[str] = Counter()
@@ -207,10 +218,15 @@ class WsRunner:
 
     async def _keep_alive(self, ws: ClientConnection) -> None:
         """Every `poll_s` (wall): send queued frames, PING when due, judge liveness by frame age, check
-        gaps; the periods and thresholds themselves are in clock seconds."""
+        gaps; the periods and thresholds themselves are in clock seconds. A round that woke late (this
+        process was stalled, frames may be waiting unread) judges nothing: the next round always does."""
+        loop = asyncio.get_running_loop()
         last_ping = self.now()
+        woke, skipped = loop.time(), False
         while True:
             await asyncio.sleep(self.config.poll_s)
+            stalled = loop.time() - woke > 2 * self.config.poll_s
+            woke = loop.time()
             for frame in self.channel.outgoing():
                 await ws.send(frame)
             now = self.now()
@@ -218,8 +234,12 @@ class WsRunner:
             if interval is not None and (now - last_ping).total_seconds() >= interval:
                 last_ping = now
                 await ws.send("PING")
-            if (now - self._last_frame).total_seconds() > self.config.stale_after_s:
-                self._why = f"no frame for {self.config.stale_after_s:g} s"
+            if stalled and not skipped:
+                skipped = True
+                continue
+            skipped = False
+            if (now - self._last_frame).total_seconds() > self.stale_after_s:
+                self._why = f"no frame for {self.stale_after_s:g} s"
                 await ws.close()
                 return
             self._gap_opened(self.monitor.check(now))

@@ -46,7 +46,7 @@ from sinks.postgres.write_queue import WriteFailure, WriteQueue
 log = structlog.get_logger(__name__)
 
 CONNECTORS = ("gamma", "market", "user", "rtds")
-DELIVERY_CHECK_S = 1.0  # how late a Kafka delivery failure may be reported (clock seconds)
+DELIVERY_CHECK_S = 1.0  # how late (wall seconds) a Kafka delivery failure may be reported
 WRITE_QUEUE_CAPACITY = 10_000  # database writes held while PostgreSQL is away, then dropped (counted)
 PROCESS_FEED = "feeds.process"  # the feed_stats row of the process's own counters
 
@@ -180,8 +180,8 @@ class Feeds:
                     )
                 )
                 tasks.create_task(run("stats", lambda: every(self.clock, s.stats_interval_s, self._stats)))
-                tasks.create_task(
-                    run("delivery", lambda: every(self.clock, DELIVERY_CHECK_S, self._deliveries))
+                tasks.create_task(  # our own producer's health: paced on the wall, whatever the clock
+                    run("delivery", lambda: every(SystemClock(), DELIVERY_CHECK_S, self._deliveries))
                 )
 
     def _check_integrity(self, resolved: WindowEvent) -> None:

@@ -1,0 +1,123 @@
+"""`feeds` on the simulator's clock: against the synthetic venue at 60x for two scenario-hours (about two
+wall minutes), the process follows every window of every interval (btc only, to spare the CPU),
+the market channel is never silent while a window is open, and no feed gap is recorded, because
+discovery, receive stamps and every threshold run on the simulator's scenario time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from connectors.clock import SimulatorClock
+from core.models import BookDelta, BookSnapshot, OracleTick, WindowEvent
+from infra import stack
+from polywindow.settings import FeedSettings
+from polywindow.wiring import Feeds
+from sinks.postgres.migrate import migrate
+from tests.integration.feeds_harness import TopicTail, Venue, on_thread, synthetic_venue, wait_for
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
+
+SPEED = 60.0
+RUN = timedelta(hours=2)  # scenario time
+INTERVALS = [300, 900, 3600]
+
+
+@pytest.fixture
+def venue() -> Iterator[Venue]:
+    with synthetic_venue(SPEED, assets=("btc",)) as running:
+        yield running
+
+
+def settings_for(address: str) -> FeedSettings:
+    return FeedSettings(
+        clob_url=f"http://{address}",
+        gamma_url=f"http://{address}/gamma",
+        market_ws_url=f"ws://{address}/ws/market",
+        rtds_url=f"ws://{address}/rtds",
+        assets=["btc"],
+        intervals_s=INTERVALS,
+        clock="simulator",
+        gamma_poll_s=30.0,  # scenario seconds: half a wall second at 60x
+        stats_interval_s=60.0,
+    )
+
+
+def gap_rows(database: str) -> list[tuple[str, datetime, datetime | None, str]]:
+    with psycopg.connect(database) as conn:
+        return conn.execute("SELECT feed, started_at, ended_at, detail FROM feed_gaps").fetchall()
+
+
+def longest_silence(stamps: list[datetime], start: datetime, end: datetime) -> timedelta:
+    inside = sorted(t for t in stamps if start <= t < end)
+    if not inside:
+        return end - start
+    edges = [start, *inside, end]
+    return max(b - a for a, b in zip(edges, edges[1:], strict=False))
+
+
+def test_feeds_follow_every_window_for_two_scenario_hours_at_60x(
+    venue: Venue, endpoints: stack.Endpoints, fresh_database: str
+) -> None:
+    migrate(fresh_database)
+    windows_tail = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.windows")
+    book_tail = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.book")
+    settings = settings_for(venue.address)
+    clock = SimulatorClock(settings.clob_url).start()
+    feeds = Feeds(settings, endpoints.kafka_bootstrap, fresh_database, {"gamma", "market", "rtds"}, clock)
+    registry = venue.scenario.registry
+    try:
+        with on_thread(feeds.run):
+            wait_for(
+                lambda: "market" in feeds.runners and feeds.runners["market"].connected.is_set(),
+                10,
+                "connect",
+            )
+            began = clock.now()
+            until = began + RUN
+            wait_for(
+                lambda: clock.now() >= until, RUN / timedelta(seconds=1) / SPEED + 30, "two scenario hours"
+            )
+            counts = {name: runner.stats() for name, runner in feeds.runners.items()}
+        feeds.producer.flush()
+    finally:
+        feeds.close()
+
+    expected = {
+        w.condition_id: w
+        for w in registry.all()
+        if w.asset == "btc"
+        and w.interval_s in INTERVALS
+        and w.start < until - timedelta(minutes=1)
+        and w.end > began
+    }
+    assert {300, 900, 3600} <= {w.interval_s for w in expected.values()}
+    seen = windows_tail.drain(
+        lambda e: isinstance(e, WindowEvent) and e.condition_id in expected, quiet_s=1.0
+    )
+    windows_tail.close()
+    assert {e.condition_id for e in seen} == set(expected), "every window of every interval is followed"
+
+    tokens = {t: w for w in expected.values() for t in (w.up_token_id, w.down_token_id)}
+    books = book_tail.drain(lambda e: isinstance(e, BookSnapshot | BookDelta) and e.token_id in tokens)
+    book_tail.close()
+    stamps: dict[str, list[datetime]] = {}
+    for event in books:
+        stamps.setdefault(tokens[event.token_id].condition_id, []).append(event.recv_ts)
+    threshold = timedelta(seconds=settings.gap_threshold_s)
+    for cid, w in expected.items():
+        start, end = max(w.start, began) + timedelta(seconds=30), min(w.end, until)
+        if end - start < timedelta(minutes=1):
+            continue  # open for too short a part of the run to judge
+        silence = longest_silence(stamps.get(cid, []), start, end)
+        assert silence <= threshold, f"{w.slug}: md.book silent for {silence} while open"
+
+    assert gap_rows(fresh_database) == [], "no false gap"
+    for name in ("market", "rtds"):
+        assert counts[name].get("reconnects", 0) == 0, counts
+    ticks: Any = counts["rtds"]
+    assert ticks["events"] > 0 and isinstance(OracleTick, type)
