@@ -67,19 +67,26 @@ def as_clock(clock: Clock | Callable[[], datetime]) -> Clock:
     return clock if isinstance(clock, Clock) else SystemClock(clock)
 
 
+class ClockUnavailable(Exception):
+    """The simulator's clock could not be read at start-up (the message names the URL)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Anchor:
     scenario: datetime
     mono: float
     speed: float
+    rtt: float  # wall seconds; the anchor is uncertain by speed x rtt / 2 scenario seconds
 
 
 class SimulatorClock:
     """Scenario time of the simulator at `base_url`: anchor + speed x monotonic time since then.
 
     `anchor()` must have run once before `now()` (`start()` does it); `follow()` re-anchors every
-    `every_wall_s` wall seconds so a speed change or drift is picked up. `now()` never goes back:
-    a re-anchor that lands slightly earlier holds the time until it catches up."""
+    `every_wall_s` wall seconds so a speed change or drift is picked up. A sample is placed half-way
+    through its round trip, so at 60x a 100 ms round trip is 3 s of doubt: a new sample replaces the
+    anchor only when its round trip is not much longer (or the speed changed). `now()` never goes
+    back: a re-anchor that lands slightly earlier holds the time until it catches up."""
 
     def __init__(
         self,
@@ -100,8 +107,14 @@ class SimulatorClock:
     def speed(self) -> float:
         return self._require().speed
 
-    def start(self) -> SimulatorClock:
-        self.anchor()
+    def start(self, samples: int = 5) -> SimulatorClock:
+        """Anchor on the best of `samples` reads; raises ClockUnavailable when the simulator does not
+        answer as expected."""
+        try:
+            for _ in range(samples):
+                self.anchor()
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise ClockUnavailable(f"cannot follow the simulator's clock at {self._url}: {exc}") from exc
         return self
 
     def anchor(self) -> None:
@@ -114,7 +127,10 @@ class SimulatorClock:
         now_ms, speed = body["now_ms"], float(body["speed"])
         if not isinstance(now_ms, int) or speed < 0:
             raise ValueError(f"unexpected /_sim/clock answer: {body!r}")
-        self._anchor = _Anchor(from_ms(now_ms), (sent + received) / 2, speed)
+        fresh = _Anchor(from_ms(now_ms), (sent + received) / 2, speed, received - sent)
+        held = self._anchor
+        if held is None or fresh.speed != held.speed or fresh.rtt <= 1.5 * held.rtt + 0.002:
+            self._anchor = fresh
 
     async def follow(self) -> None:
         """Re-anchor every `every_wall_s` until cancelled; a failed read keeps the old anchor."""

@@ -274,7 +274,12 @@ def feeds(only: str = FEEDS_ONLY) -> None:
         migrate(endpoints.database_url)
     except (SettingsError, MigrationError) as exc:
         fail(str(exc))
-    runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
+    from connectors.clock import ClockUnavailable
+
+    try:
+        runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
+    except ClockUnavailable as exc:
+        fail(f"POLYWINDOW_CLOCK=simulator: {exc}")
     typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")
     # SIGTERM (a supervisor, `polywindow up`) stops it like Ctrl-C: tasks cancelled, producer flushed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
