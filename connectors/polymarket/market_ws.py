@@ -11,7 +11,6 @@ snapshot, triggers another REST resync, at most once per `resync_min_interval_s`
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -45,7 +44,7 @@ class MarketChannel:
         self._clob = clob
         self._min_interval = resync_min_interval_s
         self.books: dict[str, OrderBook] = {t: OrderBook(t) for t in tokens}
-        self._last_resync: dict[str, float] = {}
+        self._last_resync: dict[str, datetime] = {}  # on the runner's clock (its `recv_ts`)
         self._outbox: list[str] = []
         self.counts: Counter[str] = Counter()
 
@@ -104,14 +103,15 @@ class MarketChannel:
         if result in (Applied.OK, Applied.STALE):
             return []
         self.counts[f"book_{result.value.lower()}"] += 1
-        if time.monotonic() - self._last_resync.get(book.token_id, float("-inf")) < self._min_interval:
+        last = self._last_resync.get(book.token_id)
+        if last is not None and (recv_ts() - last).total_seconds() < self._min_interval:
             return []
         snapshot = await self._resync(book.token_id, recv_ts)
         return [] if snapshot is None else [snapshot]
 
     async def _resync(self, token: str, recv_ts: Callable[[], datetime]) -> BookSnapshot | None:
         """A verified REST snapshot of one token, or None (logged, counted; the next drift retries)."""
-        self._last_resync[token] = time.monotonic()
+        self._last_resync[token] = recv_ts()
         self.counts["resyncs"] += 1
         try:
             response = await self._clob.get("/book", params={"token_id": token})
