@@ -6,8 +6,9 @@ with our receive time and parsed; rejects go to `ops.quarantine` whole and are c
 never stops the loop); events are de-duplicated by source id and counted when out of order; the
 feed monitor turns silence and disconnects into `feed_gaps` rows and `ops.alerts` events.
 Keep-alive: a text `PING` every `ping_interval_s` where the venue needs it (market, user); a socket
-with no frame for `stale_after_s` is treated as dead and reconnected (RTDS never answers PINGs, so
-data age is its only liveness signal).
+with no data frame for `stale_after_s` is treated as dead and reconnected, even while the venue
+still answers PING (a PONG proves the socket, not the feed); a channel for which silence is normal
+(the user channel) sets `data_liveness=False` and counts any frame. RTDS never answers PINGs.
 
 Time: every stamp and threshold is on the process's one `Clock` (connectors/clock.py), in that
 clock's seconds, so a sped-up simulator and a live venue are judged alike. Database writes (gap
@@ -110,6 +111,7 @@ class RunnerConfig:
     poll_s: float = 0.25
     dedupe_capacity: int = 200_000
     min_wall_s: float = 1.0
+    data_liveness: bool = True
 
 
 def event_time(event: Event) -> datetime:
@@ -210,8 +212,8 @@ class WsRunner:
         try:
             async for raw in ws:
                 recv_ts = self.now()  # stamped when the frame is read, before any work on it
-                self._last_frame = recv_ts
-                await self.handle_frame(raw, recv_ts)
+                if await self.handle_frame(raw, recv_ts) or not self.config.data_liveness:
+                    self._last_frame = recv_ts
         finally:
             keeper.cancel()
         return self._why or "closed by the server"
@@ -239,18 +241,22 @@ class WsRunner:
                 continue
             skipped = False
             if (now - self._last_frame).total_seconds() > self.stale_after_s:
-                self._why = f"no frame for {self.stale_after_s:g} s"
+                self._why = (
+                    f"no {'data ' if self.config.data_liveness else ''}frame for {self.stale_after_s:g} s"
+                )
                 await ws.close()
                 return
             self._gap_opened(self.monitor.check(now))
 
-    async def handle_frame(self, raw: str | bytes, recv_ts: datetime) -> None:
-        """Parse one frame, quarantine its rejects, take its events (public for benches and replays)."""
+    async def handle_frame(self, raw: str | bytes, recv_ts: datetime) -> bool:
+        """Parse one frame, quarantine its rejects, take its events (public for benches and replays);
+        False for a control frame (PONG), which proves the socket but not the feed."""
         self.counts["frames"] += 1
         parsed = self.channel.parse(raw, recv_ts)
         for reason in parsed.rejects:
             self._quarantine(raw, reason, recv_ts)
         await self._take_all(parsed.events)
+        return not parsed.control
 
     async def _take_all(self, events: Sequence[Event]) -> None:
         pending = list(events)

@@ -97,11 +97,14 @@ class Feeds:
         self.history = OracleHistory()
 
     def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
+        """`silence`: a quiet feed is abnormal (market, RTDS): silence opens a gap, and only data
+        frames (not PONGs) keep the socket from being judged stale."""
         s = self.settings
         config = RunnerConfig(
             ping_interval_s=s.ping_interval_s if ping else None,
             stale_after_s=s.stale_after_s,
             silence_gap=timedelta(seconds=s.gap_threshold_s) if silence else None,
+            data_liveness=silence,
         )
         return WsRunner(channel, self.producer, self.ops, config, self.clock, random.random, self.writes)
 

@@ -381,3 +381,21 @@ def test_a_session_ended_by_a_crash_opens_a_gap_and_the_restart_is_counted_and_r
             conn.execute("SELECT detail FROM feed_gaps WHERE feed = %s", (setup.feed,)).fetchone() or []
         )
     assert detail.startswith("disconnected: crashed: RuntimeError: a bug while producing")
+
+
+def test_a_feed_silent_while_the_venue_still_answers_ping_is_reconnected_and_resynced(setup: Setup) -> None:
+    tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
+    up = setup.market.up_token_id
+    config = RunnerConfig(ping_interval_s=0.2, stale_after_s=1.0, backoff=Backoff(0.05, 0.2))
+    box: list[Connector] = []
+    with run_connector(setup, None, config, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        setup.sim.admin("/faults", {"stall_market_s": 4})  # events dropped, PING still answered
+        setup.sim.quote(up, "BUY", "0.44", "10")  # lost on the socket: only a resync can bring it
+        wait_for(lambda: box[0].runner.counts["reconnects"] >= 1, 10, "a reconnect for data silence")
+        wait_for(lambda: setup.sim.admin("/faults", {}).json()["market_stalled_for_s"] == 0, 10, "stall over")
+        wait_for(box[0].runner.connected.is_set, 10, "the session after the stall")
+        box[0].producer.flush()
+    events = tail.drain(setup.ours, quiet_s=0.5)
+    tail.close()
+    assert_books_equal_venue(setup, events)
