@@ -40,6 +40,7 @@ from core.dedupe import Deduper, Verdict
 from core.enums import Severity
 from core.feed_monitor import CaptureRate, Completeness, FeedMonitor, GapClosed, GapOpened
 from core.models import Alert, Event, Quarantined
+from core.runtime_alerts import QuarantineAlerts
 
 log = structlog.get_logger(__name__)
 
@@ -156,6 +157,7 @@ class WsRunner:
         self.completeness = Completeness()
         self.rates = CaptureRate()
         self.counts: Counter[str] = Counter()
+        self.quarantine_alerts = QuarantineAlerts(self.feed)
         self.connected = asyncio.Event()
         self._last_frame = self.now()
         self._why = ""
@@ -289,11 +291,18 @@ class WsRunner:
         return True
 
     def _quarantine(self, raw: str | bytes, reason: str, recv_ts: datetime) -> None:
+        """The frame whole on ops.quarantine, counted, logged; alerted once per burst."""
         self.counts["quarantined"] += 1
         data = raw.encode() if isinstance(raw, str) else raw
         self.sink.produce(
             "ops.quarantine", Quarantined(source=self.feed, reason=reason, raw=data, recv_ts=recv_ts)
         )
+        log.warning("feed.quarantined", feed=self.feed, reason=reason[:300], total=self.counts["quarantined"])
+        alert = self.quarantine_alerts.note(reason, recv_ts)
+        if alert is not None:
+            self.sink.produce("ops.alerts", alert)
+            if self.store is not None:
+                self._write("record_alert", partial(self.store.record_alert, alert))
 
     async def _adopt_open_gap(self) -> None:
         """A gap left open by an earlier run of this feed stays the open gap until data resumes."""

@@ -4,7 +4,7 @@ dropped. Pure: the adapters count the faults and hand them here; the alert they 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.enums import Severity
 from core.models import Alert
@@ -37,3 +37,28 @@ def write_alert(what: str, error: str, *, transient: bool, overflow: bool, at: d
         dedupe_key=f"{kind}:{what}:{at.isoformat()}",
         event_ts=at,
     )
+
+
+class QuarantineAlerts:
+    """One WARNING alert per burst of quarantined frames of a feed: the first reject alerts at once,
+    later ones are summed and alerted at most once per `every` (a broken feed must be seen, not
+    flood the operator). `note` takes each reject; it returns the alert to raise, if any."""
+
+    def __init__(self, feed: str, every: timedelta = timedelta(seconds=60)) -> None:
+        self.feed = feed
+        self.every = every
+        self._last: datetime | None = None
+        self.held = 0
+
+    def note(self, reason: str, at: datetime) -> Alert | None:
+        self.held += 1
+        if self._last is not None and at - self._last < self.every:
+            return None
+        count, self.held, self._last = self.held, 0, at
+        return Alert(
+            alert_kind="feed.quarantined",
+            severity=Severity.WARNING,
+            message=f"feed {self.feed}: {count} frame(s) quarantined, latest: {reason[:300]}",
+            dedupe_key=f"feed.quarantined:{self.feed}:{at.isoformat()}",
+            event_ts=at,
+        )

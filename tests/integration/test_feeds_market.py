@@ -26,7 +26,7 @@ from connectors.supervisor import Supervisor
 from connectors.ws_runner import RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import BookSide
-from core.models import BookDelta, BookSnapshot, Quarantined
+from core.models import Alert, BookDelta, BookSnapshot, Quarantined
 from core.orderbook import OrderBook
 from infra import stack
 from simulator.markets import SimMarket
@@ -217,8 +217,9 @@ def test_forced_disconnect_reconnects_with_one_gap_row_and_no_duplicates(
     assert_books_equal_venue(setup, events)
 
 
-def test_malformed_frames_are_quarantined_with_counts_and_the_feed_goes_on(setup: Setup) -> None:
+def test_malformed_frames_are_quarantined_with_counts_and_an_alert_and_the_feed_goes_on(setup: Setup) -> None:
     quarantine = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "ops.quarantine")
+    alerts = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "ops.alerts")
     book_tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
     up, down = setup.market.up_token_id, setup.market.down_token_id
     box: list[Connector] = []
@@ -247,6 +248,13 @@ def test_malformed_frames_are_quarantined_with_counts_and_the_feed_goes_on(setup
     quarantine.drain(lambda q: isinstance(q, Quarantined) and q.source == setup.feed, quiet_s=0.3)
     quarantine.close()
     book_tail.close()
+    raised = alerts.read(
+        lambda a: isinstance(a, Alert) and a.alert_kind == "feed.quarantined" and setup.feed in a.message,
+        lambda found: len(found) >= 1,
+        10,
+    )
+    alerts.close()
+    assert "malformed JSON" in raised[0].message  # one alert for the burst, naming the reason
     assert len(mine) == 3 == counts["quarantined"]
     assert all(
         q.reason.startswith("malformed JSON") and q.raw.startswith(b'{"event_type":"book"') for q in mine
