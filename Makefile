@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 PW := $(VENV)/bin/polywindow
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench stack-up stack-down clean
+.PHONY: install lock run test lint bench stack-up stack-down clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -21,11 +21,17 @@ $(STAMP): requirements.lock pyproject.toml | $(UV)
 
 install: $(STAMP)
 
+# Re-resolve requirements.lock after a change to pyproject.toml: the pins already in the lock are kept
+# (uv prefers them), so only what was added or changed moves; names, versions and hashes only.
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --no-header --no-annotate \
+		--python-version 3.11 --quiet -o requirements.lock
+
 run: install
 	$(PW) up
 
+# The tests start a stack of their own (tests/conftest.py) and stop it; `.stack` is never touched.
 test: install
-	$(PW) stack up
 	$(VENV)/bin/pytest -q
 
 lint: install

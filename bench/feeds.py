@@ -171,7 +171,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         settings = load(StackSettings)
         url = settings.database_url.get_secret_value() if settings.database_url else None
         found = stack.endpoints(settings.stack_dir, url, settings.kafka_bootstrap_servers)
-        sink: EventSink = EventProducer(found.kafka_bootstrap, settings.kafka_client_config)
+        sink: EventSink = EventProducer(found.kafka_bootstrap, settings.kafka_client())
     else:
         sink = NullSink()
     rss_start = rss_mb()

@@ -51,7 +51,8 @@ class StackFiles:
         self.dir = stack_dir
         self.pg_data = stack_dir / "pg"
         self.kafka_pid = stack_dir / "kafka.pid"
-        self.kafka_bootstrap = stack_dir / "kafka.bootstrap"
+        self.kafka_bootstrap = stack_dir / "kafka.bootstrap"  # exists while the broker runs
+        self.kafka_port = stack_dir / "kafka.port"  # kept: the broker comes back on the same port
         self.kafka_log = stack_dir / "kafka.log"
 
 
@@ -69,6 +70,7 @@ def _kafka_pid(files: StackFiles) -> int | None:
 def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
     files.kafka_bootstrap.unlink(missing_ok=True)
     topics = json.dumps([[t.name, t.partitions] for t in TOPICS])
+    port = files.kafka_port.read_text().strip() if files.kafka_port.exists() else "0"
     with open(files.kafka_log, "ab") as log:
         proc = subprocess.Popen(
             [
@@ -79,6 +81,8 @@ def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
                 str(files.kafka_bootstrap),
                 "--topics",
                 topics,
+                "--ports",
+                port,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -90,7 +94,9 @@ def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if files.kafka_bootstrap.exists():
-            return files.kafka_bootstrap.read_text().strip()
+            bootstrap = files.kafka_bootstrap.read_text().strip()
+            files.kafka_port.write_text(",".join(a.rpartition(":")[2] for a in bootstrap.split(",")) + "\n")
+            return bootstrap
         if proc.poll() is not None:
             raise StackError(f"embedded Kafka exited with {proc.returncode}; see {files.kafka_log}")
         time.sleep(0.05)
@@ -163,6 +169,14 @@ def wait_postgres(url: str, timeout_s: float) -> None:
     raise StackError(f"DATABASE_URL={redact(url)} does not answer: {last}")
 
 
+def _start_pg(files: StackFiles) -> str:
+    try:
+        url, _ = local_pg.start(files.pg_data)
+    except local_pg.LocalPgError as exc:
+        raise StackError(str(exc)) from None
+    return url
+
+
 def up(
     stack_dir: Path,
     database_url: str | None,
@@ -175,7 +189,7 @@ def up(
     files.dir.mkdir(parents=True, exist_ok=True)
     pg_embedded = database_url is None
     if pg_embedded:
-        database_url, _ = local_pg.start(files.pg_data)
+        database_url = _start_pg(files)
     assert database_url is not None
     kafka_embedded = kafka_bootstrap is None
     if kafka_embedded:
@@ -201,7 +215,7 @@ def endpoints(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | 
                 "DATABASE_URL is unset and the embedded PostgreSQL is not running: "
                 "run `polywindow stack up` (or set DATABASE_URL)"
             )
-        database_url, _ = local_pg.start(files.pg_data)
+        database_url = _start_pg(files)
     if kafka_bootstrap is None:
         if _kafka_pid(files) is None or not files.kafka_bootstrap.exists():
             raise StackError(
@@ -239,9 +253,12 @@ def status(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | Non
     result = []
     if database_url is None:
         pg_pid = local_pg.running_pid(files.pg_data)
-        result.append(
-            ServiceStatus("postgresql", pg_pid is not None, f"embedded, data in {files.pg_data}", pg_pid)
-        )
+        if pg_pid is not None and local_pg.shutting_down(files.pg_data):
+            where = f"embedded, SHUTTING DOWN (waits for its clients; `stack down` ends it), data in {files.pg_data}"
+            result.append(ServiceStatus("postgresql", False, where, pg_pid))
+        else:
+            where = f"embedded, data in {files.pg_data}"
+            result.append(ServiceStatus("postgresql", pg_pid is not None, where, pg_pid))
     else:
         result.append(ServiceStatus("postgresql", None, f"external {redact(database_url)}", None))
     if kafka_bootstrap is None:

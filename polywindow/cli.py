@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+import structlog
 import typer
 
 from core.models import Alert
 from infra import stack
-from polywindow.settings import RecorderSettings, SettingsError, StackSettings, TraderSettings, load
+from polywindow.logs import configure as configure_logging
+from polywindow.settings import (
+    LogSettings,
+    RecorderSettings,
+    SettingsError,
+    StackSettings,
+    check_every_process,
+    load,
+)
 from sinks.postgres.migrate import MigrationError, migrate
 
-S = TypeVar("S", bound=StackSettings)
+S = TypeVar("S", bound=LogSettings)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack: embedded PostgreSQL and Kafka.")
@@ -35,6 +44,13 @@ def _settings(model: type[S]) -> S:
         fail(str(exc))
 
 
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """Logging first: structlog (and the standard library through it) at POLYWINDOW_LOG_LEVEL."""
+    configure_logging(_settings(LogSettings).log_level)
+    structlog.get_logger("polywindow").debug("polywindow.command", command=ctx.invoked_subcommand)
+
+
 def _url(settings: StackSettings) -> str | None:
     return settings.database_url.get_secret_value() if settings.database_url else None
 
@@ -46,9 +62,7 @@ def _reach(settings: StackSettings, *, postgres: bool = True, kafka: bool = True
         if postgres:
             stack.wait_postgres(endpoints.database_url, settings.startup_timeout_s)
         if kafka:
-            stack.wait_kafka(
-                endpoints.kafka_bootstrap, settings.kafka_client_config, settings.startup_timeout_s
-            )
+            stack.wait_kafka(endpoints.kafka_bootstrap, settings.kafka_client(), settings.startup_timeout_s)
     except stack.StackError as exc:
         fail(str(exc))
     return endpoints
@@ -60,7 +74,7 @@ def _stack_up(settings: StackSettings) -> stack.Endpoints:
             settings.stack_dir,
             _url(settings),
             settings.kafka_bootstrap_servers,
-            settings.kafka_client_config,
+            settings.kafka_client(),
             settings.startup_timeout_s,
         )
         applied = migrate(endpoints.database_url)
@@ -120,19 +134,41 @@ def db_migrate() -> None:
 
 @config_app.command("check")
 def config_check() -> None:
-    """Validate every setting and reach PostgreSQL and Kafka, as a trading process does at start-up."""
-    settings = _settings(TraderSettings)
+    """Validate every setting of every process and reach PostgreSQL and Kafka, as they do at start-up."""
+    try:
+        settings = check_every_process()
+    except SettingsError as exc:
+        fail(str(exc))
     _reach(settings)
-    typer.echo(f"ok: mode {settings.mode.value}, postgresql and kafka answer")
+    typer.echo(f"ok: mode {settings.mode.value}, every process's settings valid, postgresql and kafka answer")
 
 
-SIM_PORT = typer.Option(8765, help="Loopback port of the simulator.")
+SIM_PORT = typer.Option(
+    None, "--port", help="Loopback port of the simulator [default: POLYWINDOW_SIM_PORT, else 8765]."
+)
 SIM_SCENARIO = typer.Option("synthetic", help="synthetic, replay (the fixture day) or empty.")
 SIM_SPEED = typer.Option(1.0, help="Scenario speed factor (1, 10, 60).")
 SIM_SEED = typer.Option(0, help="Seed for deterministic scenarios and ids.")
 
 
+def _free_sim_port(port: int | None) -> int:
+    """The simulator's port, refused (exit 2) when something else already listens on it."""
+    from polywindow.processes import port_taken
+    from polywindow.settings import SimSettings
+
+    chosen = port if port is not None else _settings(SimSettings).sim_port
+    if port_taken(chosen):
+        fail(
+            f"port {chosen} on 127.0.0.1 is already taken by another process, so the simulator cannot "
+            f"listen there; stop that process, or move the simulator with --port N or POLYWINDOW_SIM_PORT=N"
+        )
+    return chosen
+
+
 def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
+    import contextlib
+    import signal
+
     # imported here: trading processes never load the simulator
     from polywindow.settings import SimSettings
     from simulator.admin_token import stack_admin_token, token_path
@@ -147,15 +183,23 @@ def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
         f"           sockets ws://{base}/ws/market  ws://{base}/ws/user  ws://{base}/rtds  (Ctrl-C stops)"
     )
     typer.echo(f"           Binance klines http://{base}/binance  admin /_admin (token: {where})")
-    run(port=port, scenario=scenario, speed=speed, seed=seed, admin_token=token)
+    # SIGTERM takes Ctrl-C's path (uvicorn's graceful shutdown, then asyncio's own interrupt), so
+    # either ends here with one line instead of a task's KeyboardInterrupt traceback.
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    with contextlib.suppress(KeyboardInterrupt):
+        run(port=port, scenario=scenario, speed=speed, seed=seed, admin_token=token)
+    typer.echo("simulator: stopped")
 
 
 @app.command("sim")
 def sim(
-    port: int = SIM_PORT, scenario: str = SIM_SCENARIO, speed: float = SIM_SPEED, seed: int = SIM_SEED
+    port: int | None = SIM_PORT,
+    scenario: str = SIM_SCENARIO,
+    speed: float = SIM_SPEED,
+    seed: int = SIM_SEED,
 ) -> None:
     """The local Polymarket stand-in: CLOB REST and sockets, Gamma, RTDS, on 127.0.0.1."""
-    _serve_simulator(port, scenario, speed, seed)
+    _serve_simulator(_free_sim_port(port), scenario, speed, seed)
 
 
 UP_ONLY_SIM = typer.Option(False, "--sim-only", help="Serve only the simulator after the stack.")
@@ -163,40 +207,53 @@ UP_ONLY_SIM = typer.Option(False, "--sim-only", help="Serve only the simulator a
 
 @app.command("up")
 def up(
-    port: int = SIM_PORT,
+    port: int | None = SIM_PORT,
     scenario: str = SIM_SCENARIO,
     speed: float = SIM_SPEED,
     seed: int = SIM_SEED,
     sim_only: bool = UP_ONLY_SIM,
 ) -> None:
-    """What `make run` starts: the stack and migrations, then the simulator, the feeds and the
-    archive recorder as child processes (Ctrl-C stops them all; `make stack-down` stops the stack)."""
-    from polywindow.processes import Child, ProcessGroup, simulator_env, wait_port
+    """What `make run` starts: the stack and migrations, then the simulator, and once it answers the
+    feeds and the archive recorder, as child processes (Ctrl-C or SIGTERM stops them all and exits 0;
+    `make stack-down` stops the stack)."""
+    from polywindow.processes import (
+        Child,
+        ProcessGroup,
+        sigterm_as_interrupt,
+        simulator_answers,
+        simulator_env,
+        wait_until,
+    )
 
-    _stack_up(_settings(TraderSettings))
+    try:
+        settings = check_every_process()  # what a child would refuse, refused before any starts
+    except SettingsError as exc:
+        fail(str(exc))
+    chosen = _free_sim_port(port)
+    _stack_up(settings)
     if sim_only:
-        _serve_simulator(port, scenario, speed, seed)
+        _serve_simulator(chosen, scenario, speed, seed)
         return
     group = ProcessGroup()
-    sim_args = (
-        "sim",
-        "--port",
-        str(port),
-        "--scenario",
-        scenario,
-        "--speed",
-        str(speed),
-        "--seed",
-        str(seed),
-    )
-    group.start(Child("sim", sim_args, {}))
-    if not wait_port(port, 30):
-        group.stop()
-        fail(f"the simulator did not open port {port} within 30 s")
-    group.start(Child("feeds", ("feeds",), simulator_env(port)))
-    group.start(Child("record", ("record",), {}))
-    typer.echo("running: sim, feeds, record (Ctrl-C stops them)")
-    code, why = group.wait()
+    sigterm_as_interrupt()
+    try:
+        sim_args = ("sim", "--port", str(chosen), "--scenario", scenario, "--speed", f"{speed:g}")
+        sim_proc = group.start(Child("sim", (*sim_args, "--seed", str(seed)), {}))
+        why = wait_until(
+            lambda: simulator_answers(chosen), lambda: sim_proc.poll() is not None, settings.startup_timeout_s
+        )
+        if why is not None:
+            group.stop()
+            fail(
+                f"the simulator on port {chosen} {why} (code {sim_proc.returncode}); feeds, record and sink not started"
+            )
+        group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
+        group.start(Child("record", ("record",), {}))
+        group.start(Child("sink", ("sink",), {}))
+        typer.echo("running: sim, feeds, record, sink (Ctrl-C stops them)")
+        code, why = group.wait()
+    except KeyboardInterrupt:
+        code, why = group.stopped()
     typer.echo(f"polywindow up: {why}")
     raise typer.Exit(code)
 
@@ -216,13 +273,13 @@ def record() -> None:
 
     settings = _settings(RecorderSettings)
     endpoints = _reach(settings, postgres=False)
-    client = {**settings.kafka_client_config, "auto.offset.reset": "error"}
+    client = {**settings.kafka_client(), "auto.offset.reset": "error"}
     consumer = Consumer(
         consumer_config(
             endpoints.kafka_bootstrap, "archive", embedded=endpoints.kafka_embedded, client_config=client
         )
     )
-    producer = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client_config)
+    producer = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client())
 
     def alert(event: Alert) -> None:
         producer.produce("ops.alerts", event)
@@ -244,8 +301,55 @@ def record() -> None:
     finally:
         s = recorder.stats
         typer.echo(
-            f"stopped: {s.archived} archived, {s.malformed} malformed, "
+            f"record: stopped, {s.archived} archived, {s.malformed} malformed, "
             f"{s.lost_records} lost in {s.loss_events} gap(s), {s.commit_failures} commit(s) retried"
+        )
+
+
+@app.command("sink")
+def sink() -> None:
+    """Write what is raised on the ops topics to PostgreSQL (every ops.alerts alert into `alerts`, once),
+    until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from confluent_kafka import Consumer
+
+    from connectors.kafka import EventProducer, consumer_config
+    from core.models import Quarantined
+    from sinks.postgres.alert_table import AlertTableSink
+
+    settings = _settings(StackSettings)
+    endpoints = _reach(settings)
+    try:
+        migrate(endpoints.database_url)
+    except MigrationError as exc:
+        fail(str(exc))
+    consumer = Consumer(
+        consumer_config(
+            endpoints.kafka_bootstrap,
+            "sink-alerts",
+            embedded=endpoints.kafka_embedded,
+            client_config=settings.kafka_client(),
+        )
+    )
+    producer = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client())
+
+    def quarantine(event: Quarantined) -> None:
+        producer.produce("ops.quarantine", event)
+        producer.flush()
+
+    alert_sink = AlertTableSink(consumer, endpoints.database_url, quarantine)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo("sink: ops.alerts -> alerts (group sink-alerts)")
+    try:
+        alert_sink.run(stop.is_set)
+    finally:
+        s = alert_sink.stats
+        typer.echo(
+            f"sink: stopped, {s.consumed} consumed, {s.inserted} new alert rows, {s.quarantined} quarantined"
         )
 
 
@@ -270,9 +374,8 @@ def feeds(only: str = FEEDS_ONLY) -> None:
     settings = _settings(FeedSettings)
     endpoints = _reach(settings)
     try:
-        settings.api_creds()
         migrate(endpoints.database_url)
-    except (SettingsError, MigrationError) as exc:
+    except MigrationError as exc:
         fail(str(exc))
     from connectors.clock import ClockUnavailable
 
@@ -281,13 +384,15 @@ def feeds(only: str = FEEDS_ONLY) -> None:
     except ClockUnavailable as exc:
         fail(f"POLYWINDOW_CLOCK=simulator: {exc}")
     typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")
-    # SIGTERM (a supervisor, `polywindow up`) stops it like Ctrl-C: tasks cancelled, producer flushed.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM (a supervisor) takes Ctrl-C's path: asyncio cancels the main task (connector tasks
+    # cancelled, producer flushed) instead of a KeyboardInterrupt raised inside some task.
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runner.run())
     finally:
         runner.close()
+    typer.echo("feeds: stopped")
 
 
 SETTLE_MARKETS = typer.Option(..., "--markets", help="Markets file (JSONL.gz, fixture-day format).")

@@ -8,34 +8,67 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from core.enums import TradingMode
+from core.universe import known_assets, known_intervals
 
 
 class SettingsError(Exception):
     """Start-up must stop; the message names the setting and what is wrong with it."""
 
 
-class StackSettings(BaseSettings):
-    """Where the infrastructure is. Unset DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS = the embedded stack."""
+class LogSettings(BaseSettings):
+    """What every `polywindow` command reads first, to configure logging (polywindow/logs.py)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, populate_by_name=True)
 
+    log_level: str = Field(default="INFO", validation_alias="POLYWINDOW_LOG_LEVEL")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+
+class StackSettings(LogSettings):
+    """Where the infrastructure is. Unset DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS = the embedded stack."""
+
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     kafka_bootstrap_servers: str | None = Field(default=None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
-    kafka_client_config: dict[str, str] = Field(
+    kafka_client_config: dict[str, SecretStr] = Field(
         default_factory=dict,
         validation_alias="KAFKA_CLIENT_CONFIG",
-        description="extra librdkafka settings as a JSON object (security.protocol, sasl.*) for a real cluster",
+        description="extra librdkafka settings as a JSON object (security.protocol, sasl.*) for a real cluster;"
+        " values may be passwords, so none is ever shown (`kafka_client()` unwraps them for the client)",
     )
     stack_dir: Path = Field(default=Path(".stack"), validation_alias="POLYWINDOW_STACK_DIR")
     startup_timeout_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STARTUP_TIMEOUT_S")
-    log_level: str = Field(default="INFO", validation_alias="POLYWINDOW_LOG_LEVEL")
+
+    @field_validator("kafka_client_config", mode="before")
+    @classmethod
+    def _scalars_as_text(cls, value: Any) -> Any:
+        """librdkafka takes every value as a string; JSON numbers and booleans are written as such."""
+        if not isinstance(value, dict):
+            return value
+        return {
+            k: ("true" if v else "false")
+            if isinstance(v, bool)
+            else str(v)
+            if isinstance(v, int | float)
+            else v
+            for k, v in value.items()
+        }
+
+    def kafka_client(self) -> dict[str, str]:
+        """KAFKA_CLIENT_CONFIG in the clear, for the one place a Kafka client is configured."""
+        return {k: v.get_secret_value() for k, v in self.kafka_client_config.items()}
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -56,13 +89,6 @@ class StackSettings(BaseSettings):
         if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
             raise ValueError("expected a postgresql:// URL")
         return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
-        return value.upper()
 
 
 class TraderSettings(StackSettings):
@@ -89,6 +115,7 @@ class SimSettings(StackSettings):
     """`polywindow sim`: the admin token, else one generated into `<stack dir>/sim-admin.token`."""
 
     sim_admin_token: SecretStr | None = Field(default=None, validation_alias="POLYWINDOW_SIM_ADMIN_TOKEN")
+    sim_port: int = Field(default=8765, ge=1, le=65_535, validation_alias="POLYWINDOW_SIM_PORT")
 
 
 class FeedSettings(StackSettings):
@@ -101,8 +128,16 @@ class FeedSettings(StackSettings):
     )
     user_ws_url: str = Field(default="ws://127.0.0.1:8765/ws/user", validation_alias="POLYWINDOW_USER_WS_URL")
     rtds_url: str = Field(default="ws://127.0.0.1:8765/rtds", validation_alias="POLYWINDOW_RTDS_URL")
-    assets: list[str] = Field(default=["btc", "eth", "sol", "xrp"], validation_alias="POLYWINDOW_FEED_ASSETS")
-    intervals_s: list[int] = Field(default=[300, 900, 3600], validation_alias="POLYWINDOW_FEED_INTERVALS_S")
+    assets: Annotated[list[str], NoDecode] = Field(
+        default=["btc", "eth", "sol", "xrp"],
+        validation_alias="POLYWINDOW_FEED_ASSETS",
+        description="a JSON list or comma-separated: btc,eth",
+    )
+    intervals_s: Annotated[list[int], NoDecode] = Field(
+        default=[300, 900, 3600],
+        validation_alias="POLYWINDOW_FEED_INTERVALS_S",
+        description="a JSON list or comma-separated: 300,900",
+    )
     gap_threshold_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_GAP_THRESHOLD_S")
     stale_after_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STALE_AFTER_S")
     ping_interval_s: float = Field(default=10.0, gt=0, validation_alias="POLYWINDOW_PING_INTERVAL_S")
@@ -123,28 +158,56 @@ class FeedSettings(StackSettings):
     api_secret: SecretStr | None = Field(default=None, validation_alias="POLY_API_SECRET")
     api_passphrase: SecretStr | None = Field(default=None, validation_alias="POLY_API_PASSPHRASE")
 
-    @field_validator("assets")
+    @staticmethod
+    def _as_list(value: Any) -> Any:
+        """A JSON list, or the friendlier comma-separated form (`btc,eth`)."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("assets", mode="before")
     @classmethod
-    def _asset_form(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if not re.fullmatch(r"[a-z]{2,10}", a)]
-        if bad or not value:
-            raise ValueError(f"expected lower-case asset codes like btc, got {value!r}")
-        return value
+    def _known_assets(cls, value: Any) -> Any:
+        value = cls._as_list(value)
+        if not isinstance(value, list):
+            return value
+        return list(known_assets(str(a).strip().lower() for a in value))
+
+    @field_validator("intervals_s", mode="before")
+    @classmethod
+    def _interval_list(cls, value: Any) -> Any:
+        return cls._as_list(value)
 
     @field_validator("intervals_s")
     @classmethod
-    def _interval_form(cls, value: list[int]) -> list[int]:
-        if not value or any(i not in (300, 900, 3600, 14_400) for i in value):
-            raise ValueError(f"expected a list of 300, 900, 3600, 14400, got {value!r}")
+    def _known_intervals(cls, value: list[int]) -> list[int]:
+        return list(known_intervals(value))
+
+    @field_validator("clob_url", "gamma_url")
+    @classmethod
+    def _http_form(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
         return value
 
-    def api_creds(self) -> tuple[str, SecretStr, SecretStr] | None:
-        """The user-channel credentials, None when unset; raises SettingsError when only some are set.
+    @field_validator("market_ws_url", "user_ws_url", "rtds_url")
+    @classmethod
+    def _ws_form(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("expected a ws:// or wss:// URL")
+        return value
 
-        Checked here rather than in a model validator, whose error would echo the input values."""
+    @model_validator(mode="after")
+    def _creds_together(self) -> FeedSettings:
         given = [self.api_key is not None, self.api_secret is not None, self.api_passphrase is not None]
         if any(given) and not all(given):
-            raise SettingsError("POLY_API_KEY, POLY_API_SECRET and POLY_API_PASSPHRASE must be set together")
+            raise ValueError("POLY_API_KEY, POLY_API_SECRET and POLY_API_PASSPHRASE must be set together")
+        return self
+
+    def api_creds(self) -> tuple[str, SecretStr, SecretStr] | None:
+        """The user-channel credentials, None when unset (all three or none: checked at load)."""
         if self.api_key is None or self.api_secret is None or self.api_passphrase is None:
             return None
         return self.api_key, self.api_secret, self.api_passphrase
@@ -153,29 +216,86 @@ class FeedSettings(StackSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
+# Settings whose values are known not to be secret: only these are echoed in an error message.
+# Anything else (URLs that may carry credentials, keys, KAFKA_CLIENT_CONFIG, whatever is added later
+# and not listed here) is shown as <hidden>.
+PUBLIC_SETTINGS = frozenset(
+    {
+        "kafka_bootstrap_servers",
+        "stack_dir",
+        "startup_timeout_s",
+        "log_level",
+        "mode",
+        "sim_port",
+        "archive_dir",
+        "archive_roll_rows",
+        "archive_roll_s",
+        "archive_batch_size",
+        "archive_start",
+        "assets",
+        "intervals_s",
+        "gap_threshold_s",
+        "stale_after_s",
+        "ping_interval_s",
+        "gamma_poll_s",
+        "clock_interval_s",
+        "stats_interval_s",
+        "clock",
+    }
+)
+
+
+def _field_of(model: type[BaseSettings], name: str) -> str | None:
+    for field, info in model.model_fields.items():
+        if name in (field, info.validation_alias):
+            return field
+    return None
+
+
 def _alias_of(model: type[BaseSettings], field: str) -> str:
     info = model.model_fields.get(field)
     alias = info.validation_alias if info is not None else None
     return alias if isinstance(alias, str) else field.upper()
 
 
-def load(model: type[S], **overrides: Any) -> S:
-    """Build settings or raise SettingsError naming each bad variable, its value and the reason."""
+def _problem(model: type[BaseSettings], err: Any) -> str:
+    if not err["loc"]:  # a check across fields: its message names the variables, echoes no value
+        return str(err["msg"]).removeprefix("Value error, ")
+    field = _field_of(model, str(err["loc"][0]))
+    name = _alias_of(model, field) if field else str(err["loc"][0])
+    shown = json.dumps(err.get("input"), default=str) if field in PUBLIC_SETTINGS else "<hidden>"
+    return f"{name}={shown}: {str(err['msg']).removeprefix('Value error, ')}"
+
+
+def _build(model: type[S], overrides: dict[str, Any]) -> tuple[S | None, list[str]]:
+    """The settings, or None and what is wrong with them (values echoed for public settings only)."""
     try:
-        return model(**overrides)
+        return model(**overrides), []
     except SourceError as exc:  # a value that is not even parseable (bad JSON for a dict setting)
         match = re.search(r'field "(\w+)"', str(exc))
         name = _alias_of(model, match.group(1)) if match else "?"
-        raise SettingsError(
-            f"invalid setting(s): {name}: cannot parse the value ({exc.__cause__ or exc})"
-        ) from None
+        return None, [f"{name}=<hidden>: cannot parse the value as JSON"]
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            name = field if field.isupper() else _alias_of(model, field)
-            shown = (
-                "<secret>" if "URL" in name or "KEY" in name else json.dumps(err.get("input"), default=str)
-            )
-            problems.append(f"{name}={shown}: {err['msg']}")
-        raise SettingsError("invalid setting(s): " + "; ".join(problems)) from None
+        return None, [_problem(model, err) for err in exc.errors()]
+
+
+def load(model: type[S], **overrides: Any) -> S:
+    """Build settings or raise SettingsError naming each bad variable and the reason; the value is
+    shown only for a setting on the PUBLIC_SETTINGS allow-list."""
+    settings, problems = _build(model, overrides)
+    if settings is None:
+        raise SettingsError("invalid setting(s): " + "; ".join(problems))
+    return settings
+
+
+# Every process's settings model: `config check` loads each, so it refuses exactly what some
+# process would refuse at start-up.
+EVERY_PROCESS: tuple[type[StackSettings], ...] = (TraderSettings, RecorderSettings, FeedSettings, SimSettings)
+
+
+def check_every_process() -> TraderSettings:
+    """Load every process's settings; SettingsError listing each problem once. Returns the trader's."""
+    problems = list(dict.fromkeys(p for model in EVERY_PROCESS for p in _build(model, {})[1]))
+    if problems:
+        raise SettingsError("invalid setting(s): " + "; ".join(problems))
+    return load(TraderSettings)

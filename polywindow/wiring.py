@@ -83,7 +83,7 @@ class Feeds:
         self.only = only
         self.clock = clock or build_clock(settings)
         self.now = self.clock.now
-        self.producer = EventProducer(kafka_bootstrap, settings.kafka_client_config)
+        self.producer = EventProducer(kafka_bootstrap, settings.kafka_client())
         # A short wait for a connection, so a database outage turns into retries held in order by
         # the writer instead of a writer stuck for the pool's default 30 s.
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, timeout=5.0)

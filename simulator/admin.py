@@ -55,6 +55,7 @@ class AdminApi:
             Route("/faults", self.set_faults, methods=["POST"]),
             Route("/faults/reset", self.reset_faults, methods=["POST"]),
             Route("/balance", self.set_balance, methods=["POST"]),
+            Route("/ws", self.sockets, methods=["GET"]),
             Route("/ws/disconnect", self.disconnect, methods=["POST"]),
         ]
         return Mount(ADMIN_PREFIX, routes=routes)
@@ -96,6 +97,12 @@ class AdminApi:
         assert isinstance(body, BalanceUpdate)
         self.ex.set_balance(body.address, body.asset, body.amount)
         return JSONResponse({"address": body.address, "asset": body.asset, "balance": str(body.amount)})
+
+    async def sockets(self, request: Request) -> Response:
+        """How many market and (authenticated) user sockets are open: what a disconnect would close."""
+        if not self._authorised(request):
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        return JSONResponse({"market": len(self.market_hub.conns), "user": len(self.user_hub.conns)})
 
     async def disconnect(self, request: Request) -> Response:
         body = await self._body(request, DisconnectRequest)

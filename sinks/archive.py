@@ -162,6 +162,7 @@ class ArchiveWriter:
         self._next: dict[tuple[str, int], int] = {}
         self.parts_written = 0
         self.rows_written = 0
+        self.newest_written: dict[str, datetime] = {}  # per topic: the newest recv_ts in a closed part
 
     def add(self, row: ArchiveRow, now: float, wall: datetime) -> bool:
         """Buffer one row; a buffer reaching `roll_rows` becomes a part at once (returns True then).
@@ -206,6 +207,10 @@ class ArchiveWriter:
             write_part(day_dir(self.archive_dir, key[0], key[1]), buffer.rows)
             self.parts_written += 1
             self.rows_written += len(buffer.rows)
+            times = [r.recv_ts for r in buffer.rows if r.recv_ts is not None]
+            if times:
+                newest = max(times)
+                self.newest_written[key[0]] = max(self.newest_written.get(key[0], newest), newest)
 
     def pending(self) -> list[ArchiveRow]:
         """Rows read but not yet in a closed part (what a crash now would make Kafka deliver again)."""

@@ -30,6 +30,7 @@ from core.models import Alert
 from core.serde import DecodeError, decode
 from core.timestamps import from_ms
 from sinks.archive import ArchiveRow, ArchiveWriter
+from sinks.archive_state import load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Recorder:
         self.stats = RecorderStats()
         self._committed: dict[tuple[str, int], int] = {}
         self._position: dict[tuple[str, int], int] = {}  # next offset to read, per owned partition
+        self._state = load_state(writer.archive_dir)
         consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
 
     def _ask(self, call: Callable[[], _T]) -> _T:
@@ -129,7 +131,50 @@ class Recorder:
         low, high = consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
         return low, high
 
+    def _log_reset(self, consumer: Consumer, topic: str, partition: int, ours: int, end: int) -> None:
+        """Our offset is past the broker's end: its log was reset under us. A new cluster id is the
+        broker_reset alert; the same one means the log was truncated (we archived those offsets, new
+        records will reuse them and the reader tells them apart by their Kafka time)."""
+        if not self._check_broker(consumer):
+            log.warning(
+                "%s[%d]: our offset %d is past the broker's end %d: its log was truncated",
+                topic,
+                partition,
+                ours,
+                end,
+            )
+
+    def _check_broker(self, consumer: Consumer) -> bool:
+        """A cluster id other than the one the archive was recorded from: the broker's log was reset,
+        and whatever it held that we had not archived is gone. Say where the hole starts; True then."""
+        cluster = self._ask(lambda: consumer.list_topics(timeout=_WATERMARK_TIMEOUT_S).cluster_id)
+        known = self._state.cluster_id
+        if known is not None and cluster != known:
+            since = ", ".join(f"{t} after {ts.isoformat()}" for t, ts in sorted(self._state.newest.items()))
+            message = (
+                f"archive gap: the broker's log was reset (cluster {known} -> {cluster}); records it held "
+                f"that were not yet archived are lost ({since or 'nothing archived yet'}); events produced "
+                "while it was away are counted by their producers as delivery failures"
+            )
+            self.stats.loss_events += 1
+            log.error(message)
+            self.alert(
+                Alert(
+                    alert_kind="archive.broker_reset",
+                    severity=Severity.CRITICAL,
+                    message=message,
+                    dedupe_key=f"{known}->{cluster}",
+                    event_ts=self.wall(),
+                )
+            )
+        if cluster == known:
+            return False
+        self._state.cluster_id = cluster
+        save_state(self.writer.archive_dir, self._state)
+        return known is not None
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._check_broker(consumer)
         committed = self._ask(lambda: consumer.committed(partitions, timeout=_WATERMARK_TIMEOUT_S))
         for tp in committed:
             low, high = self._ask(partial(self._watermarks, consumer, tp))
@@ -139,9 +184,7 @@ class Recorder:
                 self._lost(tp.topic, tp.partition, tp.offset, low, "committed offset no longer on the broker")
                 tp.offset = low
             elif tp.offset > high:
-                self._lost(
-                    tp.topic, tp.partition, high, tp.offset, "committed offset beyond the broker's end"
-                )
+                self._log_reset(consumer, tp.topic, tp.partition, tp.offset, high)
                 tp.offset = low
             self._committed[(tp.topic, tp.partition)] = tp.offset
             self._position[(tp.topic, tp.partition)] = tp.offset
@@ -180,7 +223,9 @@ class Recorder:
         )
 
     def _offset_reset(self, msg: Message) -> None:
-        """The fetch position fell below the low watermark while running: report the range, jump on.
+        """The fetch position left the broker's log while running. Below the low watermark: the
+        broker dropped records before we read them (report the range). Beyond the end: the log
+        itself was reset (a broker restarted empty): `_log_reset` says so. Either way, jump to low.
 
         librdkafka refuses `seek` on a partition in this error state, so the whole assignment is
         assigned again at the positions this recorder has reached (prefetched records are fetched again).
@@ -189,10 +234,13 @@ class Recorder:
         if topic is None or partition is None:
             raise KafkaException(msg.error())
         tp = TopicPartition(topic, partition)
-        low, _high = self.consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
+        low, high = self.consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
         failed_at = msg.offset()
         first = failed_at if failed_at is not None and failed_at >= 0 else self._position[(topic, partition)]
-        self._lost(topic, partition, first, low, "dropped by the broker before it was read")
+        if first > high:
+            self._log_reset(self.consumer, topic, partition, first, high)
+        else:
+            self._lost(topic, partition, first, low, "dropped by the broker before it was read")
         self._position[(topic, partition)] = low
         self.consumer.assign([TopicPartition(t, p, o) for (t, p), o in self._position.items()])
 
@@ -245,6 +293,8 @@ class Recorder:
         self.stats.commits += 1
         for tp in ahead:
             self._committed[(tp.topic, tp.partition)] = tp.offset
+        self._state.newest.update(self.writer.newest_written)
+        save_state(self.writer.archive_dir, self._state)
 
     def close(self) -> None:
         """Graceful stop: every buffer becomes a part, offsets are committed (when the broker

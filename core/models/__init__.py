@@ -17,6 +17,8 @@ from core.models.market import (
 from core.models.ops import Alert, AssertionEvent, AssertionResult, BreakerChange, Quarantined
 from core.models.trading import (
     ControlChange,
+    ControlsSnapshot,
+    DecisionContext,
     ExecutionEvent,
     Fill,
     IntentRejected,
@@ -36,6 +38,8 @@ __all__ = [
     "BookSnapshot",
     "BreakerChange",
     "ControlChange",
+    "ControlsSnapshot",
+    "DecisionContext",
     "Event",
     "ExecutionEvent",
     "Fill",

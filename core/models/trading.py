@@ -20,7 +20,8 @@ from core.enums import (
 )
 from core.ids import ClientOrderId, TokenId, TradeId, VenueOrderId, WindowId
 from core.models.base import Event, MarketEvent
-from core.money import PositiveUsd, Price, Size, Usd
+from core.models.market import Level
+from core.money import OraclePrice, PositiveUsd, Price, Size, Usd
 from core.timestamps import UtcDatetime
 
 
@@ -33,6 +34,15 @@ class ControlChange(Event):
     updated_by: str = Field(min_length=1)
     updated_at: UtcDatetime
     reason: str = ""
+
+
+class ControlsSnapshot(Event):
+    """Every row of `runtime_controls` as read at `read_at`: the truth after a restart, and the
+    proof that the controls a decision used are no older than the last read."""
+
+    kind: Literal["controls_snapshot"] = "controls_snapshot"
+    rows: tuple[ControlChange, ...]
+    read_at: UtcDatetime
 
 
 class Signal(Event):
@@ -51,6 +61,23 @@ class Signal(Event):
     reason: str = ""
 
 
+class DecisionContext(Event):
+    """What a decision saw, for the audit trail: both books' top levels, the reference (oracle or
+    spot) price against the strike, the risk result and the controls version it was checked under."""
+
+    kind: Literal["decision_context"] = "decision_context"
+    up_bids: tuple[Level, ...] = ()
+    up_asks: tuple[Level, ...] = ()
+    down_bids: tuple[Level, ...] = ()
+    down_asks: tuple[Level, ...] = ()
+    reference_price: OraclePrice | None = None
+    strike: OraclePrice | None = None
+    signal: Signal
+    risk_result: str = Field(min_length=1)
+    controls_version: int
+    event_ts: UtcDatetime
+
+
 class OrderIntent(Event):
     """A signal approved by risk, sized in shares; `client_order_id` is fixed before the venue sees it."""
 
@@ -67,6 +94,7 @@ class OrderIntent(Event):
     mode: TradingMode
     event_ts: UtcDatetime
     position_id: str | None = None
+    context: DecisionContext | None = None
 
 
 class IntentRejected(Event):
@@ -79,6 +107,7 @@ class IntentRejected(Event):
     rule: str = Field(min_length=1)
     detail: str
     event_ts: UtcDatetime
+    controls_version: int | None = None
 
 
 class OrderUpdate(Event):

@@ -187,7 +187,8 @@ class OpsWriter:
 
     def record_alert(self, alert: Alert) -> None:
         self._execute(
-            "INSERT INTO alerts (kind, severity, message, dedupe_key, event_ts) VALUES (%s, %s, %s, %s, %s)",
+            "INSERT INTO alerts (kind, severity, message, dedupe_key, event_ts) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (kind, dedupe_key, event_ts) DO NOTHING",  # the sink may have written its copy
             (alert.alert_kind, alert.severity.value, alert.message, alert.dedupe_key, alert.event_ts),
         )
 

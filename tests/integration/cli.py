@@ -14,8 +14,7 @@ POLYWINDOW = Path(sys.executable).parent / "polywindow"
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout_s: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    merged = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    merged.update(env or {})
+    merged = {**os.environ, **(env or {})}  # the session's own stack and archive (tests/conftest.py)
     return subprocess.run(
         [str(POLYWINDOW), *args],
         cwd=REPO,

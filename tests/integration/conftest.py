@@ -1,4 +1,4 @@
-"""Integration fixtures: the real local stack (or the cluster/database the environment names)."""
+"""Integration fixtures on the session's own stack (`endpoints`, in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,6 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from infra import stack
-from polywindow.settings import StackSettings, load
-from sinks.postgres.migrate import migrate
-
-
-@pytest.fixture(scope="session")
-def endpoints() -> stack.Endpoints:
-    """The running stack; started if it is not (idempotent), migrations applied."""
-    settings = load(StackSettings)
-    url = settings.database_url.get_secret_value() if settings.database_url else None
-    found = stack.up(
-        settings.stack_dir,
-        url,
-        settings.kafka_bootstrap_servers,
-        settings.kafka_client_config,
-        settings.startup_timeout_s,
-    )
-    migrate(found.database_url)
-    return found
 
 
 @pytest.fixture

@@ -7,18 +7,22 @@ Each test runs a private mock cluster in this process, whose fault calls the tes
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.kafka import EventProducer, consumer_config
 from core.models import Alert
 from core.serde import encode
+from infra import stack
 from sinks.archive import ArchiveWriter
 from sinks.archive_reader import archive_counts, read_archive
 from sinks.archive_recorder import Recorder
@@ -135,3 +139,39 @@ def test_a_second_recorder_in_the_group_shares_the_work_and_both_keep_running(
     other.close()
     assert _replayed(tmp_path, base) == sent
     assert sum(archive_counts(tmp_path, ["md.oracle"]).values()) == 25
+
+
+def test_a_broker_that_lost_its_log_is_reported_with_where_the_archive_hole_starts(
+    endpoints: stack.Endpoints, tmp_path: Path
+) -> None:
+    """The embedded broker killed and started again (same address, empty log): the running recorder
+    rejoins, says the log was reset and since when the archive may miss events, and records on."""
+    kafka_dir, archive = tmp_path / "stack", tmp_path / "archive"
+    bootstrap = stack.up(kafka_dir, endpoints.database_url, None, {}, 30).kafka_bootstrap
+    try:
+        base = _base()
+        consumer = Consumer(
+            consumer_config(bootstrap, "archive", embedded=True, client_config={"auto.offset.reset": "error"})
+        )
+        alerts: list[Alert] = []
+        recorder = Recorder(
+            consumer, ["md.oracle"], ArchiveWriter(archive, roll_rows=1, roll_s=3600), alerts.append
+        )
+        _until(lambda: bool(recorder.assigned), recorder)
+        before = _produce(bootstrap, base, 0, 5)
+        _until(lambda: recorder.stats.archived >= 5, recorder)
+        assert alerts == []  # a first start on an empty archive is no loss
+
+        pid = int((kafka_dir / "kafka.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        psutil.Process(pid).wait(10)
+        assert stack.up(kafka_dir, endpoints.database_url, None, {}, 30).kafka_bootstrap == bootstrap
+
+        after = _produce(bootstrap, base, 5, 5)
+        _until(lambda: recorder.stats.archived >= 10, recorder)
+        recorder.close()
+        assert [a.alert_kind for a in alerts] == ["archive.broker_reset"]
+        assert f"md.oracle after {(base + timedelta(seconds=4)).isoformat()}" in alerts[0].message
+        assert _replayed(archive, base) == before + after
+    finally:
+        stack.down(kafka_dir)

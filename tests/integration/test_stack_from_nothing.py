@@ -38,7 +38,7 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def fresh(stack_dir: Path) -> stack.Endpoints:
-    env = {"POLYWINDOW_STACK_DIR": str(stack_dir)}
+    env = {"POLYWINDOW_STACK_DIR": str(stack_dir), "DATABASE_URL": ""}  # embedded, from nothing
     result = run_cli("stack", "up", env=env)
     assert result.returncode == 0, result.stderr
     assert "0001_init.sql" in result.stdout  # a fresh database got the schema

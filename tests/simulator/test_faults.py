@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -20,9 +20,24 @@ from py_clob_client_v2.exceptions import PolyApiException
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.simulator.conftest import HARDHAT_ADDRESS, RunningSim
+from tests.simulator.conftest import HARDHAT_ADDRESS, RunningSim, admin_token, wait_until
 from tests.simulator.test_client_roundtrip import client_for
 from tests.simulator.test_ws_channels import events, read_frames
+
+
+def admin_get(sim: RunningSim, path: str) -> dict[str, Any]:
+    response = httpx.get(f"{sim.url}/_admin{path}", headers={"X-Admin-Token": admin_token()}, timeout=10)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def sockets(sim: RunningSim) -> dict[str, Any]:
+    return admin_get(sim, "/ws")
+
+
+def stalled_for(sim: RunningSim) -> float:
+    return float(admin_get(sim, "/faults")["market_stalled_for_s"])
 
 
 def subscribe(sim: RunningSim, ws, assets: list[str]) -> None:
@@ -37,12 +52,14 @@ def test_admin_needs_the_token(sim: RunningSim) -> None:
     assert response.status_code == 401
 
 
-def test_added_latency_slows_every_call(sim: RunningSim) -> None:
-    client = client_for(sim)
-    assert sim.admin("/faults", {"latency_ms": 300}).status_code == 200
-    started = time.monotonic()
-    client.get_order_book(sim.market.up_token_id)
-    assert time.monotonic() - started >= 0.3
+def test_added_latency_makes_a_client_with_a_shorter_timeout_time_out(sim: RunningSim) -> None:
+    book = f"{sim.url}/book?token_id={sim.market.up_token_id}"
+    assert httpx.get(book, timeout=10).status_code == 200
+    assert sim.admin("/faults", {"latency_ms": 5000}).status_code == 200
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(book, timeout=httpx.Timeout(10, read=2))
+    assert sim.admin("/faults/reset").status_code == 200
+    assert httpx.get(book, timeout=httpx.Timeout(10, read=2)).status_code == 200
 
 
 def test_injected_5xx_raises_with_status_then_recovers(sim: RunningSim) -> None:
@@ -148,7 +165,7 @@ def test_websocket_disconnect_closes_market_and_user_sockets(sim: RunningSim) ->
     with connect(f"{sim.ws_url}/ws/market") as market, connect(f"{sim.ws_url}/ws/user") as user:
         subscribe(sim, market, [sim.market.up_token_id])
         user.send(json.dumps({"auth": auth, "type": "user"}))
-        time.sleep(0.2)
+        wait_until(lambda: sockets(sim) == {"market": 1, "user": 1}, 10, "both sockets to be registered")
         assert sim.admin("/ws/disconnect", {"channel": "all"}).json() == {"closed": 2}
         for ws in (market, user):
             with pytest.raises(ConnectionClosed) as closed:
@@ -160,10 +177,11 @@ def test_stale_feed_sends_nothing_while_stalled(sim: RunningSim) -> None:
     up = sim.market.up_token_id
     with connect(f"{sim.ws_url}/ws/market") as ws:
         subscribe(sim, ws, [up])
-        sim.admin("/faults", {"stall_market_s": 0.8})
+        sim.admin("/faults", {"stall_market_s": 3})
         sim.quote(up, "BUY", "0.40", "10")
         assert read_frames(ws, quiet_s=0.5) == []
-        time.sleep(0.4)
+        assert stalled_for(sim) > 0, "the quiet read above happened while the stall was on"
+        wait_until(lambda: stalled_for(sim) == 0, 10, "the stall to end")
         sim.quote(up, "BUY", "0.41", "10")
         after = events(read_frames(ws, quiet_s=0.3))
     assert after and after[0]["price_changes"][0]["price"] == "0.41"

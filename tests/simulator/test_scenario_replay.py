@@ -107,13 +107,19 @@ def test_speed_factor_drives_the_scenario_clock() -> None:
     exchange = Exchange()
     scenario = build_scenario("replay", 600.0, 0, exchange, settings=ScenarioSettings(liquidity=False))
     assert isinstance(scenario.clock, ScaledClock) and exchange.clock is scenario.clock
+    assert scenario.clock.speed == 600.0
+    target = DAY + timedelta(minutes=5)
 
     async def drive() -> None:
         task = asyncio.create_task(scenario.run(interval_s=0.01))
-        await asyncio.sleep(0.3)
+        deadline = asyncio.get_running_loop().time() + 10
+        while scenario.now < target:
+            assert asyncio.get_running_loop().time() < deadline, "scenario time did not reach 00:05"
+            await asyncio.sleep(0.01)
         task.cancel()
 
     asyncio.run(drive())
-    elapsed = (scenario.now - DAY).total_seconds()
-    assert 60 <= elapsed <= 600
-    assert scenario.hub.now_ms > 0
+    # What a client sees: the first window of the day has run out on the exchange, prints went out.
+    first = next(m for m in exchange.markets() if m.slug == "btc-updown-5m-1780876800")
+    assert exchange.is_closed(first.condition_id)
+    assert scenario.hub.now_ms >= int(DAY.timestamp() * 1000)

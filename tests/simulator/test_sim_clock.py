@@ -9,7 +9,7 @@ import httpx
 import pytest
 from py_clob_client_v2.client import ClobClient
 
-from tests.simulator.conftest import ScenarioSim, scenario_sim, wait_until
+from tests.simulator.conftest import ScenarioSim, admin_token, scenario_sim, wait_until
 
 
 def wall_ms() -> int:
@@ -48,10 +48,15 @@ def test_time_answers_scenario_time_at_any_speed(speed: float) -> None:
             assert abs(int(sim_clock(sim)["now_ms"]) - wall_ms()) < 1000
 
 
-def test_sim_clock_is_read_only_and_unauthenticated() -> None:
+def test_sim_clock_is_read_only_unauthenticated_and_never_faulted() -> None:
     with scenario_sim("synthetic", 1.0) as sim:
         assert httpx.post(f"{sim.url}/_sim/clock", timeout=10).status_code == 405
         assert abs(int(sim_clock(sim)["now_ms"]) - wall_ms()) < 1000
+        headers = {"X-Admin-Token": admin_token()}
+        body = {"http_error_count": -1, "http_error_status": 503}
+        assert httpx.post(f"{sim.url}/_admin/faults", json=body, headers=headers).status_code == 200
+        assert httpx.get(f"{sim.url}/time", timeout=10).status_code == 503, "the venue's routes are hurt"
+        assert sim_clock(sim)["speed"] == 1.0, "the simulator's own clock route is not"
 
 
 def test_replay_clock_reports_the_recorded_day_and_its_speed() -> None:

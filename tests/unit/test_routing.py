@@ -1,0 +1,84 @@
+"""The loader: events reach only their window, never before its start; windows are forgotten."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.enums import Outcome, WindowPhase
+from core.routing import ControlsUpdate, Expire, WindowRouter, admits
+from core.window_engine import Desk, step
+from core.window_state import WindowState
+from tests.trading_builders import DOWN, START, UP, WINDOW, book, oracle, snapshot, window
+
+
+def test_book_events_go_to_the_window_of_their_token_only_from_its_start() -> None:
+    router = WindowRouter()
+    router.route(window())
+    early = router.route(book(UP, START - timedelta(milliseconds=1), "0.5", "0.6"))
+    assert early.routed == [] and early.before_start == 1
+    on_time = router.route(book(DOWN, START, "0.5", "0.6"))
+    assert [w for w, _ in on_time.routed] == [WINDOW]
+    assert router.route(book("999", START, "0.5", "0.6")).routed == []
+
+
+def test_oracle_ticks_go_to_every_window_of_the_asset() -> None:
+    router = WindowRouter()
+    router.route(window())
+    router.route(window(window_id="btc-updown-15m-x", up="3", down="4", interval_s=900))
+    router.route(window(window_id="eth-updown-5m-x", up="5", down="6", asset="eth"))
+    routed = router.route(oracle(START + timedelta(seconds=1), "100")).routed
+    assert sorted(w for w, _ in routed) == ["btc-updown-15m-x", WINDOW]
+
+
+def test_a_resolved_window_is_forgotten_by_the_router() -> None:
+    router = WindowRouter()
+    router.route(window())
+    router.route(window(WindowPhase.RESOLVED, at=START + timedelta(seconds=330)))
+    assert router.live_windows == frozenset()
+    assert router.route(book(UP, START + timedelta(seconds=340), "0.5", "0.6")).routed == []
+
+
+def test_a_window_whose_resolution_never_comes_expires() -> None:
+    router = WindowRouter(retain_after_end=timedelta(minutes=10))
+    router.route(window())
+    later = window(window_id="btc-updown-5m-later", up="7", down="8", start=START + timedelta(hours=1))
+    result = router.route(later)
+    assert (WINDOW, Expire(later.source_ts)) in result.routed
+    assert router.live_windows == {later.window_id}
+
+
+def test_controls_reach_every_live_window_and_a_new_window_gets_the_current_ones() -> None:
+    router = WindowRouter()
+    router.route(window())
+    result = router.route(snapshot(START))
+    assert [(w, type(i)) for w, i in result.routed] == [(WINDOW, ControlsUpdate)]
+    new = router.route(window(window_id="btc-updown-5m-next", up="7", down="8"))
+    assert any(isinstance(i, ControlsUpdate) for _, i in new.routed)
+
+
+def test_a_bad_control_value_is_a_problem_not_a_silent_drop() -> None:
+    router = WindowRouter()
+    assert router.route(snapshot(START, kill_switch="GO")).problem is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(offsets=st.lists(st.integers(min_value=-120_000, max_value=120_000), min_size=1, max_size=30))
+def test_nothing_stamped_before_the_start_reaches_the_window_state(offsets: list[int]) -> None:
+    router = WindowRouter()
+    state: WindowState | None = None
+    for routed_id, item in router.route(window()).routed:
+        assert routed_id == WINDOW
+        state, _ = step(state, item, Desk(strategies=()))
+    assert state is not None
+    for ms in offsets:
+        at = START + timedelta(milliseconds=ms)
+        for event in (oracle(at, str(1000 + ms % 7)), book(UP, at, "0.4", "0.5")):
+            for _, item in router.route(event).routed:
+                assert admits(START, item.source_ts)  # type: ignore[union-attr]
+                state, _ = step(state, item, Desk(strategies=()))
+    assert state is not None
+    assert state.reference_ts is None or state.reference_ts >= START
+    assert (state.best_ask(Outcome.UP) is not None) == any(ms >= 0 for ms in offsets)
