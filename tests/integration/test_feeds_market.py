@@ -35,7 +35,7 @@ from sinks.postgres.ops import OpsWriter
 from sinks.postgres.write_queue import WriteQueue
 from tests.integration.feeds_harness import TopicTail, add_market, on_thread, wait_for, wait_quiet
 from tests.integration.test_ops_outage import set_reachable
-from tests.simulator.conftest import RunningSim, fast_config, start_sim
+from tests.simulator.conftest import RunningSim, admin_token, fast_config, start_sim
 from tests.simulator.test_ws_channels import random_flow
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
@@ -407,3 +407,29 @@ def test_a_feed_silent_while_the_venue_still_answers_ping_is_reconnected_and_res
     events = tail.drain(setup.ours, quiet_s=0.5)
     tail.close()
     assert_books_equal_venue(setup, events)
+
+
+def test_a_429_on_resync_is_honoured_no_resync_before_its_retry_after(setup: Setup) -> None:
+    setup.sim.admin("/faults", {"rate_limit_count": 2, "retry_after_s": 60})
+    tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
+    up = setup.market.up_token_id
+    box: list[Connector] = []
+    with run_connector(setup, None, FAST, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        # The first token's REST resync met the 429; the second was not asked for within Retry-After,
+        # so the venue's second 429 is still unused.
+        headers = {"X-Admin-Token": admin_token()}
+        left = httpx.get(f"{setup.sim.url}/_admin/faults", headers=headers).json()["rate_limit_count"]
+        assert left == 1
+        assert box[0].channel.counts["resync_failed"] == 1
+        setup.sim.admin("/faults/reset")  # our own reads of the venue's book below are not limited
+        setup.sim.quote(up, "BUY", "0.44", "10")  # the books come from the subscribe dump meanwhile
+        venue = {token: venue_levels(setup.sim, token) for token in setup.tokens}
+
+        def caught_up(events: list[Any]) -> bool:
+            books = {t: rebuild(events, t) for t in setup.tokens}
+            return all((b.levels(BookSide.BID), b.levels(BookSide.ASK)) == venue[t] for t, b in books.items())
+
+        tail.read(setup.ours, caught_up, timeout_s=10)
+        box[0].producer.flush()
+    tail.close()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.backoff import retry_after_s
 from core.runtime_alerts import QuarantineAlerts
 
 T0 = datetime(2026, 6, 8, 12, 0, tzinfo=UTC)
@@ -31,3 +32,10 @@ def test_every_reject_is_counted_in_exactly_one_alert_or_still_held(offsets: lis
         if alert is not None:
             counted += int(alert.message.split(": ")[1].split(" ")[0])
     assert counted + alerts.held == len(offsets)
+
+
+def test_retry_after_reads_seconds_and_http_dates_and_ignores_junk() -> None:
+    assert retry_after_s("79", T0) == 79.0
+    assert retry_after_s("Mon, 08 Jun 2026 12:00:30 GMT", T0) == 30.0
+    assert retry_after_s("Mon, 08 Jun 2026 11:59:00 GMT", T0) == 0.0
+    assert retry_after_s(None, T0) is None and retry_after_s("soon", T0) is None
