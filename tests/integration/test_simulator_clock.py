@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -27,7 +27,7 @@ def venue() -> Iterator[Venue]:
         yield running
 
 
-def venue_now(venue: Venue) -> tuple[float, object]:
+def venue_now(venue: Venue) -> tuple[float, datetime]:
     body = httpx.get(f"http://{venue.address}/_sim/clock", timeout=5).json()
     return float(body["speed"]), from_ms(body["now_ms"])
 
@@ -40,7 +40,7 @@ def test_now_and_sleep_follow_scenario_time_at_60x(venue: Venue) -> None:
     after = clock.now()
     assert before - timedelta(seconds=3) <= theirs <= after + timedelta(seconds=3)  # 3 s = 50 ms of wall
 
-    async def sleep_and_follow() -> list:
+    async def sleep_and_follow() -> list[datetime]:
         follower = asyncio.create_task(clock.follow())  # re-anchors every 50 ms meanwhile
         seen = [clock.now()]
         for _ in range(20):
