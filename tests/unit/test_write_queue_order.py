@@ -4,6 +4,8 @@ in submission order, and every definite failure is reported once."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import psycopg
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,7 +34,7 @@ def test_successful_jobs_run_once_each_in_submission_order(jobs: list[tuple[int,
 
     writes = WriteQueue(retry=Backoff(base_s=0.0001, cap_s=0.001), on_failure=reports.append).start()
     for n, (_transient, definite) in enumerate(jobs):
-        assert writes.submit(f"job {n}", lambda n=n, d=definite: job(n, d))
+        assert writes.submit(f"job {n}", partial(job, n, definite))
     assert writes.wait_idle(10)
     writes.close()
     assert done == [n for n, (_t, definite) in enumerate(jobs) if not definite]
