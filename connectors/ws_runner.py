@@ -99,10 +99,10 @@ class Channel(Protocol):
 class RunnerConfig:
     """Thresholds in seconds of the runner's clock; `poll_s` is the wall period of the keep-alive loop.
 
-    `min_wall_s`: on a sped-up clock (a simulator at 60x) a silence threshold is never shorter than
-    this many wall seconds (the stale threshold never shorter than three times it): one machine's
-    scheduling and socket delays are wall time, and at 60x 83 ms of them would read as 5 s of
-    venue silence. At speed 1 the configured thresholds are always the longer ones."""
+    `min_wall_s`: a silence threshold is never shorter than this many wall seconds (the stale one
+    never shorter than three times it), whatever the clock's speed: one machine's scheduling and
+    socket delays are wall time, and on a simulator at 60x 83 ms of them would read as 5 s of venue
+    silence. The production thresholds (5 s, 30 s at speed 1) are always the longer ones."""
 
     ping_interval_s: float | None = 10.0
     stale_after_s: float = 30.0
