@@ -97,7 +97,8 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class RunnerConfig:
-    """Thresholds in seconds of the runner's clock; `poll_s` is the wall period of the keep-alive loop.
+    """Thresholds in seconds of the runner's clock; `poll_s` (the keep-alive loop's period) and
+    `open_timeout_s` (the handshake's) are wall seconds.
 
     `min_wall_s`: a silence threshold is never shorter than this many wall seconds (the stale one
     never shorter than three times it), whatever the clock's speed: one machine's scheduling and
@@ -176,7 +177,7 @@ class WsRunner:
             try:
                 async with connect(
                     self.channel.url(),
-                    open_timeout=self.clock.wall_s(self.config.open_timeout_s),
+                    open_timeout=self.config.open_timeout_s,  # the handshake is transport: wall seconds
                     max_size=None,
                     ping_interval=None,
                 ) as ws:
