@@ -50,6 +50,15 @@ def order_key(event: Event) -> str:
     return str(kind)
 
 
+def subject_of(event: Event) -> str | None:
+    """The token, symbol or window an event is about: what its per-key state is forgotten by."""
+    for attr in ("token_id", "symbol", "window_id"):
+        value = getattr(event, attr, None)
+        if value is not None:
+            return str(value)
+    return None
+
+
 def rate_key(event: Event) -> str | None:
     """The key a capture rate is counted under (a token or a symbol); None for other events."""
     if isinstance(event, MarketEvent):

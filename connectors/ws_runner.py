@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -34,7 +34,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from connectors.clock import Clock, as_clock
 from connectors.parsing import Parsed
-from connectors.routing import order_key, rate_key, topic_for
+from connectors.routing import order_key, rate_key, subject_of, topic_for
 from core.backoff import Backoff
 from core.dedupe import Deduper, Verdict
 from core.enums import Severity
@@ -251,6 +251,12 @@ class WsRunner:
                 return
             self._gap_opened(self.monitor.check(now))
 
+    def forget(self, subjects: Iterable[str]) -> None:
+        """Drop the per-key state of tokens (or windows) no longer followed, so it does not pile up."""
+        for subject in subjects:
+            self.dedupe.forget(subject)
+            self.rates.forget(subject)
+
     async def handle_frame(self, raw: str | bytes, recv_ts: datetime) -> bool:
         """Parse one frame, quarantine its rejects, take its events (public for benches and replays);
         False for a control frame (PONG), which proves the socket but not the feed."""
@@ -272,7 +278,7 @@ class WsRunner:
     def _take(self, event: Event) -> bool:
         """Produce one event unless it is a duplicate; True when it was produced."""
         source_id = getattr(event, "source_id", None)
-        verdict = self.dedupe.check(source_id, order_key(event), event_time(event))
+        verdict = self.dedupe.check(source_id, order_key(event), event_time(event), subject_of(event))
         if verdict is Verdict.DUPLICATE:
             self.counts["duplicates"] += 1
             return False

@@ -129,7 +129,10 @@ def completeness_due(
 
 
 class CaptureRate:
-    """Ticks per second per key (a token) over a sliding span of event time."""
+    """Ticks per second per key (a token) over a sliding span of event time.
+
+    A key with no tick left in the span is dropped whenever `rates` is asked, and `forget` drops one
+    at once, so keys of unfollowed tokens do not pile up."""
 
     def __init__(self, span: timedelta = timedelta(seconds=60)) -> None:
         if span <= timedelta(0):
@@ -149,11 +152,21 @@ class CaptureRate:
         self._trim(ticks, now)
         return len(ticks) / (self.span / _SECOND)
 
-    def rates(self, now: datetime) -> dict[str, float]:
-        return {key: self.rate(key, now) for key in list(self._ticks)}
+    def rates(self, now: datetime, keys: Iterable[str]) -> dict[str, float]:
+        """The rate of each of `keys` (the followed ones; 0.0 for one that never ticked)."""
+        for key, ticks in list(self._ticks.items()):
+            self._trim(ticks, now)
+            if not ticks:
+                del self._ticks[key]
+        return {key: self.rate(key, now) for key in keys}
 
     def forget(self, key: str) -> None:
         self._ticks.pop(key, None)
+
+    @property
+    def keys(self) -> int:
+        """How many keys have ticks kept."""
+        return len(self._ticks)
 
     def _trim(self, ticks: deque[datetime], now: datetime) -> None:
         while ticks and now - ticks[0] > self.span:

@@ -26,6 +26,7 @@ from connectors.polymarket.market_ws import MarketChannel
 from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
 from connectors.supervisor import Supervisor, every
+from connectors.window_follow import WindowFollowers
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
@@ -95,6 +96,7 @@ class Feeds:
         self.windows: dict[str, WindowEvent] = {}
         self.discovered: dict[str, WindowEvent] = {}
         self.history = OracleHistory()
+        self.market: MarketChannel | None = None
 
     def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
         """`silence`: a quiet feed is abnormal (market, RTDS): silence opens a gap, and only data
@@ -131,7 +133,7 @@ class Feeds:
             httpx.AsyncClient(base_url=s.clob_url, timeout=10) as clob,
             httpx.AsyncClient(base_url=s.gamma_url, timeout=10) as gamma,
         ):
-            market = MarketChannel(s.market_ws_url, clob)
+            self.market = market = MarketChannel(s.market_ws_url, clob)
             creds = s.api_creds()
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
             rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self.history.add)
@@ -143,19 +145,22 @@ class Feeds:
                 log.warning("feeds.user_skipped", why="POLY_API_KEY/SECRET/PASSPHRASE not set")
             if "rtds" in self.only:
                 self.runners["rtds"] = self._runner(rtds, ping=False, silence=True)
+            followers = WindowFollowers(market, user, self.runners.values())
 
             def on_window(event: WindowEvent) -> None:
                 self.windows[event.window_id] = event
-                tokens = (event.up_token_id, event.down_token_id)
+                followers.window(event)
                 self.writes.submit("upsert_window", partial(self.ops.upsert_window, event))
                 if event.phase is WindowPhase.RESOLVED:
-                    market.unfollow(tokens)
                     self._check_integrity(event)
                 else:
                     self.discovered.setdefault(event.window_id, event)
-                    market.follow(tokens)
-                    if user is not None:
-                        user.follow([(event.condition_id, event.window_id)])
+
+            def on_forget(event: WindowEvent) -> None:
+                """Discovery dropped the window (its slug is no longer asked for): so does everyone."""
+                followers.forget(event)
+                self.discovered.pop(event.window_id, None)
+                self.windows.pop(event.window_id, None)
 
             run = self.supervisor.supervise
             async with asyncio.TaskGroup() as tasks:
@@ -171,6 +176,7 @@ class Feeds:
                         self.now,
                         on_window,
                         s.gamma_poll_s,
+                        on_forget=on_forget,
                         sleep=self.clock.sleep,
                     )
                     tasks.create_task(run("gamma", discovery.run))
@@ -241,7 +247,8 @@ class Feeds:
         )
         market = self.runners.get("market")
         if market is not None:
-            rates = market.rates.rates(at)
+            followed = self.market.followed() if self.market is not None else []
+            rates = market.rates.rates(at, followed)
             self.writes.submit("record_capture_rates", partial(self.ops.record_capture_rates, rates, at))
         data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
         event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)

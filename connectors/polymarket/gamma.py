@@ -5,12 +5,17 @@ interval (5m, 15m, 4h: `{asset}-updown-{5m|15m|4h}-{start}`; hourly: `{name}-up-
 {day}-{year}-{h}{am|pm}-et` in New York time) are asked for in one `GET /markets` call. A window is emitted when first seen (DISCOVERED, or its current phase) and again at each
 phase change (OPEN, CLOSED, RESOLVED with the venue's outcome). Before a window is first emitted
 its token ids are checked against the CLOB (`GET /book` must answer for both), because trading a
-token the CLOB does not know fails only at order time.
+token the CLOB does not know fails only at order time. Only the CLOB's definite not-found marks a
+window invalid; a transient failure (429, 5xx, timeout) or another refusal leaves it unmarked, so
+the next round asks again (core/venue_errors.py classifies). A window is forgotten once its slug
+is no longer asked for (core/window_phases.py), and `on_forget` is told, so whoever follows its
+tokens can forget them too: memory stays flat however long the process runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -21,15 +26,15 @@ from connectors.polymarket.parse import parse_gamma_market
 from connectors.polymarket.slugs import hourly_slug
 from connectors.ws_runner import EventSink
 from core.clock import ClockSample, round_trip_sample
-from core.enums import WindowPhase
 from core.models import WindowEvent
 from core.timestamps import from_s
+from core.venue_errors import Remedy, classify
+from core.window_phases import WindowPhases
 
 log = structlog.get_logger(__name__)
 
 _LABELS = {300: "5m", 900: "15m", 14_400: "4h"}
 HOURLY_S = 3600
-_ORDER = [WindowPhase.DISCOVERED, WindowPhase.OPEN, WindowPhase.CLOSED, WindowPhase.RESOLVED]
 
 
 def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime, back: int = 2) -> list[str]:
@@ -56,7 +61,8 @@ def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime,
 
 
 class WindowDiscovery:
-    """Polls Gamma, validates tokens on the CLOB, emits phase changes, tells `on_window` about each."""
+    """Polls Gamma, validates tokens on the CLOB, emits phase changes, tells `on_window` about each
+    and `on_forget` about each window dropped from its memory (the latest event emitted for it)."""
 
     feed = "polymarket.gamma"
 
@@ -70,6 +76,8 @@ class WindowDiscovery:
         now: Callable[[], datetime],
         on_window: Callable[[WindowEvent], None] = lambda _e: None,
         poll_s: float = 5.0,
+        on_forget: Callable[[WindowEvent], None] = lambda _e: None,
+        back: int = 2,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._gamma = gamma
@@ -80,10 +88,11 @@ class WindowDiscovery:
         self._now = now
         self._on_window = on_window
         self._poll_s = poll_s
+        self._on_forget = on_forget
+        self.windows = WindowPhases(back)
+        self.rejects: deque[str] = deque(maxlen=100)  # the latest, for a look; `counts` has them all
+        self.counts: Counter[str] = Counter()
         self._sleep = sleep  # the process clock's sleep: `poll_s` is in that clock's seconds
-        self.phases: dict[str, WindowPhase] = {}
-        self.invalid: set[str] = set()
-        self.rejects: list[str] = []
 
     async def run(self) -> None:
         while True:
@@ -95,7 +104,10 @@ class WindowDiscovery:
 
     async def poll(self) -> list[WindowEvent]:
         """One discovery round; returns the events it emitted."""
-        slugs = window_slugs(self._assets, self._intervals, self._now())
+        now = self._now()
+        for gone in self.windows.expire(now):
+            self._on_forget(gone)
+        slugs = window_slugs(self._assets, self._intervals, now, self.windows.back)
         response = await self._gamma.get("/markets", params={"slug": slugs, "limit": 500})
         response.raise_for_status()
         recv_ts = self._now()
@@ -104,33 +116,61 @@ class WindowDiscovery:
             event = parse_gamma_market(obj, recv_ts)
             if isinstance(event, str):
                 self.rejects.append(event)
+                self.counts["rejects"] += 1
                 continue
             if await self._take(event):
                 emitted.append(event)
         return emitted
 
     async def _take(self, event: WindowEvent) -> bool:
-        if event.window_id in self.invalid:
+        if not self.windows.is_news(event):
             return False
-        known = self.phases.get(event.window_id)
-        if known is not None and _ORDER.index(event.phase) <= _ORDER.index(known):
-            return False
-        fresh = known is None and event.phase in (WindowPhase.DISCOVERED, WindowPhase.OPEN)
-        if fresh and not await self._tokens_known(event):
-            self.invalid.add(event.window_id)
-            log.error("gamma.tokens_unknown_to_clob", window=event.window_id)
-            return False
-        self.phases[event.window_id] = event.phase
+        if self.windows.needs_token_check(event):
+            remedy = await self._check_tokens(event)
+            if remedy is Remedy.DEFINITE:
+                self.windows.mark_invalid(event)
+                log.error("gamma.tokens_unknown_to_clob", window=event.window_id)
+                return False
+            if remedy is not None:
+                return False  # asked again next round
+        self.windows.emitted(event)
         self._sink.produce("md.windows", event)
         self._on_window(event)
         return True
 
-    async def _tokens_known(self, event: WindowEvent) -> bool:
+    async def _check_tokens(self, event: WindowEvent) -> Remedy | None:
+        """None when the CLOB has a book for both tokens, else the remedy of the first failure."""
         for token in (event.up_token_id, event.down_token_id):
-            response = await self._clob.get("/book", params={"token_id": token})
-            if response.status_code != 200:
-                return False
-        return True
+            try:
+                response = await self._clob.get("/book", params={"token_id": token})
+            except httpx.TransportError as exc:
+                status, error = None, f"{type(exc).__name__}: {str(exc)[:200]}"
+            else:
+                if response.status_code == 200:
+                    continue
+                status, error = response.status_code, _error_text(response)
+            remedy = classify(status, error)
+            self.counts[f"clob_{remedy.value.lower()}"] += 1
+            if remedy is not Remedy.DEFINITE:
+                log.warning(
+                    "gamma.token_check_failed",
+                    window=event.window_id,
+                    status=status,
+                    error=error,
+                    remedy=remedy.value,
+                )
+            return remedy
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The venue's `{"error": ...}` text, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error)[:200] if error is not None else response.text[:200]
 
 
 async def venue_clock(

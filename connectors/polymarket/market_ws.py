@@ -71,6 +71,10 @@ class MarketChannel:
             self._last_resync.pop(token, None)
         self._outbox.append(json.dumps({"operation": "unsubscribe", "assets_ids": gone}))
 
+    def followed(self) -> list[str]:
+        """The tokens followed now."""
+        return sorted(self.books)
+
     def subscribe_frames(self) -> Sequence[str]:
         self._outbox.clear()
         first = {"assets_ids": sorted(self.books), "type": "market", "custom_feature_enabled": True}

@@ -1,9 +1,10 @@
 """The user channel (POLYMARKET.md §8): our orders and fills -> trade.executions.
 
 Authenticated by the API key, secret and passphrase in the first frame (secrets never logged); the
-subscription names the condition ids of followed windows, and `follow` adds more on the open
-socket. Quiet for minutes is normal here, so its feed monitor has no silence threshold (a
-disconnect still opens a gap: fills may have been missed and must be reconciled by REST).
+subscription names the condition ids of followed windows, `follow` adds more on the open socket
+and `unfollow` drops those of windows that are over. Quiet for minutes is normal here, so its feed
+monitor has no silence threshold (a disconnect still opens a gap: fills may have been missed and
+must be reconciled by REST).
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ class UserChannel:
         self.windows.update(fresh)
         markets = [c for c, _ in fresh]
         self._outbox.append(json.dumps({"auth": self._auth(), "operation": "subscribe", "markets": markets}))
+
+    def unfollow(self, condition_ids: Iterable[str]) -> None:
+        """Drop markets of windows that are over (unsubscribed on the open socket)."""
+        gone = sorted(set(condition_ids) & self.windows.keys())
+        if not gone:
+            return
+        for condition_id in gone:
+            del self.windows[condition_id]
+        self._outbox.append(json.dumps({"auth": self._auth(), "operation": "unsubscribe", "markets": gone}))
 
     def subscribe_frames(self) -> Sequence[str]:
         self._outbox.clear()
