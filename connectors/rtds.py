@@ -19,6 +19,7 @@ from typing import Protocol
 from connectors.parsing import Parsed
 from connectors.rtds_parse import parse_rtds_frame
 from core.clock import ClockSample, one_way_sample
+from core.feed_monitor import CompletenessRule
 from core.models import Event, OracleTick
 from core.timestamps import from_ms
 
@@ -37,6 +38,8 @@ class PriceSource(Protocol):
 
 class RtdsChannel:
     """A `ws_runner.Channel` for RTDS: Chainlink spot + TWAP topics per asset, Binance spot per asset."""
+
+    completeness = CompletenessRule.PRINTS  # the oracle prints every second
 
     def __init__(
         self,

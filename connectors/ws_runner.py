@@ -38,7 +38,14 @@ from connectors.routing import order_key, rate_key, subject_of, topic_for
 from core.backoff import Backoff
 from core.dedupe import Deduper, Verdict
 from core.enums import Severity
-from core.feed_monitor import CaptureRate, Completeness, FeedMonitor, GapClosed, GapOpened
+from core.feed_monitor import (
+    CaptureRate,
+    CompletenessRule,
+    FeedMonitor,
+    GapClosed,
+    GapOpened,
+    completeness_for,
+)
 from core.models import Alert, Event, Quarantined
 from core.runtime_alerts import QuarantineAlerts
 
@@ -73,6 +80,7 @@ class Writes(Protocol):
 
 class Channel(Protocol):
     feed: str
+    completeness: CompletenessRule  # how the feed's completeness per window is judged (core.feed_monitor)
 
     def url(self) -> str: ...
 
@@ -155,7 +163,7 @@ class WsRunner:
         )
         self.stale_after_s = max(config.stale_after_s, 3 * floor_s)
         self.monitor = FeedMonitor(self.feed, self.now(), self.silence)
-        self.completeness = Completeness()
+        self.completeness = completeness_for(channel.completeness)
         self.rates = CaptureRate()
         self.counts: Counter[str] = Counter()
         self.quarantine_alerts = QuarantineAlerts(self.feed)
@@ -327,6 +335,7 @@ class WsRunner:
     def _gap_opened(self, gap: GapOpened | None) -> None:
         if gap is None:
             return
+        self.completeness.interrupted()
         self.counts["gaps"] += 1
         message = f"feed {gap.feed}: gap since {gap.started_at.isoformat()} ({gap.reason})"
         log.warning(

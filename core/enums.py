@@ -91,10 +91,28 @@ class PositionState(StrEnum):
 
 
 class WindowPhase(StrEnum):
+    """A window's lifecycle; declaration order is the lifecycle order (WINDOW_PHASE_ORDER)."""
+
     DISCOVERED = "DISCOVERED"
     OPEN = "OPEN"
     CLOSED = "CLOSED"
     RESOLVED = "RESOLVED"
+
+
+WINDOW_PHASE_ORDER: tuple[WindowPhase, ...] = tuple(WindowPhase)
+"""The one definition of the phase order: discovery, the `windows` upsert (it passes this list to
+SQL) and the migration's CHECK (tested against it) all derive from here. A window never moves back."""
+
+_PHASE_RANK = {phase: rank for rank, phase in enumerate(WINDOW_PHASE_ORDER)}
+
+
+def phase_rank(phase: WindowPhase) -> int:
+    return _PHASE_RANK[phase]
+
+
+def later_phase(held: WindowPhase, new: WindowPhase) -> WindowPhase:
+    """The phase a window is in after `new` is reported while it was in `held` (never earlier)."""
+    return new if phase_rank(new) > phase_rank(held) else held
 
 
 class OracleStream(StrEnum):

@@ -1,5 +1,10 @@
 """Feed integrity: last-tick age, gaps, data completeness per window, capture rate per key.
 
+Completeness is defined per feed (`CompletenessRule`), so that a healthy feed reads 100%: RTDS
+prints every second, so a second without a print is a missing second (PRINTS); the market channel
+speaks only when a book changes, so its seconds count when the channel was connected, subscribed
+and not in a gap (CONNECTED), judged on the data's own clock.
+
 A gap is a period in which we may have missed data. It opens when a feed has been silent for more
 than its threshold (start = the last tick's time, not the moment we noticed) or when its connection
 drops (a dropped socket loses whatever the venue sent meanwhile, and the venue replays nothing);
@@ -15,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
 
 _SECOND = timedelta(seconds=1)
 
@@ -81,6 +88,34 @@ def _second_of(at: datetime) -> int:
     return int(at.timestamp() // 1)
 
 
+class CompletenessRule(StrEnum):
+    PRINTS = "prints"  # seconds with at least one print (RTDS: the oracle prints every second)
+    CONNECTED = "connected"  # seconds connected, subscribed and not in a gap (the market channel)
+
+
+class CompletenessMeasure(Protocol):
+    """What a feed runner feeds: events by event time, and interruptions (disconnect, gap opened)."""
+
+    newest: datetime | None
+
+    def tick(self, at: datetime) -> None: ...
+
+    def interrupted(self) -> None: ...
+
+    def percent(self, start: datetime, end: datetime, now: datetime | None = None) -> Decimal: ...
+
+
+def _percent(covered: Decimal | int, total: Decimal | int) -> Decimal:
+    return (Decimal(covered) * 100 / Decimal(total)).quantize(Decimal("0.01"))
+
+
+def _window_seconds(start: datetime, end: datetime) -> tuple[int, int]:
+    first, last = _second_of(start), _second_of(end)
+    if last <= first:
+        raise ValueError(f"empty window {start.isoformat()} .. {end.isoformat()}")
+    return first, last
+
+
 class Completeness:
     """Which whole seconds had at least one tick, for the last `keep` of them (bounded memory).
 
@@ -107,14 +142,72 @@ class Completeness:
         while self._order and self._order[0] < horizon:
             self._seconds.discard(self._order.popleft())
 
-    def percent(self, start: datetime, end: datetime) -> Decimal:
+    def interrupted(self) -> None:
+        """A missing second shows by itself under this rule."""
+
+    def percent(self, start: datetime, end: datetime, now: datetime | None = None) -> Decimal:
         """Seconds in [start, end) with a tick / seconds in the window, as a percentage (2 places)."""
-        first, last = _second_of(start), _second_of(end)
-        total = last - first
-        if total <= 0:
-            raise ValueError(f"empty window {start.isoformat()} .. {end.isoformat()}")
+        first, last = _window_seconds(start, end)
         covered = sum(1 for s in range(first, last) if s in self._seconds)
-        return (Decimal(covered) * 100 / Decimal(total)).quantize(Decimal("0.01"))
+        return _percent(covered, last - first)
+
+
+class ConnectedCompleteness:
+    """Time covered by unbroken sessions, for the last `keep` of event time (bounded memory).
+
+    A session runs from the first event after a (re)connect (the REST resync taken after
+    subscribing) to the latest event before an interruption (a disconnect, or a gap opened: the gap
+    starts at the last event, so nothing after it counts). Consecutive events of one session cover
+    the time between them however far apart: a quiet book is not missing data. The live session
+    covers up to `now` when one is given (connected and no gap so far)."""
+
+    def __init__(self, keep: timedelta = timedelta(hours=2)) -> None:
+        self._keep = keep
+        self._done: deque[tuple[datetime, datetime]] = deque()
+        self._live: tuple[datetime, datetime] | None = None
+        self.newest: datetime | None = None
+
+    @property
+    def sessions(self) -> int:
+        return len(self._done) + (self._live is not None)
+
+    def tick(self, at: datetime) -> None:
+        if self.newest is None or at > self.newest:
+            self.newest = at
+        first, last = self._live or (at, at)  # a late event never moves the start back
+        self._live = (first, max(last, at))
+
+    def interrupted(self) -> None:
+        if self._live is None:
+            return
+        self._done.append(self._live)
+        self._live = None
+        horizon = (self.newest or self._done[-1][1]) - self._keep
+        while self._done and self._done[0][1] < horizon:
+            self._done.popleft()
+
+    def percent(self, start: datetime, end: datetime, now: datetime | None = None) -> Decimal:
+        """Seconds of [start, end) inside a session / seconds in the window (2 places)."""
+        first, last = _window_seconds(start, end)
+        lo, hi = datetime.fromtimestamp(first, start.tzinfo), datetime.fromtimestamp(last, start.tzinfo)
+        spans = list(self._done)
+        if self._live is not None:
+            a, b = self._live
+            spans.append((a, b if now is None else max(b, now)))
+        covered, reached = timedelta(0), lo
+        for a, b in sorted(spans):
+            a, b = max(a, reached), min(b, hi)
+            if b > a:
+                covered += b - a
+                reached = b
+        return _percent(Decimal(covered // timedelta(microseconds=1)), (last - first) * 1_000_000)
+
+
+def completeness_for(rule: CompletenessRule) -> CompletenessMeasure:
+    """The measure a feed's rule names (PRINTS: `Completeness`, CONNECTED: `ConnectedCompleteness`)."""
+    if rule is CompletenessRule.CONNECTED:
+        return ConnectedCompleteness()
+    return Completeness()
 
 
 def completeness_due(

@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 __all__ = [
+    "CandlePrint",
     "PriceTick",
     "RuleKind",
     "RuleNotDerivable",
@@ -26,6 +27,7 @@ __all__ = [
     "Verdict",
     "dedupe_ticks",
     "derive_rule",
+    "resolve_candle",
     "resolve_window",
     "verdict_for",
 ]
@@ -106,6 +108,17 @@ class PriceTick:
     ts_ms: int
     price: Decimal
     recv_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CandlePrint:
+    """An exchange candle as settlement reads it: opening time (UTC ms), open, close, whether final."""
+
+    open_ms: int
+    interval_s: int
+    open: Decimal
+    close: Decimal
+    closed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,3 +255,25 @@ def resolve_window(
     if strike is None or close is None:
         return Settlement(rule, Verdict.UNDECIDABLE, strike, close, "; ".join(missing))
     return Settlement(rule, verdict_for(strike, close), strike, close)
+
+
+def resolve_candle(
+    rule: SettlementRule, start: datetime, end: datetime, candle: CandlePrint | None
+) -> Settlement:
+    """BINANCE_1H_CANDLE from the exchange's own 1-hour candle of the window's hour: strike = its
+    open (known from the first update of the hour), Up iff close >= open once the candle is closed.
+    A missing candle, another hour's, or one not closed yet is UNDECIDABLE (the strike is still
+    given when the candle is the right one)."""
+    if rule.kind is not RuleKind.BINANCE_1H_CANDLE:
+        raise ValueError(f"{rule.name} is not decided by a candle")
+    start_ms = _epoch_ms(start, "start")
+    if _epoch_ms(end, "end") - start_ms != 3_600_000:
+        raise ValueError(f"{rule.name} needs a 1-hour window, got {start.isoformat()} .. {end.isoformat()}")
+    if candle is None or candle.open_ms != start_ms or candle.interval_s != 3600:
+        return Settlement(
+            rule, Verdict.UNDECIDABLE, None, None, f"no {rule.symbol} 1h candle opening at {_iso(start_ms)}"
+        )
+    if not candle.closed:
+        reason = f"{rule.symbol} 1h candle opening at {_iso(start_ms)} is not closed"
+        return Settlement(rule, Verdict.UNDECIDABLE, candle.open, None, reason)
+    return Settlement(rule, verdict_for(candle.open, candle.close), candle.open, candle.close)

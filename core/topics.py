@@ -25,7 +25,7 @@ from core.models import (
     PositionUpdate,
     Quarantined,
     Signal,
-    SpotTick,
+    SpotEvent,
     WindowEvent,
 )
 
@@ -48,7 +48,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("md.book", 6, "token_id", BookEvent),
     TopicSpec("md.trades", 3, "token_id", LastTrade),
     TopicSpec("md.oracle", 1, "symbol", OracleTick),
-    TopicSpec("md.spot", 1, "symbol", SpotTick),
+    TopicSpec("md.spot", 1, "symbol", SpotEvent),
     TopicSpec("md.windows", 3, "window_id", WindowEvent),
     TopicSpec("ctl.controls", 1, "name", ControlChange, compacted=True),
     TopicSpec("trade.signals", 3, "window_id", Signal),

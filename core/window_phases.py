@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core.enums import WindowPhase
+from core.enums import WindowPhase, phase_rank
 from core.models import WindowEvent
 
-_ORDER = [WindowPhase.DISCOVERED, WindowPhase.OPEN, WindowPhase.CLOSED, WindowPhase.RESOLVED]
 _TRADEABLE = (WindowPhase.DISCOVERED, WindowPhase.OPEN)
 
 
@@ -40,7 +39,7 @@ class WindowPhases:
         if event.window_id in self.invalid:
             return False
         known = self.phases.get(event.window_id)
-        return known is None or _ORDER.index(event.phase) > _ORDER.index(known)
+        return known is None or phase_rank(event.phase) > phase_rank(known)
 
     def needs_token_check(self, event: WindowEvent) -> bool:
         """First sight of a window that can still be traded: its tokens must exist on the CLOB."""

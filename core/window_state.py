@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.controls import RuntimeControls
-from core.enums import OracleStream, Outcome, WindowPhase
+from core.enums import OracleStream, Outcome, WindowPhase, phase_rank
 from core.ids import TokenId, WindowId
 from core.models import (
     BestBidAsk,
@@ -35,7 +35,6 @@ from core.window_integrity import rule_from_name
 __all__ = ["CandleOpen", "WindowState", "instrument_of", "rule_stream"]
 
 _HALF = Decimal("0.5")
-_PHASE_RANK = {phase: rank for rank, phase in enumerate(WindowPhase)}
 
 BookItem = BookSnapshot | BookDelta | TickSizeChange | BestBidAsk
 
@@ -166,7 +165,7 @@ class WindowState:
         """A later lifecycle step replaces the window's facts; the phase never moves back."""
         if event.window_id != self.window_id:
             raise ValueError(f"window event for {event.window_id} routed to {self.window_id}")
-        if _PHASE_RANK[event.phase] >= _PHASE_RANK[self.phase]:
+        if phase_rank(event.phase) >= phase_rank(self.phase):
             self.window = event
             self.phase = event.phase
             self.rule = rule_from_name(event.settlement_rule, event.asset) or self.rule

@@ -354,13 +354,13 @@ def sink() -> None:
 
 
 FEEDS_ONLY = typer.Option(
-    "gamma,market,user,rtds", "--only", help="Comma-separated subset of connectors to run."
+    "gamma,market,user,rtds,klines", "--only", help="Comma-separated subset of connectors to run."
 )
 
 
 @app.command("feeds")
 def feeds(only: str = FEEDS_ONLY) -> None:
-    """Run the market-data connectors (Gamma, market and user channels, RTDS) until Ctrl-C or SIGTERM."""
+    """Run the market-data connectors (Gamma, market and user channels, RTDS, Binance klines) until Ctrl-C or SIGTERM."""
     import asyncio
     import contextlib
     import signal

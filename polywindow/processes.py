@@ -96,6 +96,8 @@ def simulator_env(port: int) -> dict[str, str]:
         "POLYWINDOW_MARKET_WS_URL": f"ws://{base}/ws/market",
         "POLYWINDOW_USER_WS_URL": f"ws://{base}/ws/user",
         "POLYWINDOW_RTDS_URL": f"ws://{base}/rtds",
+        "POLYWINDOW_BINANCE_REST_URL": f"http://{base}/binance",
+        "POLYWINDOW_BINANCE_WS_URL": f"ws://{base}/binance",
     }
 
 

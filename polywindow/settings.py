@@ -128,6 +128,16 @@ class FeedSettings(StackSettings):
     )
     user_ws_url: str = Field(default="ws://127.0.0.1:8765/ws/user", validation_alias="POLYWINDOW_USER_WS_URL")
     rtds_url: str = Field(default="ws://127.0.0.1:8765/rtds", validation_alias="POLYWINDOW_RTDS_URL")
+    binance_rest_url: str = Field(
+        default="http://127.0.0.1:8765/binance",
+        validation_alias="POLYWINDOW_BINANCE_REST_URL",
+        description="Binance spot REST base (klines backfill); the real one: https://api.binance.com",
+    )
+    binance_ws_url: str = Field(
+        default="ws://127.0.0.1:8765/binance",
+        validation_alias="POLYWINDOW_BINANCE_WS_URL",
+        description="Binance spot stream base (kline streams); the real one: wss://stream.binance.com:9443",
+    )
     assets: Annotated[list[str], NoDecode] = Field(
         default=["btc", "eth", "sol", "xrp"],
         validation_alias="POLYWINDOW_FEED_ASSETS",

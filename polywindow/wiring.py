@@ -18,10 +18,12 @@ import httpx
 import structlog
 from psycopg_pool import ConnectionPool
 
+from connectors.binance_klines import BinanceKlineChannel
 from connectors.clock import Clock, SimulatorClock, SystemClock
 from connectors.delivery import DeliveryWatch
 from connectors.kafka import EventProducer
 from connectors.polymarket.gamma import WindowDiscovery, venue_clock
+from connectors.polymarket.gamma_parse import VenuePrices
 from connectors.polymarket.market_ws import MarketChannel
 from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
@@ -31,14 +33,18 @@ from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
 from core.feed_monitor import completeness_due
-from core.models import Alert, WindowEvent
+from core.models import Alert, Candle, OracleTick, WindowEvent
 from core.runtime_alerts import task_crash_alert, write_alert
 from core.window_integrity import (
+    CandleHistory,
     OracleHistory,
+    StrikeWatch,
+    check_strike,
     check_window,
     discrepancy_alert,
     our_outcome_label,
     our_settlement,
+    our_strike,
 )
 from polywindow.settings import FeedSettings
 from sinks.postgres.ops import OpsWriter
@@ -46,7 +52,7 @@ from sinks.postgres.write_queue import WriteFailure, WriteQueue
 
 log = structlog.get_logger(__name__)
 
-CONNECTORS = ("gamma", "market", "user", "rtds")
+CONNECTORS = ("gamma", "market", "user", "rtds", "klines")
 DELIVERY_CHECK_S = 1.0  # how late (wall seconds) a Kafka delivery failure may be reported
 WRITE_QUEUE_CAPACITY = 10_000  # database writes held while PostgreSQL is away, then dropped (counted)
 PROCESS_FEED = "feeds.process"  # the feed_stats row of the process's own counters
@@ -96,6 +102,8 @@ class Feeds:
         self.windows: dict[str, WindowEvent] = {}
         self.discovered: dict[str, WindowEvent] = {}
         self.history = OracleHistory()
+        self.candles = CandleHistory()
+        self.strikes = StrikeWatch()  # windows waiting for their start print; forgotten at resolution
         self.market: MarketChannel | None = None
 
     def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
@@ -132,11 +140,12 @@ class Feeds:
         async with (
             httpx.AsyncClient(base_url=s.clob_url, timeout=10) as clob,
             httpx.AsyncClient(base_url=s.gamma_url, timeout=10) as gamma,
+            httpx.AsyncClient(base_url=s.binance_rest_url, timeout=10) as binance,
         ):
             self.market = market = MarketChannel(s.market_ws_url, clob)
             creds = s.api_creds()
             user = UserChannel(s.user_ws_url, ApiCreds(*creds)) if creds else None
-            rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self.history.add)
+            rtds = RtdsChannel(s.rtds_url, s.assets, on_tick=self._on_oracle_tick)
             if "market" in self.only:
                 self.runners["market"] = self._runner(market, ping=True, silence=True)
             if "user" in self.only and user is not None:
@@ -145,20 +154,26 @@ class Feeds:
                 log.warning("feeds.user_skipped", why="POLY_API_KEY/SECRET/PASSPHRASE not set")
             if "rtds" in self.only:
                 self.runners["rtds"] = self._runner(rtds, ping=False, silence=True)
+            if "klines" in self.only:
+                klines = BinanceKlineChannel(s.binance_ws_url, binance, s.assets, on_candle=self._on_candle)
+                self.runners["klines"] = self._runner(klines, ping=False, silence=True)
             followers = WindowFollowers(market, user, self.runners.values())
 
             def on_window(event: WindowEvent) -> None:
                 self.windows[event.window_id] = event
                 followers.window(event)
-                self.writes.submit("upsert_window", partial(self.ops.upsert_window, event))
+                self.writes.submit("upsert_window", partial(self.ops.upsert_window, self._with_strike(event)))
                 if event.phase is WindowPhase.RESOLVED:
+                    self.strikes.forget(event.window_id)
                     self._check_integrity(event)
                 else:
                     self.discovered.setdefault(event.window_id, event)
+                    self.strikes.watch(event)
 
             def on_forget(event: WindowEvent) -> None:
                 """Discovery dropped the window (its slug is no longer asked for): so does everyone."""
                 followers.forget(event)
+                self.strikes.forget(event.window_id)
                 self.discovered.pop(event.window_id, None)
                 self.windows.pop(event.window_id, None)
 
@@ -179,6 +194,7 @@ class Feeds:
                         on_forget=on_forget,
                         sleep=self.clock.sleep,
                     )
+                    discovery.on_prices = self._on_venue_prices
                     tasks.create_task(run("gamma", discovery.run))
                 for name, runner in self.runners.items():
                     tasks.create_task(run(name, runner.run))
@@ -195,7 +211,7 @@ class Feeds:
 
     def _check_integrity(self, resolved: WindowEvent) -> None:
         """Our resolution vs the venue's; discrepancies stored and alerted, behind the window's upsert."""
-        ours = our_settlement(resolved, self.history)
+        ours = our_settlement(resolved, self.history, self.candles)
         found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
         at = self.now()
         outcome = our_outcome_label(ours)
@@ -210,6 +226,49 @@ class Feeds:
                 ),
             )
             self._alert(discrepancy_alert(resolved.window_id, d, at))
+
+    def _with_strike(self, window: WindowEvent) -> WindowEvent:
+        strike = our_strike(window, self.history, self.candles)
+        return window if strike is None else window.model_copy(update={"strike": strike})
+
+    def _on_oracle_tick(self, tick: OracleTick) -> None:
+        self.history.add(tick)
+        self._store_strikes(self.strikes.due_oracle(tick))
+
+    def _on_candle(self, candle: Candle) -> None:
+        self.candles.add(candle)
+        self._store_strikes(self.strikes.due_candle(candle))
+
+    def _store_strikes(self, windows: list[WindowEvent]) -> None:
+        """A start print arrived: the strike of the windows it starts, stored while they are open."""
+        for window in windows:
+            row = self._with_strike(window)
+            if row.strike is not None and self.strikes.changed(window.window_id, row.strike):
+                self.writes.submit("upsert_window", partial(self.ops.upsert_window, row))
+
+    def _on_venue_prices(self, window: WindowEvent, prices: VenuePrices) -> None:
+        """The venue's priceToBeat/finalPrice stored; a priceToBeat unlike our strike is a discrepancy."""
+        at = self.now()
+        self.writes.submit(
+            "record_venue_prices",
+            partial(self.ops.record_venue_prices, window, prices.price_to_beat, prices.final_price, at),
+        )
+        ours = our_strike(window, self.history, self.candles)
+        found = None if prices.price_to_beat is None else check_strike(ours, prices.price_to_beat)
+        if found is not None:
+            self.writes.submit(
+                "record_discrepancy",
+                partial(
+                    self.ops.record_discrepancy,
+                    window.window_id,
+                    found.kind,
+                    found.ours,
+                    found.venue,
+                    found.detail,
+                    at,
+                ),
+            )
+            self._alert(discrepancy_alert(window.window_id, found, at))
 
     async def _clock(self, clob: httpx.AsyncClient, rtds: RtdsChannel) -> None:
         try:
@@ -236,6 +295,7 @@ class Feeds:
     async def _stats(self) -> None:
         self.writes.submit("flush_pending", self.ops.flush_pending)  # gap rows an outage held back
         at = self.now()
+        self.strikes.expire(at)
         for runner in self.runners.values():
             age = runner.monitor.age(at) / timedelta(milliseconds=1)
             self.writes.submit(
@@ -252,11 +312,12 @@ class Feeds:
             self.writes.submit("record_capture_rates", partial(self.ops.record_capture_rates, rates, at))
         data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
         event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)
+        data_now = at if event_now is None else max(at, event_now)
         ends = [(w.window_id, w.end_ts) for w in self.windows.values()]
         for window_id in completeness_due(ends, at, event_now):
             window = self.windows.pop(window_id)  # a later phase of it re-adds it and updates the row
             for runner in data_feeds:
-                pct = runner.completeness.percent(window.start_ts, window.end_ts)
+                pct = runner.completeness.percent(window.start_ts, window.end_ts, data_now)
                 self.writes.submit(
                     "record_completeness",
                     partial(

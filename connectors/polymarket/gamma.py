@@ -9,7 +9,10 @@ token the CLOB does not know fails only at order time. Only the CLOB's definite 
 window invalid; a transient failure (429, 5xx, timeout) or another refusal leaves it unmarked, so
 the next round asks again (core/venue_errors.py classifies). A window is forgotten once its slug
 is no longer asked for (core/window_phases.py), and `on_forget` is told, so whoever follows its
-tokens can forget them too: memory stays flat however long the process runs.
+tokens can forget them too: memory stays flat however long the process runs. After a window
+resolves, its Gamma event is asked for (`GET /events`, one call for all waiting windows) until its
+`eventMetadata` shows the venue's `priceToBeat`/`finalPrice` (about a minute later), then
+`on_prices` (an attribute the owner sets) is told, once.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import structlog
 
+from connectors.polymarket.gamma_parse import VenuePrices, loads_exact, parse_event_prices
 from connectors.polymarket.parse import parse_gamma_market
 from connectors.polymarket.slugs import hourly_slug
 from connectors.ws_runner import EventSink
 from core.clock import ClockSample, round_trip_sample
+from core.enums import WindowPhase
 from core.models import WindowEvent
 from core.timestamps import from_s
 from core.venue_errors import Remedy, classify
@@ -35,6 +40,7 @@ log = structlog.get_logger(__name__)
 
 _LABELS = {300: "5m", 900: "15m", 14_400: "4h"}
 HOURLY_S = 3600
+PRICES_WAIT = timedelta(hours=1)  # after the window's end, stop asking for its eventMetadata
 
 
 def window_slugs(assets: Iterable[str], intervals: Iterable[int], now: datetime, back: int = 2) -> list[str]:
@@ -94,6 +100,9 @@ class WindowDiscovery:
         self.counts: Counter[str] = Counter()
         self._sleep = sleep  # the process clock's sleep: `poll_s` is in that clock's seconds
 
+        self.on_prices: Callable[[WindowEvent, VenuePrices], None] = lambda _w, _p: None
+        self.awaiting_prices: dict[str, WindowEvent] = {}  # resolved, eventMetadata not seen yet
+
     async def run(self) -> None:
         while True:
             try:
@@ -120,7 +129,29 @@ class WindowDiscovery:
                 continue
             if await self._take(event):
                 emitted.append(event)
+        await self._poll_prices(recv_ts)
         return emitted
+
+    async def _poll_prices(self, now: datetime) -> None:
+        """Ask Gamma for the events of resolved windows still without the venue's prices."""
+        for window_id, window in list(self.awaiting_prices.items()):
+            if now - window.end_ts > PRICES_WAIT:
+                del self.awaiting_prices[window_id]
+                log.warning("gamma.no_event_prices", window=window_id)
+        if not self.awaiting_prices:
+            return
+        response = await self._gamma.get(
+            "/events", params={"slug": sorted(self.awaiting_prices), "limit": 500}
+        )
+        response.raise_for_status()
+        for obj in loads_exact(response.content):
+            prices = parse_event_prices(obj)
+            if isinstance(prices, str):
+                self.rejects.append(prices)
+                continue
+            resolved = None if prices is None else self.awaiting_prices.pop(prices.window_id, None)
+            if prices is not None and resolved is not None:
+                self.on_prices(resolved, prices)
 
     async def _take(self, event: WindowEvent) -> bool:
         if not self.windows.is_news(event):
@@ -136,6 +167,8 @@ class WindowDiscovery:
         self.windows.emitted(event)
         self._sink.produce("md.windows", event)
         self._on_window(event)
+        if event.phase is WindowPhase.RESOLVED:
+            self.awaiting_prices[event.window_id] = event
         return True
 
     async def _check_tokens(self, event: WindowEvent) -> Remedy | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from core.models import WindowEvent
 from core.money import parse_decimal
 from core.settlement import RuleNotDerivable, derive_rule
 
-__all__ = ["parse_gamma_market"]
+__all__ = ["VenuePrices", "loads_exact", "parse_event_prices", "parse_gamma_market"]
 
 _ONE = Decimal(1)
 
@@ -138,3 +139,47 @@ def _parse(obj: Mapping[str, Any], recv_ts: datetime) -> WindowEvent | str:
         settlement_rule=_rule_name(obj),
         venue_outcome=outcome if phase is WindowPhase.RESOLVED else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class VenuePrices:
+    """The venue's own strike and final price of a window, from its Gamma event's `eventMetadata`."""
+
+    window_id: str
+    price_to_beat: Decimal | None
+    final_price: Decimal | None
+
+
+def loads_exact(text: str | bytes) -> Any:
+    """JSON with every non-integer number as the Decimal of its text (Gamma sends prices as numbers)."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def _price(meta: Mapping[str, Any], key: str) -> Decimal | None:
+    if meta.get(key) is None:
+        return None
+    value = parse_decimal(meta[key])  # a float here means the body was not read with loads_exact
+    if value < 0:
+        raise ValueError(f"{key} {value} is negative")
+    return value
+
+
+def parse_event_prices(obj: Mapping[str, Any]) -> VenuePrices | str | None:
+    """A Gamma event object (read with `loads_exact`) -> the venue's prices; None while the event
+    has no `eventMetadata` price yet (it appears about a minute after the window); a reason string
+    when it is unusable. `eventMetadata` may come as an object or as a JSON string."""
+    slug = obj.get("slug") if isinstance(obj, Mapping) else None
+    if not isinstance(slug, str):
+        return "gamma event without a slug"
+    meta = obj.get("eventMetadata")
+    try:
+        if isinstance(meta, str):
+            meta = loads_exact(meta)
+        if not isinstance(meta, Mapping):
+            return None
+        prices = VenuePrices(slug, _price(meta, "priceToBeat"), _price(meta, "finalPrice"))
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        return f"gamma event {slug!r}: eventMetadata: {str(exc)[:160]}"
+    if prices.price_to_beat is None and prices.final_price is None:
+        return None
+    return prices

@@ -21,6 +21,7 @@ import structlog
 from connectors.parsing import Parsed
 from connectors.polymarket.parse import parse_market_frame, parse_rest_book
 from core.backoff import retry_after_s
+from core.feed_monitor import CompletenessRule
 from core.models import BookDelta, BookSnapshot, Event, TickSizeChange
 from core.orderbook import Applied, OrderBook
 
@@ -31,6 +32,8 @@ FEED = "polymarket.market"
 
 class MarketChannel:
     """A `ws_runner.Channel` for `/ws/market`; `clob` is an httpx client on the CLOB REST base URL."""
+
+    completeness = CompletenessRule.CONNECTED  # the channel speaks only when a book changes
 
     def __init__(
         self,

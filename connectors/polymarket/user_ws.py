@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from connectors.parsing import Parsed
 from connectors.polymarket.user_parse import parse_user_frame
+from core.feed_monitor import CompletenessRule
 from core.models import Event
 
 FEED = "polymarket.user"
@@ -32,6 +33,8 @@ class ApiCreds:
 
 class UserChannel:
     """A `ws_runner.Channel` for `/ws/user`; `windows` maps condition id -> window id as they are found."""
+
+    completeness = CompletenessRule.PRINTS  # not measured: a quiet user channel is normal
 
     def __init__(self, url: str, creds: ApiCreds, feed: str = FEED) -> None:
         self.feed = feed

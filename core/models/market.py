@@ -105,6 +105,26 @@ class SpotTick(MarketEvent):
     price: OraclePrice
 
 
+class Candle(MarketEvent):
+    """An exchange candle (Binance klines), running or closed: hourly windows settle on the 1-hour
+    candle of their hour (open = strike, Up iff close >= open). `source_ts` is the exchange's event
+    time (for a REST backfill, our receive time); only a `closed` candle's close is final."""
+
+    kind: Literal["candle"] = "candle"
+    symbol: str = Field(pattern=r"^[a-z0-9]+$")
+    venue: str
+    interval_s: int = Field(gt=0)
+    open_ts: UtcDatetime
+    open: OraclePrice
+    high: OraclePrice
+    low: OraclePrice
+    close: OraclePrice
+    closed: bool
+
+
+SpotEvent = Annotated[SpotTick | Candle, Field(discriminator="kind")]
+
+
 class WindowEvent(MarketEvent):
     """A window's lifecycle step: discovered, open, closed, resolved; carries everything to trade it."""
 

@@ -1,4 +1,4 @@
-"""Feed-integrity rows: feed gaps, alerts, clock offsets, windows and their discrepancies, feed stats.
+"""Feed-integrity rows: feed gaps, alerts, clock offsets, windows (strikes, venue prices) and their discrepancies, feed stats.
 
 Every method is one short transaction on a pooled connection, run on the process's one writer
 thread (sinks.postgres.write_queue.WriteQueue: in order, never blocking a connector). A transient failure (OperationalError: the
@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from core.clock import ClockSample
+from core.enums import WINDOW_PHASE_ORDER
 from core.models import Alert, WindowEvent
 
 log = structlog.get_logger(__name__)
@@ -52,6 +53,8 @@ class _GapWrite:
     detail: str | None  # None = close the open gap at `at`
 
 
+_PHASE_ORDER = [p.value for p in WINDOW_PHASE_ORDER]  # core's order; the SQL never spells it
+
 _UPSERT_WINDOW = """
 INSERT INTO windows (window_id, asset, interval_s, slug, condition_id, up_token_id, down_token_id,
                      start_ts, end_ts, strike, settlement_rule, our_outcome, venue_outcome,
@@ -64,8 +67,8 @@ ON CONFLICT (window_id) DO UPDATE SET
     our_outcome = coalesce(EXCLUDED.our_outcome, windows.our_outcome),
     venue_outcome = coalesce(EXCLUDED.venue_outcome, windows.venue_outcome),
     venue_resolved_at = coalesce(windows.venue_resolved_at, EXCLUDED.venue_resolved_at),
-    phase = CASE WHEN array_position(ARRAY['DISCOVERED','OPEN','CLOSED','RESOLVED'], EXCLUDED.phase)
-                    > array_position(ARRAY['DISCOVERED','OPEN','CLOSED','RESOLVED'], windows.phase)
+    phase = CASE WHEN array_position(%(phase_order)s::text[], EXCLUDED.phase)
+                    > array_position(%(phase_order)s::text[], windows.phase)
                  THEN EXCLUDED.phase ELSE windows.phase END,
     updated_at = now()
 """
@@ -86,6 +89,27 @@ _STATS_COUNTS = (
     "write_overflow",
     "produce_overflow",
 )
+
+
+def _window_params(event: WindowEvent) -> dict[str, object]:
+    resolved = event.venue_outcome is not None
+    return {
+        "window_id": event.window_id,
+        "asset": event.asset,
+        "interval_s": event.interval_s,
+        "condition_id": event.condition_id,
+        "up": event.up_token_id,
+        "down": event.down_token_id,
+        "start": event.start_ts,
+        "end": event.end_ts,
+        "strike": event.strike,
+        "rule": event.settlement_rule,
+        "ours": None if event.our_outcome is None else event.our_outcome.value,
+        "venue": None if event.venue_outcome is None else event.venue_outcome.value,
+        "venue_at": event.source_ts if resolved else None,
+        "phase": event.phase.value,
+        "phase_order": _PHASE_ORDER,
+    }
 
 
 class OpsWriter:
@@ -207,26 +231,7 @@ class OpsWriter:
 
     def upsert_window(self, event: WindowEvent) -> None:
         """Insert or advance a window row; a later phase wins, known values are never blanked."""
-        resolved = event.venue_outcome is not None
-        self._execute(
-            _UPSERT_WINDOW,
-            {
-                "window_id": event.window_id,
-                "asset": event.asset,
-                "interval_s": event.interval_s,
-                "condition_id": event.condition_id,
-                "up": event.up_token_id,
-                "down": event.down_token_id,
-                "start": event.start_ts,
-                "end": event.end_ts,
-                "strike": event.strike,
-                "rule": event.settlement_rule,
-                "ours": None if event.our_outcome is None else event.our_outcome.value,
-                "venue": None if event.venue_outcome is None else event.venue_outcome.value,
-                "venue_at": event.source_ts if resolved else None,
-                "phase": event.phase.value,
-            },
-        )
+        self._execute(_UPSERT_WINDOW, _window_params(event))
 
     def record_our_outcome(self, window_id: str, outcome: str, at: datetime) -> None:
         """Our resolution ('UP', 'DOWN' or 'UNDECIDABLE') of a known window."""
@@ -234,6 +239,26 @@ class OpsWriter:
             "UPDATE windows SET our_outcome = %s, our_resolved_at = %s, updated_at = now() WHERE window_id = %s",
             (outcome, at, window_id),
         )
+
+    def record_venue_prices(
+        self, window: WindowEvent, price_to_beat: Decimal | None, final_price: Decimal | None, at: datetime
+    ) -> None:
+        """The venue's `priceToBeat` / `finalPrice` (Gamma eventMetadata); a known value is never blanked.
+
+        The window's row is upserted in the same transaction, so the prices are kept even when they
+        reach the database before the window's own first write."""
+
+        def write() -> None:
+            with self._pool.connection() as conn:
+                conn.execute(_UPSERT_WINDOW, _window_params(window))
+                conn.execute(
+                    "UPDATE windows SET venue_price_to_beat = coalesce(%s, venue_price_to_beat),"
+                    " venue_final_price = coalesce(%s, venue_final_price), venue_prices_at = %s,"
+                    " updated_at = now() WHERE window_id = %s",
+                    (price_to_beat, final_price, at, window.window_id),
+                )
+
+        self._retrying(write)
 
     def record_discrepancy(
         self, window_id: str, kind: str, ours: str, venue: str, detail: str, at: datetime

@@ -129,7 +129,7 @@ def rebuild(events: list[Any], token: str) -> OrderBook:
 
 
 def venue_levels(sim: RunningSim, token: str) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
-    body = httpx.get(f"{sim.url}/book", params={"token_id": token}, timeout=30).json()  # busy venue
+    body = httpx.get(f"{sim.url}/book", params={"token_id": token}, timeout=30).json()  # a loaded machine
     side = {s: {Decimal(lv["price"]): Decimal(lv["size"]) for lv in body[s]} for s in ("bids", "asks")}
     return side["bids"], side["asks"]
 
