@@ -433,3 +433,21 @@ def test_a_429_on_resync_is_honoured_no_resync_before_its_retry_after(setup: Set
         tail.read(setup.ours, caught_up, timeout_s=10)
         box[0].producer.flush()
     tail.close()
+
+
+def test_failed_rest_resyncs_in_a_503_burst_are_counted_into_feed_stats(
+    setup: Setup, ops: tuple[OpsWriter, str]
+) -> None:
+    store, conninfo = ops
+    burst = {"http_error_count": 2, "http_error_status": 503, "http_error_paths": ["/book"]}
+    setup.sim.admin("/faults", burst)  # both tokens' resyncs at connect meet a 503
+    box: list[Connector] = []
+    with run_connector(setup, store, FAST, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        counts = box[0].runner.stats()
+    store.record_feed_stats(setup.feed, datetime.now(UTC), counts, None)
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(
+            "SELECT resyncs, resync_failed FROM feed_stats WHERE feed = %s", (setup.feed,)
+        ).fetchone()
+    assert row == (2, 2)
