@@ -156,17 +156,7 @@ class Recorder:
                 f"that were not yet archived are lost ({since or 'nothing archived yet'}); events produced "
                 "while it was away are counted by their producers as delivery failures"
             )
-            self.stats.loss_events += 1
-            log.error(message)
-            self.alert(
-                Alert(
-                    alert_kind="archive.broker_reset",
-                    severity=Severity.CRITICAL,
-                    message=message,
-                    dedupe_key=f"{known}->{cluster}",
-                    event_ts=self.wall(),
-                )
-            )
+            self._loss("archive.broker_reset", message, f"{known}->{cluster}")
         if cluster == known:
             return False
         self._state.cluster_id = cluster
@@ -208,16 +198,20 @@ class Recorder:
 
     def _lost(self, topic: str, partition: int, first: int, end: int, why: str) -> None:
         """Say loudly that offsets [first, end) of a partition will never be archived."""
-        self.stats.loss_events += 1
         self.stats.lost_records += max(end - first, 0)
         message = f"archive gap: {topic}[{partition}] offsets {first}..{end - 1} lost ({why})"
+        self._loss("archive.offsets_lost", message, f"{topic}:{partition}:{first}:{end}")
+
+    def _loss(self, kind: str, message: str, dedupe_key: str) -> None:
+        """One loss event: counted, logged, and a CRITICAL alert (the `alerts` table gets it via `sink`)."""
+        self.stats.loss_events += 1
         log.error(message)
         self.alert(
             Alert(
-                alert_kind="archive.offsets_lost",
+                alert_kind=kind,
                 severity=Severity.CRITICAL,
                 message=message,
-                dedupe_key=f"{topic}:{partition}:{first}:{end}",
+                dedupe_key=dedupe_key,
                 event_ts=self.wall(),
             )
         )
