@@ -51,6 +51,11 @@ class EventProducer:
     A delivery failure arrives later, in a callback run by `poll`/`flush`. Each one is counted in
     `delivery_errors` and kept until `take_errors()` hands it over, so a long-running process must
     call `poll()` and `take_errors()` periodically and report what it gets (see DeliveryWatch).
+
+    A full local queue (`BufferError`: the broker is slower than we produce, or unreachable) never
+    blocks the caller (a socket loop) and never raises: the queue is served once and the produce
+    retried; if it is still full the event is dropped, counted in `queue_full` and reported as a
+    delivery failure like any other lost event.
     """
 
     def __init__(self, bootstrap: str, client_config: dict[str, str] | None = None) -> None:
@@ -58,6 +63,7 @@ class EventProducer:
         self._lock = threading.Lock()
         self._errors: list[DeliveryFailure] = []
         self.delivery_errors = 0
+        self.queue_full = 0
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
@@ -71,6 +77,10 @@ class EventProducer:
         """Serve pending delivery callbacks."""
         self._producer.poll(timeout_s)
 
+    def in_flight(self) -> int:
+        """Events produced and not yet acknowledged or failed."""
+        return len(self._producer)
+
     def take_errors(self) -> list[DeliveryFailure]:
         """The failures not yet handed over, oldest first; each is handed over once."""
         with self._lock:
@@ -79,10 +89,24 @@ class EventProducer:
 
     def produce(self, topic_name: str, event: Event) -> None:
         spec = topic(topic_name)
-        self._producer.produce(
-            spec.name, key=spec.key_of(event), value=encode(event), on_delivery=self._on_delivery
-        )
+        key, value = spec.key_of(event), encode(event)
+        try:
+            self._producer.produce(spec.name, key=key, value=value, on_delivery=self._on_delivery)
+        except BufferError:
+            self._producer.poll(0)  # delivery reports served now may free room
+            try:
+                self._producer.produce(spec.name, key=key, value=value, on_delivery=self._on_delivery)
+            except BufferError as exc:
+                self._dropped(spec.name, exc)
+                return
         self._producer.poll(0)
+
+    def _dropped(self, topic_name: str, exc: BufferError) -> None:
+        failure = DeliveryFailure(topic=topic_name, reason=f"local queue full, event dropped: {exc}")
+        with self._lock:
+            self._errors.append(failure)
+            self.delivery_errors += 1
+            self.queue_full += 1
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Wait for every delivery; raises if any failed or some are still in flight."""

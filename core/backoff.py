@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 
 @dataclass(frozen=True)
@@ -37,3 +39,20 @@ class Backoff:
         if not 0.0 <= draw < 1.0:
             raise ValueError(f"random_fn must return a value in [0, 1), got {draw}")
         return draw * self.ceiling(attempt)
+
+
+def retry_after_s(value: str | None, now: datetime) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (RFC 9110: delay-seconds or an HTTP-date), from
+    `now`; None when absent or unreadable (then the caller's own backoff applies)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        at = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if at.tzinfo is None:
+        return None
+    return max(0.0, (at - now).total_seconds())

@@ -379,7 +379,12 @@ def feeds(only: str = FEEDS_ONLY) -> None:
         migrate(endpoints.database_url)
     except MigrationError as exc:
         fail(str(exc))
-    runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
+    from connectors.clock import ClockUnavailable
+
+    try:
+        runner = Feeds(settings, endpoints.kafka_bootstrap, endpoints.database_url, chosen)
+    except ClockUnavailable as exc:
+        fail(f"POLYWINDOW_CLOCK=simulator: {exc}")
     typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")
     # SIGTERM (a supervisor) takes Ctrl-C's path: asyncio cancels the main task (connector tasks
     # cancelled, producer flushed) instead of a KeyboardInterrupt raised inside some task.

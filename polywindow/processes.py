@@ -86,9 +86,11 @@ def wait_until(ready: Callable[[], bool], gone: Callable[[], bool], timeout_s: f
 
 
 def simulator_env(port: int) -> dict[str, str]:
-    """Point the venue-facing settings of the other processes at the local simulator."""
+    """Point the venue-facing settings of the other processes at the local simulator, and their clock
+    at its scenario time (so `--speed 60` is followed)."""
     base = f"127.0.0.1:{port}"
     return {
+        "POLYWINDOW_CLOCK": "simulator",
         "POLYWINDOW_CLOB_URL": f"http://{base}",
         "POLYWINDOW_GAMMA_URL": f"http://{base}/gamma",
         "POLYWINDOW_MARKET_WS_URL": f"ws://{base}/ws/market",

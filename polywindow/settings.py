@@ -155,6 +155,16 @@ class FeedSettings(StackSettings):
     gamma_poll_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_GAMMA_POLL_S")
     clock_interval_s: float = Field(default=60.0, gt=0, validation_alias="POLYWINDOW_CLOCK_INTERVAL_S")
     stats_interval_s: float = Field(default=10.0, gt=0, validation_alias="POLYWINDOW_STATS_INTERVAL_S")
+    clock: Literal["system", "simulator"] = Field(
+        default="system",
+        validation_alias="POLYWINDOW_CLOCK",
+        description="where 'now' comes from: the system clock, or the simulator's scenario time at any speed",
+    )
+    clock_url: str | None = Field(
+        default=None,
+        validation_alias="POLYWINDOW_CLOCK_URL",
+        description="the simulator whose /_sim/clock is followed; default POLYWINDOW_CLOB_URL",
+    )
     api_key: str | None = Field(default=None, validation_alias="POLY_API_KEY")
     api_secret: SecretStr | None = Field(default=None, validation_alias="POLY_API_SECRET")
     api_passphrase: SecretStr | None = Field(default=None, validation_alias="POLY_API_PASSPHRASE")
@@ -288,6 +298,7 @@ PUBLIC_SETTINGS = frozenset(
         "batch_size",
         "controls_poll_ms",
         "market_data_start",
+        "clock",
     }
 )
 

@@ -2,17 +2,16 @@
 
 One process, because the connectors are I/O-bound and share state that would otherwise have to go
 through Kafka: Gamma discovery decides which tokens the market channel and which markets the user
-channel follow, and all of them share one producer and one database pool. `--only` runs a subset,
-so a connector can still get a process (and a core) of its own when its parsing load needs one.
-Construction only: the logic is in core/, connectors/ and sinks/.
+channel follow, and all of them share one producer, one clock, one database pool and one ordered
+database writer. `--only` runs a subset, so a connector can still get a process (and a core) of its
+own when its parsing load needs one. Construction only: the logic is in core/, connectors/ and sinks/.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 import httpx
@@ -20,6 +19,7 @@ import structlog
 from psycopg_pool import ConnectionPool
 
 from connectors.binance_klines import BinanceKlineChannel
+from connectors.clock import Clock, SimulatorClock, SystemClock
 from connectors.delivery import DeliveryWatch
 from connectors.kafka import EventProducer
 from connectors.polymarket.gamma import WindowDiscovery, venue_clock
@@ -27,12 +27,14 @@ from connectors.polymarket.gamma_parse import VenuePrices
 from connectors.polymarket.market_ws import MarketChannel
 from connectors.polymarket.user_ws import ApiCreds, UserChannel
 from connectors.rtds import RtdsChannel
+from connectors.supervisor import Supervisor, every
 from connectors.window_follow import WindowFollowers
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import WindowPhase
 from core.feed_monitor import completeness_due
-from core.models import Candle, OracleTick, WindowEvent
+from core.models import Alert, Candle, OracleTick, WindowEvent
+from core.runtime_alerts import task_crash_alert, write_alert
 from core.window_integrity import (
     CandleHistory,
     OracleHistory,
@@ -46,52 +48,56 @@ from core.window_integrity import (
 )
 from polywindow.settings import FeedSettings
 from sinks.postgres.ops import OpsWriter
+from sinks.postgres.write_queue import WriteFailure, WriteQueue
 
 log = structlog.get_logger(__name__)
 
 CONNECTORS = ("gamma", "market", "user", "rtds", "klines")
-DELIVERY_CHECK_S = 1.0  # how late a Kafka delivery failure may be reported
+DELIVERY_CHECK_S = 1.0  # how late (wall seconds) a Kafka delivery failure may be reported
+WRITE_QUEUE_CAPACITY = 10_000  # database writes held while PostgreSQL is away, then dropped (counted)
+PROCESS_FEED = "feeds.process"  # the feed_stats row of the process's own counters
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+def build_clock(settings: FeedSettings) -> Clock:
+    """The process's one clock: the system's, or the simulator's scenario time (tests, campaigns)."""
+    if settings.clock == "simulator":
+        return SimulatorClock(settings.clock_url or settings.clob_url).start()
+    return SystemClock()
 
 
-async def supervise(name: str, job: Callable[[], Awaitable[None]], backoff: Backoff) -> None:
-    """Restart a task that died of a bug, with jittered backoff; a crash never ends the process."""
-    attempt = 0
-    while True:
-        try:
-            await job()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("feeds.task_crashed", task=name)
-            await asyncio.sleep(backoff.delay(min(attempt, 10), random.random))
-            attempt += 1
+class _QueuedAlerts:
+    """An AlertStore whose rows go through the process's ordered writer."""
 
+    def __init__(self, ops: OpsWriter, writes: WriteQueue) -> None:
+        self._ops, self._writes = ops, writes
 
-async def every(interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
-    while True:
-        await job()
-        await asyncio.sleep(interval_s)
+    def record_alert(self, alert: Alert) -> None:
+        self._writes.submit("record_alert", partial(self._ops.record_alert, alert), essential=True)
 
 
 class Feeds:
     """The running connectors and their periodic chores (clock offsets, stats, window completeness)."""
 
     def __init__(
-        self, settings: FeedSettings, kafka_bootstrap: str, database_url: str, only: set[str]
+        self,
+        settings: FeedSettings,
+        kafka_bootstrap: str,
+        database_url: str,
+        only: set[str],
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.only = only
+        self.clock = clock or build_clock(settings)
+        self.now = self.clock.now
         self.producer = EventProducer(kafka_bootstrap, settings.kafka_client())
-        # A short wait for a connection, so a database outage turns into retries and pending gap rows
-        # (OpsWriter) instead of a connector thread stuck for the pool's default 30 s.
+        # A short wait for a connection, so a database outage turns into retries held in order by
+        # the writer instead of a writer stuck for the pool's default 30 s.
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, timeout=5.0)
         self.ops = OpsWriter(self.pool)
-        self.deliveries = DeliveryWatch(self.producer, self.ops, now)
+        self.writes = WriteQueue(WRITE_QUEUE_CAPACITY, on_failure=self._write_failed).start()
+        self.supervisor = Supervisor(self.clock, Backoff(base_s=1.0, cap_s=30.0), self._crashed)
+        self.deliveries = DeliveryWatch(self.producer, _QueuedAlerts(self.ops, self.writes), self.now)
         self.runners: dict[str, WsRunner] = {}
         self.windows: dict[str, WindowEvent] = {}
         self.discovered: dict[str, WindowEvent] = {}
@@ -101,13 +107,33 @@ class Feeds:
         self.market: MarketChannel | None = None
 
     def _runner(self, channel: Channel, ping: bool, silence: bool) -> WsRunner:
+        """`silence`: a quiet feed is abnormal (market, RTDS): silence opens a gap, and only data
+        frames (not PONGs) keep the socket from being judged stale."""
         s = self.settings
         config = RunnerConfig(
             ping_interval_s=s.ping_interval_s if ping else None,
             stale_after_s=s.stale_after_s,
             silence_gap=timedelta(seconds=s.gap_threshold_s) if silence else None,
+            data_liveness=silence,
         )
-        return WsRunner(channel, self.producer, self.ops, config, now, random.random)
+        return WsRunner(channel, self.producer, self.ops, config, self.clock, random.random, self.writes)
+
+    def _alert(self, alert: Alert) -> None:
+        """An alert on ops.alerts at once, and in the alerts table behind the writes before it."""
+        self.producer.produce("ops.alerts", alert)
+        self.writes.submit("record_alert", partial(self.ops.record_alert, alert), essential=True)
+
+    def _crashed(self, task: str, error: str, crashes: int) -> None:
+        self._alert(task_crash_alert(task, error, crashes, self.now()))
+
+    def _write_failed(self, failure: WriteFailure) -> None:
+        alert = write_alert(
+            failure.what, failure.error, transient=failure.transient, overflow=failure.overflow, at=self.now()
+        )
+        if failure.transient:  # the database is away: the row would only queue behind the outage
+            self.producer.produce("ops.alerts", alert)
+        else:
+            self._alert(alert)
 
     async def run(self) -> None:
         s = self.settings
@@ -136,15 +162,13 @@ class Feeds:
             def on_window(event: WindowEvent) -> None:
                 self.windows[event.window_id] = event
                 followers.window(event)
+                self.writes.submit("upsert_window", partial(self.ops.upsert_window, self._with_strike(event)))
                 if event.phase is WindowPhase.RESOLVED:
                     self.strikes.forget(event.window_id)
                     self._check_integrity(event)
                 else:
                     self.discovered.setdefault(event.window_id, event)
                     self.strikes.watch(event)
-                asyncio.get_running_loop().create_task(
-                    asyncio.to_thread(self.ops.upsert_window, self._with_strike(event))
-                )
 
             def on_forget(event: WindowEvent) -> None:
                 """Discovery dropped the window (its slug is no longer asked for): so does everyone."""
@@ -153,51 +177,55 @@ class Feeds:
                 self.discovered.pop(event.window_id, None)
                 self.windows.pop(event.window_id, None)
 
-            backoff = Backoff(base_s=1.0, cap_s=30.0)
+            run = self.supervisor.supervise
             async with asyncio.TaskGroup() as tasks:
+                if isinstance(self.clock, SimulatorClock):
+                    tasks.create_task(run("sim-clock", self.clock.follow))
                 if "gamma" in self.only:
                     discovery = WindowDiscovery(
-                        gamma, clob, self.producer, s.assets, s.intervals_s, now, on_window, s.gamma_poll_s,
+                        gamma,
+                        clob,
+                        self.producer,
+                        s.assets,
+                        s.intervals_s,
+                        self.now,
+                        on_window,
+                        s.gamma_poll_s,
                         on_forget=on_forget,
-                    )  # fmt: skip
+                        sleep=self.clock.sleep,
+                    )
                     discovery.on_prices = self._on_venue_prices
-                    tasks.create_task(supervise("gamma", discovery.run, backoff))
+                    tasks.create_task(run("gamma", discovery.run))
                 for name, runner in self.runners.items():
-                    tasks.create_task(supervise(name, runner.run, backoff))
+                    tasks.create_task(run(name, runner.run))
                 tasks.create_task(
-                    supervise(
-                        "clock", lambda: every(s.clock_interval_s, lambda: self._clock(clob, rtds)), backoff
+                    run(
+                        "clock",
+                        lambda: every(self.clock, s.clock_interval_s, lambda: self._clock(clob, rtds)),
                     )
                 )
-                tasks.create_task(supervise("stats", lambda: every(s.stats_interval_s, self._stats), backoff))
-                tasks.create_task(
-                    supervise("delivery", lambda: every(DELIVERY_CHECK_S, self._deliveries), backoff)
+                tasks.create_task(run("stats", lambda: every(self.clock, s.stats_interval_s, self._stats)))
+                tasks.create_task(  # our own producer's health: paced on the wall, whatever the clock
+                    run("delivery", lambda: every(SystemClock(), DELIVERY_CHECK_S, self._deliveries))
                 )
 
     def _check_integrity(self, resolved: WindowEvent) -> None:
-        """Our resolution vs the venue's; discrepancies stored and alerted (rows written off-loop)."""
+        """Our resolution vs the venue's; discrepancies stored and alerted, behind the window's upsert."""
         ours = our_settlement(resolved, self.history, self.candles)
         found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
-        at = now()
+        at = self.now()
         outcome = our_outcome_label(ours)
-        jobs: list[Callable[[], None]] = [
-            lambda: self.ops.record_our_outcome(resolved.window_id, outcome, at)
-        ]
+        self.writes.submit(
+            "record_our_outcome", partial(self.ops.record_our_outcome, resolved.window_id, outcome, at)
+        )
         for d in found:
-            alert = discrepancy_alert(resolved.window_id, d, at)
-            self.producer.produce("ops.alerts", alert)
-            jobs.append(
+            self.writes.submit(
+                "record_discrepancy",
                 partial(
                     self.ops.record_discrepancy, resolved.window_id, d.kind, d.ours, d.venue, d.detail, at
-                )
+                ),
             )
-            jobs.append(partial(self.ops.record_alert, alert))
-
-        def write() -> None:
-            for job in jobs:
-                job()
-
-        asyncio.get_running_loop().create_task(asyncio.to_thread(write))
+            self._alert(discrepancy_alert(resolved.window_id, d, at))
 
     def _with_strike(self, window: WindowEvent) -> WindowEvent:
         strike = our_strike(window, self.history, self.candles)
@@ -216,20 +244,20 @@ class Feeds:
         for window in windows:
             row = self._with_strike(window)
             if row.strike is not None and self.strikes.changed(window.window_id, row.strike):
-                asyncio.get_running_loop().create_task(asyncio.to_thread(self.ops.upsert_window, row))
+                self.writes.submit("upsert_window", partial(self.ops.upsert_window, row))
 
     def _on_venue_prices(self, window: WindowEvent, prices: VenuePrices) -> None:
         """The venue's priceToBeat/finalPrice stored; a priceToBeat unlike our strike is a discrepancy."""
-        at = now()
-        jobs: list[Callable[[], None]] = [
-            partial(self.ops.record_venue_prices, window, prices.price_to_beat, prices.final_price, at)
-        ]
+        at = self.now()
+        self.writes.submit(
+            "record_venue_prices",
+            partial(self.ops.record_venue_prices, window, prices.price_to_beat, prices.final_price, at),
+        )
         ours = our_strike(window, self.history, self.candles)
         found = None if prices.price_to_beat is None else check_strike(ours, prices.price_to_beat)
         if found is not None:
-            alert = discrepancy_alert(window.window_id, found, at)
-            self.producer.produce("ops.alerts", alert)
-            jobs.append(
+            self.writes.submit(
+                "record_discrepancy",
                 partial(
                     self.ops.record_discrepancy,
                     window.window_id,
@@ -238,41 +266,50 @@ class Feeds:
                     found.venue,
                     found.detail,
                     at,
-                )
+                ),
             )
-            jobs.append(partial(self.ops.record_alert, alert))
-
-        def write() -> None:
-            for job in jobs:
-                job()
-
-        asyncio.get_running_loop().create_task(asyncio.to_thread(write))
+            self._alert(discrepancy_alert(window.window_id, found, at))
 
     async def _clock(self, clob: httpx.AsyncClient, rtds: RtdsChannel) -> None:
         try:
-            samples = [await venue_clock(clob, now)]
+            samples = [await venue_clock(clob, self.now)]
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("feeds.clock_failed", error=str(exc)[:200])
             samples = []
         while rtds.clock_samples:
             samples.append(rtds.clock_samples.popleft())
         for sample in samples:
-            await asyncio.to_thread(self.ops.record_clock, sample)
+            self.writes.submit("record_clock", partial(self.ops.record_clock, sample))
 
     async def _deliveries(self) -> None:
-        await asyncio.to_thread(self.deliveries.check)
+        self.deliveries.check()  # the alert on ops.alerts at once, its row queued behind the other writes
+
+    def process_stats(self) -> dict[str, int]:
+        """The process's own counters: task crashes, writes and events dropped by a full queue."""
+        return {
+            "crashes": sum(self.supervisor.crashes.values()),
+            "write_overflow": self.writes.counts["overflow"],
+            "produce_overflow": self.producer.queue_full,
+        }
 
     async def _stats(self) -> None:
-        await asyncio.to_thread(self.ops.flush_pending)  # gap rows a database outage held back
-        at = now()
+        self.writes.submit("flush_pending", self.ops.flush_pending)  # gap rows an outage held back
+        at = self.now()
         self.strikes.expire(at)
         for runner in self.runners.values():
             age = runner.monitor.age(at) / timedelta(milliseconds=1)
-            await asyncio.to_thread(self.ops.record_feed_stats, runner.feed, at, dict(runner.counts), age)
+            self.writes.submit(
+                "record_feed_stats", partial(self.ops.record_feed_stats, runner.feed, at, runner.stats(), age)
+            )
+        self.writes.submit(
+            "record_feed_stats",
+            partial(self.ops.record_feed_stats, PROCESS_FEED, at, self.process_stats(), None),
+        )
         market = self.runners.get("market")
         if market is not None:
             followed = self.market.followed() if self.market is not None else []
-            await asyncio.to_thread(self.ops.record_capture_rates, market.rates.rates(at, followed), at)
+            rates = market.rates.rates(at, followed)
+            self.writes.submit("record_capture_rates", partial(self.ops.record_capture_rates, rates, at))
         data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
         event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)
         data_now = at if event_now is None else max(at, event_now)
@@ -281,16 +318,23 @@ class Feeds:
             window = self.windows.pop(window_id)  # a later phase of it re-adds it and updates the row
             for runner in data_feeds:
                 pct = runner.completeness.percent(window.start_ts, window.end_ts, data_now)
-                await asyncio.to_thread(
-                    self.ops.record_completeness,
-                    runner.feed,
-                    window.window_id,
-                    window.start_ts,
-                    window.end_ts,
-                    pct,
-                    at,
+                self.writes.submit(
+                    "record_completeness",
+                    partial(
+                        self.ops.record_completeness,
+                        runner.feed,
+                        window.window_id,
+                        window.start_ts,
+                        window.end_ts,
+                        pct,
+                        at,
+                    ),
                 )
 
     def close(self) -> None:
-        self.producer.flush()
-        self.pool.close()
+        """Flush the producer, let the writer finish what is queued (bounded wait), close the pool."""
+        try:
+            self.producer.flush()
+        finally:
+            self.writes.close(timeout_s=10.0)
+            self.pool.close()

@@ -140,6 +140,14 @@ class _AssetPath:
         self.spot = self.model.start_price
         self.basis = 0.0
         self.recent: list[Decimal] = []
+        self.relayed: dict[str, int] = {}  # per topic, the last publish time: relays are FIFO
+
+    def _relay(self, topic: str, ts_ms: int, delay_ms: int) -> int:
+        """When a print observed at `ts_ms` is sent: after its delay, never before the stream's
+        previous print (the recorded venue relays each stream in order)."""
+        at = max(ts_ms + delay_ms, self.relayed.get(topic, 0))
+        self.relayed[topic] = at
+        return at
 
     def step(self, seq: int) -> list[FeedPoint]:
         """The prints observed in the path's next second (Chainlink may skip one: a gap)."""
@@ -157,13 +165,19 @@ class _AssetPath:
         self.second += 1
         symbol = f"{self.asset}/usd"
         binance = (self.spot * (1 + Decimal(f"{self.basis:.12f}"))).quantize(self.model.binance_tick)
-        points = [FeedPoint(ts_ms + delays[1], seq, BINANCE, f"{self.asset}usdt", ts_ms, binance)]
+        points = [
+            FeedPoint(
+                self._relay(BINANCE, ts_ms, delays[1]), seq, BINANCE, f"{self.asset}usdt", ts_ms, binance
+            )
+        ]
         if not gap:
-            points.append(FeedPoint(ts_ms + delays[0], seq, CHAINLINK, symbol, ts_ms, self.spot))
+            points.append(
+                FeedPoint(self._relay(CHAINLINK, ts_ms, delays[0]), seq, CHAINLINK, symbol, ts_ms, self.spot)
+            )
             for (topic, window_s), delay in zip(TWAP_TOPICS.items(), delays[2:], strict=True):
                 span = self.recent[-window_s:]
                 twap = (sum(span, Decimal(0)) / len(span)).quantize(E18_QUANTUM)
-                points.append(FeedPoint(ts_ms + delay, seq, topic, symbol, ts_ms, twap))
+                points.append(FeedPoint(self._relay(topic, ts_ms, delay), seq, topic, symbol, ts_ms, twap))
         return points
 
 

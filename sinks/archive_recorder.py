@@ -156,17 +156,7 @@ class Recorder:
                 f"that were not yet archived are lost ({since or 'nothing archived yet'}); events produced "
                 "while it was away are counted by their producers as delivery failures"
             )
-            self.stats.loss_events += 1
-            log.error(message)
-            self.alert(
-                Alert(
-                    alert_kind="archive.broker_reset",
-                    severity=Severity.CRITICAL,
-                    message=message,
-                    dedupe_key=f"{known}->{cluster}",
-                    event_ts=self.wall(),
-                )
-            )
+            self._loss("archive.broker_reset", message, f"{known}->{cluster}")
         if cluster == known:
             return False
         self._state.cluster_id = cluster
@@ -208,24 +198,29 @@ class Recorder:
 
     def _lost(self, topic: str, partition: int, first: int, end: int, why: str) -> None:
         """Say loudly that offsets [first, end) of a partition will never be archived."""
-        self.stats.loss_events += 1
         self.stats.lost_records += max(end - first, 0)
         message = f"archive gap: {topic}[{partition}] offsets {first}..{end - 1} lost ({why})"
+        self._loss("archive.offsets_lost", message, f"{topic}:{partition}:{first}:{end}")
+
+    def _loss(self, kind: str, message: str, dedupe_key: str) -> None:
+        """One loss event: counted, logged, and a CRITICAL alert (the `alerts` table gets it via `sink`)."""
+        self.stats.loss_events += 1
         log.error(message)
         self.alert(
             Alert(
-                alert_kind="archive.offsets_lost",
+                alert_kind=kind,
                 severity=Severity.CRITICAL,
                 message=message,
-                dedupe_key=f"{topic}:{partition}:{first}:{end}",
+                dedupe_key=dedupe_key,
                 event_ts=self.wall(),
             )
         )
 
     def _offset_reset(self, msg: Message) -> None:
-        """The fetch position left the broker's log while running. Below the low watermark: the
-        broker dropped records before we read them (report the range). Beyond the end: the log
-        itself was reset (a broker restarted empty): `_log_reset` says so. Either way, jump to low.
+        """The fetch position left the broker's log while running. A new cluster id: the log itself
+        was reset (a broker restarted empty; asked first, as new records may already sit where our
+        position was). Below the low watermark: the broker dropped records before we read them
+        (report the range). Beyond the end: the log was truncated. Either way, jump to low.
 
         librdkafka refuses `seek` on a partition in this error state, so the whole assignment is
         assigned again at the positions this recorder has reached (prefetched records are fetched again).
@@ -237,7 +232,9 @@ class Recorder:
         low, high = self.consumer.get_watermark_offsets(tp, timeout=_WATERMARK_TIMEOUT_S, cached=False)
         failed_at = msg.offset()
         first = failed_at if failed_at is not None and failed_at >= 0 else self._position[(topic, partition)]
-        if first > high:
+        if self._check_broker(self.consumer):
+            pass  # a new log under us (new cluster id): reported, read the new log from its start
+        elif first > high:
             self._log_reset(self.consumer, topic, partition, first, high)
         else:
             self._lost(topic, partition, first, low, "dropped by the broker before it was read")

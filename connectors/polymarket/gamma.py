@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -84,6 +84,7 @@ class WindowDiscovery:
         poll_s: float = 5.0,
         on_forget: Callable[[WindowEvent], None] = lambda _e: None,
         back: int = 2,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._gamma = gamma
         self._clob = clob
@@ -97,6 +98,7 @@ class WindowDiscovery:
         self.windows = WindowPhases(back)
         self.rejects: deque[str] = deque(maxlen=100)  # the latest, for a look; `counts` has them all
         self.counts: Counter[str] = Counter()
+        self._sleep = sleep  # the process clock's sleep: `poll_s` is in that clock's seconds
 
         self.on_prices: Callable[[WindowEvent, VenuePrices], None] = lambda _w, _p: None
         self.awaiting_prices: dict[str, WindowEvent] = {}  # resolved, eventMetadata not seen yet
@@ -107,7 +109,7 @@ class WindowDiscovery:
                 await self.poll()
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("gamma.poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
-            await asyncio.sleep(self._poll_s)
+            await self._sleep(self._poll_s)
 
     async def poll(self) -> list[WindowEvent]:
         """One discovery round; returns the events it emitted."""

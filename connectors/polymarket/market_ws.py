@@ -11,16 +11,16 @@ snapshot, triggers another REST resync, at most once per `resync_min_interval_s`
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import structlog
 
 from connectors.parsing import Parsed
 from connectors.polymarket.parse import parse_market_frame, parse_rest_book
+from core.backoff import retry_after_s
 from core.feed_monitor import CompletenessRule
 from core.models import BookDelta, BookSnapshot, Event, TickSizeChange
 from core.orderbook import Applied, OrderBook
@@ -48,7 +48,8 @@ class MarketChannel:
         self._clob = clob
         self._min_interval = resync_min_interval_s
         self.books: dict[str, OrderBook] = {t: OrderBook(t) for t in tokens}
-        self._last_resync: dict[str, float] = {}
+        self._last_resync: dict[str, datetime] = {}  # on the runner's clock (its `recv_ts`)
+        self._not_before: datetime | None = None  # a Retry-After from the venue
         self._outbox: list[str] = []
         self.counts: Counter[str] = Counter()
 
@@ -111,17 +112,26 @@ class MarketChannel:
         if result in (Applied.OK, Applied.STALE):
             return []
         self.counts[f"book_{result.value.lower()}"] += 1
-        if time.monotonic() - self._last_resync.get(book.token_id, float("-inf")) < self._min_interval:
+        last = self._last_resync.get(book.token_id)
+        if last is not None and (recv_ts() - last).total_seconds() < self._min_interval:
             return []
         snapshot = await self._resync(book.token_id, recv_ts)
         return [] if snapshot is None else [snapshot]
 
     async def _resync(self, token: str, recv_ts: Callable[[], datetime]) -> BookSnapshot | None:
         """A verified REST snapshot of one token, or None (logged, counted; the next drift retries)."""
-        self._last_resync[token] = time.monotonic()
+        now = recv_ts()
+        if self._not_before is not None and now < self._not_before:
+            self.counts["resync_deferred"] += 1
+            return None
+        self._last_resync[token] = now
         self.counts["resyncs"] += 1
         try:
             response = await self._clob.get("/book", params={"token_id": token})
+            wait = retry_after_s(response.headers.get("Retry-After"), now)
+            if response.status_code in (429, 503) and wait is not None:
+                self._not_before = now + timedelta(seconds=wait)
+                log.warning("market.resync_rate_limited", status=response.status_code, retry_after_s=wait)
             response.raise_for_status()
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:

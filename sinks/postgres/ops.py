@@ -1,7 +1,7 @@
 """Feed-integrity rows: feed gaps, alerts, clock offsets, windows (strikes, venue prices) and their discrepancies, feed stats.
 
-Every method is one short transaction on a pooled connection, so the asyncio connectors can call it
-through `asyncio.to_thread` from several tasks at once. A transient failure (OperationalError: the
+Every method is one short transaction on a pooled connection, run on the process's one writer
+thread (sinks.postgres.write_queue.WriteQueue: in order, never blocking a connector). A transient failure (OperationalError: the
 server gone, a connection killed, the pool unable to connect) is retried a few times with jittered
 backoff; that is safe because writes are idempotent where a retry could repeat them: a gap is opened
 at most once per feed (the partial unique index of 0001 enforces it), a window row is an upsert by
@@ -72,6 +72,23 @@ ON CONFLICT (window_id) DO UPDATE SET
                  THEN EXCLUDED.phase ELSE windows.phase END,
     updated_at = now()
 """
+
+
+# feed_stats columns after (feed, measured_at), in order, and the counter each is read from.
+_STATS_COUNTS = (
+    "frames",
+    "events",
+    "duplicates",
+    "out_of_order",
+    "quarantined",
+    "reconnects",
+    "resyncs",
+    "book_drift",
+    "resync_failed",
+    "crashes",
+    "write_overflow",
+    "produce_overflow",
+)
 
 
 def _window_params(event: WindowEvent) -> dict[str, object]:
@@ -257,26 +274,17 @@ class OpsWriter:
     def record_feed_stats(
         self, feed: str, at: datetime, counts: Mapping[str, int], age_ms: float | None
     ) -> None:
-        """Cumulative counters of one connector (frames, events, duplicates, out_of_order, ...)."""
+        """Cumulative counters of one connector (frames, events, duplicates, out_of_order, ...); the
+        process row (feed 'feeds.process') carries crashes and the write/produce overflows."""
         self._execute(
             "INSERT INTO feed_stats (feed, measured_at, frames, events, duplicates, out_of_order,"
-            " quarantined, reconnects, resyncs, last_tick_age_ms)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " quarantined, reconnects, resyncs, drifts, resync_failed, crashes, write_overflow,"
+            " produce_overflow, last_tick_age_ms)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 feed,
                 at,
-                *(
-                    counts.get(k, 0)
-                    for k in (
-                        "frames",
-                        "events",
-                        "duplicates",
-                        "out_of_order",
-                        "quarantined",
-                        "reconnects",
-                        "resyncs",
-                    )
-                ),
+                *(counts.get(k, 0) for k in _STATS_COUNTS),
                 None if age_ms is None else Decimal(str(round(age_ms, 3))),
             ),
         )

@@ -5,6 +5,7 @@ ops.quarantine and the connector keeps going."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import Iterator
@@ -18,19 +19,23 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from connectors.clock import SystemClock
 from connectors.kafka import EventProducer
 from connectors.polymarket.market_ws import MarketChannel
+from connectors.supervisor import Supervisor
 from connectors.ws_runner import RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.enums import BookSide
-from core.models import BookDelta, BookSnapshot, Quarantined
+from core.models import Alert, BookDelta, BookSnapshot, Quarantined
 from core.orderbook import OrderBook
 from infra import stack
 from simulator.markets import SimMarket
 from sinks.postgres.migrate import migrate
 from sinks.postgres.ops import OpsWriter
+from sinks.postgres.write_queue import WriteQueue
 from tests.integration.feeds_harness import TopicTail, add_market, on_thread, wait_for, wait_quiet
-from tests.simulator.conftest import RunningSim, fast_config, start_sim
+from tests.integration.test_ops_outage import set_reachable
+from tests.simulator.conftest import RunningSim, admin_token, fast_config, start_sim
 from tests.simulator.test_ws_channels import random_flow
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
@@ -88,13 +93,20 @@ def setup(sim: RunningSim, endpoints: stack.Endpoints) -> Setup:
 
 def run_connector(s: Setup, store: OpsWriter | None, config: RunnerConfig, box: list[Connector]) -> Any:
     producer = EventProducer(s.endpoints.kafka_bootstrap)
+    writes = None if store is None else WriteQueue().start()
 
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=s.sim.url) as clob:
-            channel = MarketChannel(f"{s.sim.ws_url}/ws/market", clob, sorted(s.tokens), feed=s.feed)
-            runner = WsRunner(channel, producer, store, config, lambda: datetime.now(UTC), random.random)
-            box.append(Connector(runner, channel, producer))
-            await runner.run()
+        try:
+            async with httpx.AsyncClient(base_url=s.sim.url) as clob:
+                channel = MarketChannel(f"{s.sim.ws_url}/ws/market", clob, sorted(s.tokens), feed=s.feed)
+                runner = WsRunner(
+                    channel, producer, store, config, lambda: datetime.now(UTC), random.random, writes
+                )
+                box.append(Connector(runner, channel, producer))
+                await runner.run()
+        finally:
+            if writes is not None:
+                await asyncio.to_thread(writes.close)
 
     return on_thread(main)
 
@@ -205,8 +217,9 @@ def test_forced_disconnect_reconnects_with_one_gap_row_and_no_duplicates(
     assert_books_equal_venue(setup, events)
 
 
-def test_malformed_frames_are_quarantined_with_counts_and_the_feed_goes_on(setup: Setup) -> None:
+def test_malformed_frames_are_quarantined_with_counts_and_an_alert_and_the_feed_goes_on(setup: Setup) -> None:
     quarantine = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "ops.quarantine")
+    alerts = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "ops.alerts")
     book_tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
     up, down = setup.market.up_token_id, setup.market.down_token_id
     box: list[Connector] = []
@@ -235,6 +248,13 @@ def test_malformed_frames_are_quarantined_with_counts_and_the_feed_goes_on(setup
     quarantine.drain(lambda q: isinstance(q, Quarantined) and q.source == setup.feed, quiet_s=0.3)
     quarantine.close()
     book_tail.close()
+    raised = alerts.read(
+        lambda a: isinstance(a, Alert) and a.alert_kind == "feed.quarantined" and setup.feed in a.message,
+        lambda found: len(found) >= 1,
+        10,
+    )
+    alerts.close()
+    assert "malformed JSON" in raised[0].message  # one alert for the burst, naming the reason
     assert len(mine) == 3 == counts["quarantined"]
     assert all(
         q.reason.startswith("malformed JSON") and q.raw.startswith(b'{"event_type":"book"') for q in mine
@@ -267,3 +287,167 @@ def test_silence_longer_than_the_threshold_opens_one_gap_closed_by_the_next_tick
     with psycopg.connect(conninfo) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts ORDER BY id").fetchall()]
     assert kinds == ["feed.gap", "feed.gap_closed"]
+
+
+def test_the_socket_keeps_being_read_while_postgres_refuses_and_gap_rows_follow_in_order(
+    setup: Setup, ops: tuple[OpsWriter, str]
+) -> None:
+    store, conninfo = ops  # the pool waits up to 30 s for a connection: a write awaited inline would stall
+    tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
+    up = setup.market.up_token_id
+    box: list[Connector] = []
+    with run_connector(setup, store, FAST, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        setup.sim.quote(up, "BUY", "0.40", "10")
+        tail.read(setup.ours, lambda ev: any(isinstance(e, BookDelta) for e in ev), 10)
+        last_before = max(e.recv_ts for e in tail.drain(setup.ours, quiet_s=0.3))
+        set_reachable(setup.endpoints.database_url, conninfo, False)
+        try:
+            cut = datetime.now(UTC)
+            assert setup.sim.admin("/ws/disconnect", {"channel": "market"}).json()["closed"] >= 1
+            wait_for(lambda: box[0].runner.counts["reconnects"] == 1, 10, "the disconnect to be seen")
+            wait_for(box[0].runner.connected.is_set, 10, "reconnection while the database is away")
+            for cents in (41, 42, 43):
+                setup.sim.quote(up, "BUY", f"0.{cents}", "10")
+            tail.read(
+                setup.ours,
+                lambda ev: sum(e.recv_ts > cut and isinstance(e, BookDelta) for e in ev) >= 3,
+                10,
+            )
+        finally:
+            set_reachable(setup.endpoints.database_url, conninfo, True)
+        wait_for(
+            lambda: [r[1] is not None for r in _gap_rows(conninfo, setup.feed)] == [True], 30, "the gap rows"
+        )
+        box[0].producer.flush()
+    events = tail.drain(setup.ours, quiet_s=0.5)
+    tail.close()
+    first_after = min(e.recv_ts for e in events if e.recv_ts > cut)
+    assert _gap_rows(conninfo, setup.feed) == [(last_before, first_after)]
+    with psycopg.connect(conninfo) as conn:
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts ORDER BY id").fetchall()]
+    assert kinds == ["feed.gap", "feed.gap_closed"]
+
+
+class BreaksOnce:
+    """The real producer, except that one md.book produce raises: a bug of ours mid-session."""
+
+    def __init__(self, producer: EventProducer) -> None:
+        self.producer = producer
+        self.armed = False
+
+    def produce(self, topic_name: str, event: Any) -> None:
+        if self.armed and topic_name == "md.book":
+            self.armed = False
+            raise RuntimeError("a bug while producing")
+        self.producer.produce(topic_name, event)
+
+
+def test_a_session_ended_by_a_crash_opens_a_gap_and_the_restart_is_counted_and_reported(
+    setup: Setup, ops: tuple[OpsWriter, str]
+) -> None:
+    store, conninfo = ops
+    producer = EventProducer(setup.endpoints.kafka_bootstrap)
+    sink = BreaksOnce(producer)
+    writes = WriteQueue().start()
+    crashes: list[tuple[str, str, int]] = []
+    box: list[WsRunner] = []
+
+    async def main() -> None:
+        clock = SystemClock()
+        supervisor = Supervisor(clock, Backoff(base_s=0.05, cap_s=0.1), lambda *c: crashes.append(c))
+        async with httpx.AsyncClient(base_url=setup.sim.url) as clob:
+            channel = MarketChannel(
+                f"{setup.sim.ws_url}/ws/market", clob, sorted(setup.tokens), feed=setup.feed
+            )
+            runner = WsRunner(channel, sink, store, FAST, clock, random.random, writes)
+            box.append(runner)
+            await supervisor.supervise("market", runner.run)
+
+    up = setup.market.up_token_id
+    try:
+        with on_thread(main):
+            wait_for(lambda: bool(box) and box[0].connected.is_set(), 10, "connect")
+            sink.armed = True
+            setup.sim.quote(up, "BUY", "0.40", "10")
+            wait_for(lambda: len(crashes) == 1, 10, "the crash to be reported")
+            wait_for(box[0].connected.is_set, 10, "the restarted session")
+            setup.sim.quote(up, "BUY", "0.41", "10")
+            wait_for(
+                lambda: [r[1] is not None for r in _gap_rows(conninfo, setup.feed)] == [True],
+                10,
+                "the gap row",
+            )
+    finally:
+        writes.close()
+        producer.flush()
+    [(task, error, count)] = crashes
+    assert (task, count) == ("market", 1) and "a bug while producing" in error
+    assert box[0].counts["crashes"] == 1
+    with psycopg.connect(conninfo) as conn:
+        [detail] = (
+            conn.execute("SELECT detail FROM feed_gaps WHERE feed = %s", (setup.feed,)).fetchone() or []
+        )
+    assert detail.startswith("disconnected: crashed: RuntimeError: a bug while producing")
+
+
+def test_a_feed_silent_while_the_venue_still_answers_ping_is_reconnected_and_resynced(setup: Setup) -> None:
+    tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
+    up = setup.market.up_token_id
+    config = RunnerConfig(ping_interval_s=0.2, stale_after_s=1.0, backoff=Backoff(0.05, 0.2))
+    box: list[Connector] = []
+    with run_connector(setup, None, config, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        setup.sim.admin("/faults", {"stall_market_s": 4})  # events dropped, PING still answered
+        setup.sim.quote(up, "BUY", "0.44", "10")  # lost on the socket: only a resync can bring it
+        wait_for(lambda: box[0].runner.counts["reconnects"] >= 1, 10, "a reconnect for data silence")
+        wait_for(lambda: setup.sim.admin("/faults", {}).json()["market_stalled_for_s"] == 0, 10, "stall over")
+        wait_for(box[0].runner.connected.is_set, 10, "the session after the stall")
+        box[0].producer.flush()
+    events = tail.drain(setup.ours, quiet_s=0.5)
+    tail.close()
+    assert_books_equal_venue(setup, events)
+
+
+def test_a_429_on_resync_is_honoured_no_resync_before_its_retry_after(setup: Setup) -> None:
+    setup.sim.admin("/faults", {"rate_limit_count": 2, "retry_after_s": 60})
+    tail = TopicTail(setup.endpoints.kafka_bootstrap, setup.endpoints.kafka_embedded, "md.book")
+    up = setup.market.up_token_id
+    box: list[Connector] = []
+    with run_connector(setup, None, FAST, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        # The first token's REST resync met the 429; the second was not asked for within Retry-After,
+        # so the venue's second 429 is still unused.
+        headers = {"X-Admin-Token": admin_token()}
+        left = httpx.get(f"{setup.sim.url}/_admin/faults", headers=headers).json()["rate_limit_count"]
+        assert left == 1
+        assert box[0].channel.counts["resync_failed"] == 1
+        setup.sim.admin("/faults/reset")  # our own reads of the venue's book below are not limited
+        setup.sim.quote(up, "BUY", "0.44", "10")  # the books come from the subscribe dump meanwhile
+        venue = {token: venue_levels(setup.sim, token) for token in setup.tokens}
+
+        def caught_up(events: list[Any]) -> bool:
+            books = {t: rebuild(events, t) for t in setup.tokens}
+            return all((b.levels(BookSide.BID), b.levels(BookSide.ASK)) == venue[t] for t, b in books.items())
+
+        tail.read(setup.ours, caught_up, timeout_s=10)
+        box[0].producer.flush()
+    tail.close()
+
+
+def test_failed_rest_resyncs_in_a_503_burst_are_counted_into_feed_stats(
+    setup: Setup, ops: tuple[OpsWriter, str]
+) -> None:
+    store, conninfo = ops
+    burst = {"http_error_count": 2, "http_error_status": 503, "http_error_paths": ["/book"]}
+    setup.sim.admin("/faults", burst)  # both tokens' resyncs at connect meet a 503
+    box: list[Connector] = []
+    with run_connector(setup, store, FAST, box):
+        wait_for(lambda: bool(box) and box[0].runner.connected.is_set(), 10, "connect")
+        counts = box[0].runner.stats()
+    store.record_feed_stats(setup.feed, datetime.now(UTC), counts, None)
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(
+            "SELECT resyncs, resync_failed FROM feed_stats WHERE feed = %s", (setup.feed,)
+        ).fetchone()
+    assert row == (2, 2)

@@ -114,3 +114,22 @@ def test_feeds_process_reports_a_rejected_delivery_within_seconds(kafka: Private
         feeds.close()
     [(_kind, severity, message)] = alert_rows(database)
     assert severity == "CRITICAL" and "ops.alerts: 1 x INVALID_RECORD" in message
+
+
+def test_a_full_producer_queue_drops_counts_and_reports_instead_of_raising(
+    kafka: PrivateKafka, database: str
+) -> None:
+    producer = EventProducer(kafka.bootstrap, {"queue.buffering.max.messages": "1"})
+    producer.produce("ops.alerts", alert(0))
+    producer.flush()
+    with ConnectionPool(database, min_size=1, max_size=2, open=True) as pool:
+        watch = DeliveryWatch(producer, OpsWriter(pool), now)
+        for n in range(1, 51):  # faster than any broker acknowledges: the one-slot queue overflows
+            producer.produce("ops.alerts", alert(n))
+        wait_for(lambda: rejected(producer, 0) and producer.in_flight() == 0, 10, "the queue to drain")
+        reported = watch.check()
+    producer.flush()
+    assert producer.queue_full > 0
+    assert reported is not None and reported.severity is Severity.CRITICAL
+    assert f"ops.alerts: {producer.queue_full} x local queue full" in reported.message
+    assert alert_rows(database) == [("kafka.delivery_failed", "CRITICAL", reported.message)]
