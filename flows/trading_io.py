@@ -54,6 +54,8 @@ class KafkaInput:
     market_data_start: Literal["earliest", "end"] = "end"
     batch_size: int = 1000
     controls_every: timedelta = timedelta(milliseconds=250)
+    """Wall time between two reads of the table (shorter than the one-second staleness on the
+    flow's clock, which may run faster than the wall: the simulator at speed)."""
     group_id: str = "flow.trading"
 
 
@@ -224,7 +226,13 @@ def kafka_sinks(bootstrap: str, client_config: dict[str, str] | None = None) -> 
     )
 
 
-def build_kafka_flow(cfg: KafkaInput, settings: TradingFlowSettings, stop: Callable[[], bool]) -> Dataflow:
-    """`flows.trading.build_flow` over Kafka and the controls table: what `polywindow flow` runs."""
-    source = KafkaTradingSource(cfg, stop)
+def build_kafka_flow(
+    cfg: KafkaInput,
+    settings: TradingFlowSettings,
+    stop: Callable[[], bool],
+    clock: Callable[[], datetime] = _wall,
+) -> Dataflow:
+    """`flows.trading.build_flow` over Kafka and the controls table: what `polywindow flow` runs.
+    `clock` stamps the table reads (the process's one clock)."""
+    source = KafkaTradingSource(cfg, stop, clock)
     return build_flow(source, kafka_sinks(cfg.bootstrap, cfg.client_config), settings)

@@ -251,7 +251,7 @@ def up(
         group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
         group.start(Child("record", ("record",), {}))
         group.start(Child("sink", ("sink",), {}))
-        group.start(Child("flow", ("flow",), {}))
+        group.start(Child("flow", ("flow",), simulator_env(chosen)))
         typer.echo("running: sim, feeds, record, sink, flow (Ctrl-C stops them)")
         code, why = group.wait()
     except KeyboardInterrupt:
@@ -444,21 +444,23 @@ FLOW_WORKERS = typer.Option(0, "-w", "--workers", help="Bytewax workers (0: POLY
 def flow(workers: int = FLOW_WORKERS) -> None:
     """The trading flow: md.* topics, ctl.controls and the runtime_controls table in; trade.signals,
     trade.intents, trade.rejections and ops.quarantine out; until Ctrl-C or SIGTERM."""
-    from polywindow.flow_wiring import run_live_flow
+    from connectors.clock import ClockUnavailable
+    from polywindow.flow_wiring import build_clock, run_live_flow
     from polywindow.settings import FlowSettings
 
     settings = _settings(FlowSettings)
     endpoints = _reach(settings)
     try:
         migrate(endpoints.database_url)
-    except MigrationError as exc:
+        clock = build_clock(settings)
+    except (MigrationError, ClockUnavailable) as exc:
         fail(str(exc))
     count = workers or settings.workers
     typer.echo(
         f"flow: {', '.join(settings.strategies)} in {settings.mode.value}, {count} worker(s); "
         f"kafka {endpoints.kafka_bootstrap}, market data from {settings.market_data_start} (Ctrl-C stops)"
     )
-    run_live_flow(settings, endpoints, count)
+    run_live_flow(settings, endpoints, count, clock)
     typer.echo("flow: stopped")
 
 

@@ -12,6 +12,7 @@ import psycopg
 from bytewax.dataflow import Dataflow
 from bytewax.testing import cluster_main, run_main
 
+from connectors.clock import Clock, SimulatorClock, SystemClock
 from core.backtest import Gap, ReplayControls
 from flows.replay import REPLAY_TOPICS, ReplayInput, ReplayResult, replay
 from flows.trading import TradingFlowSettings
@@ -30,7 +31,16 @@ def trading_settings(settings: FlowSettings) -> TradingFlowSettings:
     )
 
 
-def kafka_input(settings: FlowSettings, endpoints: Endpoints) -> KafkaInput:
+def build_clock(settings: FlowSettings) -> Clock:
+    """The flow's clock: the system's, or the simulator's scenario time (raises ClockUnavailable)."""
+    if settings.clock == "simulator":
+        return SimulatorClock(settings.clock_url).start()
+    return SystemClock()
+
+
+def kafka_input(settings: FlowSettings, endpoints: Endpoints, clock: Clock | None = None) -> KafkaInput:
+    poll_s = settings.controls_poll_ms / 1000
+    wall_s = clock.wall_s(poll_s) if clock is not None else poll_s
     return KafkaInput(
         bootstrap=endpoints.kafka_bootstrap,
         embedded=endpoints.kafka_embedded,
@@ -38,7 +48,7 @@ def kafka_input(settings: FlowSettings, endpoints: Endpoints) -> KafkaInput:
         client_config=settings.kafka_client(),
         market_data_start=settings.market_data_start,
         batch_size=settings.batch_size,
-        controls_every=timedelta(milliseconds=settings.controls_poll_ms),
+        controls_every=timedelta(seconds=wall_s),
     )
 
 
@@ -49,12 +59,13 @@ def run_flow(flow: Dataflow, workers: int) -> None:
         cluster_main(flow, [], 0, worker_count_per_proc=workers)  # type: ignore[no-untyped-call]
 
 
-def run_live_flow(settings: FlowSettings, endpoints: Endpoints, workers: int) -> None:
+def run_live_flow(settings: FlowSettings, endpoints: Endpoints, workers: int, clock: Clock) -> None:
     """Until SIGINT/SIGTERM: the inputs stop, the flow drains and the sinks flush."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    flow = build_kafka_flow(kafka_input(settings, endpoints), trading_settings(settings), stop.is_set)
+    cfg = kafka_input(settings, endpoints, clock)
+    flow = build_kafka_flow(cfg, trading_settings(settings), stop.is_set, clock.now)
     run_flow(flow, workers)
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -248,6 +248,16 @@ class FlowSettings(TraderSettings):
         description="where md.book/trades/oracle/spot are read from at start (windows and controls: the beginning)",
     )
     archive_dir: Path = Field(default=Path("archive"), validation_alias="POLYWINDOW_ARCHIVE_DIR")
+    clock: Literal["system", "simulator"] = Field(
+        default="system",
+        validation_alias="POLYWINDOW_CLOCK",
+        description="where the flow's 'now' (the controls' read time) comes from, as for feeds",
+    )
+    clock_url: str = Field(
+        default="http://127.0.0.1:8765",
+        validation_alias=AliasChoices("POLYWINDOW_CLOCK_URL", "POLYWINDOW_CLOB_URL"),
+        description="the simulator whose /_sim/clock is followed",
+    )
 
     @field_validator("strategies")
     @classmethod
