@@ -1,9 +1,10 @@
 """The trading flow on the real stack: Kafka and the `runtime_controls` table in, Kafka out.
 
 Wiring only. `KafkaTradingSource` is one confluent-kafka consumer per Bytewax worker, assigned a
-share of the input topics' partitions (no consumer group: a trading flow acts on what arrives, so
-market data starts at the end by default, while `md.windows` and `ctl.controls` start at the
-beginning so the windows announced before a start are known). Worker 0 also reads the whole
+share of the input topics' partitions (no consumer group). `md.windows` and `ctl.controls` start at
+the beginning, so the windows announced before a start are known; market data starts at the
+broker's earliest by default, so each book is rebuilt from its last snapshot (a delta alone syncs
+nothing), while the core refuses to decide on that backlog (`data_stale`: older than the controls). Worker 0 also reads the whole
 `runtime_controls` table every `controls_every` (on a thread, off the market-data path) and feeds
 it in as a `db.runtime_controls` record:
 the core refuses to trade on controls older than one second, so a dead database means no orders,
@@ -51,7 +52,7 @@ class KafkaInput:
     embedded: bool
     database_url: str
     client_config: dict[str, str] = field(default_factory=dict)
-    market_data_start: Literal["earliest", "end"] = "end"
+    market_data_start: Literal["earliest", "end"] = "earliest"
     batch_size: int = 1000
     controls_every: timedelta = timedelta(milliseconds=250)
     """Wall time between two reads of the table (shorter than the one-second staleness on the

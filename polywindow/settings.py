@@ -243,9 +243,10 @@ class FlowSettings(TraderSettings):
         default=250, gt=0, le=500, validation_alias="POLYWINDOW_FLOW_CONTROLS_POLL_MS"
     )
     market_data_start: Literal["earliest", "end"] = Field(
-        default="end",
+        default="earliest",
         validation_alias="POLYWINDOW_FLOW_MARKET_DATA_START",
-        description="where md.book/trades/oracle/spot are read from at start (windows and controls: the beginning)",
+        description="where md.book/trades/oracle/spot are read from at start: the broker's earliest (rebuilds the books"
+        " from their snapshots; a backlog older than the controls is refused as data_stale) or the end",
     )
     archive_dir: Path = Field(default=Path("archive"), validation_alias="POLYWINDOW_ARCHIVE_DIR")
     clock: Literal["system", "simulator"] = Field(

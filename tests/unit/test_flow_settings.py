@@ -19,7 +19,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def test_the_flow_runs_the_canary_in_dry_run_by_default() -> None:
     settings = load(FlowSettings)
     assert settings.strategies == {"canary": {}} and settings.mode is TradingMode.DRY_RUN
-    assert settings.market_data_start == "end" and settings.controls_poll_ms <= 500
+    assert settings.market_data_start == "earliest" and settings.controls_poll_ms <= 500
 
 
 @pytest.mark.parametrize(
