@@ -43,6 +43,7 @@ from core.window_integrity import (
     check_strike,
     check_window,
     discrepancy_alert,
+    observed,
     our_outcome_label,
     our_settlement,
     our_strike,
@@ -213,9 +214,10 @@ class Feeds:
     def _check_integrity(self, resolved: WindowEvent) -> None:
         """Our resolution vs the venue's; discrepancies stored and alerted, behind the window's upsert."""
         ours = our_settlement(resolved, self.history, self.candles)
-        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
+        seen = observed(resolved, self.history, self.candles)
+        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours, seen=seen)
         at = self.now()
-        outcome = our_outcome_label(ours)
+        outcome = our_outcome_label(ours, seen=seen)
         self.writes.submit(
             "record_our_outcome", partial(self.ops.record_our_outcome, resolved.window_id, outcome, at)
         )
