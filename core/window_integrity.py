@@ -82,6 +82,11 @@ class OracleHistory:
     def prices(self, symbol: str, stream: OracleStream) -> dict[int, Decimal]:
         return self._prints.get((symbol, stream), {})
 
+    def covered_from(self, symbol: str, stream: OracleStream) -> int | None:
+        """The observation ms of the oldest print held for the stream (None: none at all)."""
+        prints = self._prints.get((symbol, stream))
+        return min(prints) if prints else None
+
 
 class CandleHistory:
     """Exchange candles per (symbol, interval, open ms), for the last `keep` of opening times.
@@ -112,6 +117,11 @@ class CandleHistory:
 
     def get(self, symbol: str, interval_s: int, open_ts: datetime) -> CandlePrint | None:
         return self._candles.get((symbol, interval_s, to_ms(open_ts)))
+
+    def covered_from(self, symbol: str, interval_s: int) -> int | None:
+        """The open ms of the oldest candle held for the symbol and interval (None: none at all)."""
+        opens = [k[2] for k in self._candles if k[0] == symbol and k[1] == interval_s]
+        return min(opens) if opens else None
 
 
 StrikeKey = tuple[str, str, int]
@@ -244,10 +254,28 @@ def our_settlement(
     return resolve_window(rule, window.start_ts, window.end_ts, history.prices(rule.symbol, stream))
 
 
+def observed(window: WindowEvent, history: OracleHistory, candles: CandleHistory | None = None) -> bool:
+    """Our data covers the window's start: the oldest print (hourly: candle) we hold for its rule's
+    stream is at or before the start. A window that opened before our data began (a feeds process
+    started or restarted mid-window) is "not observed": there is nothing to decide it from, and that
+    is no fault to warn about. A hole after our data began is (it stays UNDECIDABLE, a warning); a
+    feed that is silent altogether is the feed monitor's gap alert, not this."""
+    rule = rule_from_name(window.settlement_rule, window.asset)
+    if rule is None:
+        return True  # an unknown rule is a discrepancy in its own right
+    if rule.kind is RuleKind.BINANCE_1H_CANDLE:
+        first = candles.covered_from(rule.symbol, 3600) if candles is not None else None
+    else:
+        stream = _STREAM.get((rule.kind, rule.twap_seconds))
+        first = history.covered_from(rule.symbol, stream) if stream is not None else None
+    return first is not None and first <= to_ms(window.start_ts)
+
+
 def check_window(
-    resolved: WindowEvent, discovered: WindowEvent | None, ours: Settlement | str
+    resolved: WindowEvent, discovered: WindowEvent | None, ours: Settlement | str, *, seen: bool = True
 ) -> list[Discrepancy]:
-    """Discrepancies between the venue's resolution and what we discovered and computed."""
+    """Discrepancies between the venue's resolution and what we discovered and computed; a window
+    we did not observe (`seen` False, see `observed`) is not called undecidable."""
     found = []
     if discovered is not None and discovered.condition_id.lower() != resolved.condition_id.lower():
         found.append(
@@ -257,9 +285,11 @@ def check_window(
         )
     venue = resolved.venue_outcome.value if resolved.venue_outcome is not None else ""
     if isinstance(ours, str):
-        found.append(Discrepancy("undecidable", "UNDECIDABLE", venue, ours))
+        if seen:
+            found.append(Discrepancy("undecidable", "UNDECIDABLE", venue, ours))
     elif not ours.decided:
-        found.append(Discrepancy("undecidable", "UNDECIDABLE", venue, ours.reason))
+        if seen:
+            found.append(Discrepancy("undecidable", "UNDECIDABLE", venue, ours.reason))
     else:
         mine = Outcome.UP if ours.verdict is Verdict.UP else Outcome.DOWN
         if resolved.venue_outcome is not None and mine is not resolved.venue_outcome:
@@ -280,6 +310,9 @@ def discrepancy_alert(window_id: str, found: Discrepancy, at: datetime) -> Alert
     )
 
 
-def our_outcome_label(ours: Settlement | str) -> str:
-    """What the windows table stores as our outcome: UP, DOWN or UNDECIDABLE."""
-    return "UNDECIDABLE" if isinstance(ours, str) or not ours.decided else ours.verdict.name
+def our_outcome_label(ours: Settlement | str, *, seen: bool = True) -> str:
+    """What the windows table stores as our outcome: UP, DOWN, UNDECIDABLE, or NOT_OBSERVED for an
+    undecided window whose start came before our data began."""
+    if isinstance(ours, str) or not ours.decided:
+        return "UNDECIDABLE" if seen else "NOT_OBSERVED"
+    return ours.verdict.name

@@ -31,6 +31,7 @@ from connectors.supervisor import Supervisor, every
 from connectors.window_follow import WindowFollowers
 from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
+from core.delivery import delivery_alert
 from core.enums import WindowPhase
 from core.feed_monitor import completeness_due
 from core.models import Alert, Candle, OracleTick, WindowEvent
@@ -42,6 +43,7 @@ from core.window_integrity import (
     check_strike,
     check_window,
     discrepancy_alert,
+    observed,
     our_outcome_label,
     our_settlement,
     our_strike,
@@ -212,9 +214,10 @@ class Feeds:
     def _check_integrity(self, resolved: WindowEvent) -> None:
         """Our resolution vs the venue's; discrepancies stored and alerted, behind the window's upsert."""
         ours = our_settlement(resolved, self.history, self.candles)
-        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours)
+        seen = observed(resolved, self.history, self.candles)
+        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours, seen=seen)
         at = self.now()
-        outcome = our_outcome_label(ours)
+        outcome = our_outcome_label(ours, seen=seen)
         self.writes.submit(
             "record_our_outcome", partial(self.ops.record_our_outcome, resolved.window_id, outcome, at)
         )
@@ -285,11 +288,14 @@ class Feeds:
         self.deliveries.check()  # the alert on ops.alerts at once, its row queued behind the other writes
 
     def process_stats(self) -> dict[str, int]:
-        """The process's own counters: task crashes, writes and events dropped by a full queue."""
+        """The process's own counters: task crashes, writes and events dropped by a full queue, Kafka
+        deliveries acknowledged and failed (a full queue's drops are failures too)."""
         return {
             "crashes": sum(self.supervisor.crashes.values()),
             "write_overflow": self.writes.counts["overflow"],
             "produce_overflow": self.producer.queue_full,
+            "delivered": self.producer.delivered,
+            "delivery_failed": self.producer.delivery_errors,
         }
 
     async def _stats(self) -> None:
@@ -332,9 +338,13 @@ class Feeds:
                 )
 
     def close(self) -> None:
-        """Flush the producer, let the writer finish what is queued (bounded wait), close the pool."""
+        """Flush the producer (bounded), report every event it could not deliver (an alert row written
+        directly: Kafka may be what is away), let the writer finish (bounded wait), close the pool."""
         try:
-            self.producer.flush()
+            alert = delivery_alert(self.producer.close(timeout_s=10.0), self.now())
+            if alert is not None:
+                log.error("feeds.undelivered_at_stop", message=alert.message)
+                self.writes.submit("record_alert", partial(self.ops.record_alert, alert), essential=True)
         finally:
             self.writes.close(timeout_s=10.0)
             self.pool.close()

@@ -88,6 +88,8 @@ _STATS_COUNTS = (
     "crashes",
     "write_overflow",
     "produce_overflow",
+    "delivered",
+    "delivery_failed",
 )
 
 
@@ -275,12 +277,13 @@ class OpsWriter:
         self, feed: str, at: datetime, counts: Mapping[str, int], age_ms: float | None
     ) -> None:
         """Cumulative counters of one connector (frames, events, duplicates, out_of_order, ...); the
-        process row (feed 'feeds.process') carries crashes and the write/produce overflows."""
+        process row (feed 'feeds.process') carries crashes, the write/produce overflows and Kafka
+        deliveries (acknowledged, failed)."""
         self._execute(
             "INSERT INTO feed_stats (feed, measured_at, frames, events, duplicates, out_of_order,"
             " quarantined, reconnects, resyncs, drifts, resync_failed, crashes, write_overflow,"
-            " produce_overflow, last_tick_age_ms)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " produce_overflow, delivered, delivery_failed, last_tick_age_ms)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 feed,
                 at,

@@ -7,7 +7,14 @@ from decimal import Decimal
 
 from core.enums import OracleStream, Outcome, WindowPhase
 from core.models import OracleTick, WindowEvent
-from core.window_integrity import OracleHistory, check_window, our_settlement, rule_from_name
+from core.window_integrity import (
+    OracleHistory,
+    check_window,
+    observed,
+    our_outcome_label,
+    our_settlement,
+    rule_from_name,
+)
 
 START = datetime(2026, 6, 8, 8, 15, tzinfo=UTC)
 CID = "0x" + "f4" * 32
@@ -98,3 +105,30 @@ def test_discrepancy_alerts_are_critical_for_mismatches_and_warnings_when_undeci
     assert mismatch.severity is Severity.CRITICAL and mismatch.alert_kind == "window.outcome"
     assert unknown.severity is Severity.WARNING
     assert mismatch.dedupe_key != unknown.dedupe_key
+
+
+def test_a_window_that_opened_before_our_data_began_is_not_observed_not_undecidable() -> None:
+    """feeds started mid-window: the first print we hold is after the start; no warning for it."""
+    h = history(tick(START + timedelta(seconds=40), "100"), tick(START + timedelta(minutes=5), "101"))
+    resolved = window(Outcome.UP)
+    ours = our_settlement(resolved, h)
+    assert not observed(resolved, h)
+    assert check_window(resolved, window(None), ours, seen=False) == []
+    assert our_outcome_label(ours, seen=False) == "NOT_OBSERVED"
+
+
+def test_a_hole_after_our_data_began_is_still_undecidable() -> None:
+    """Prints from before the start, the start print itself missing: a real hole, a warning."""
+    h = history(tick(START - timedelta(seconds=30), "99"), tick(START + timedelta(minutes=5), "101"))
+    resolved = window(Outcome.UP)
+    ours = our_settlement(resolved, h)
+    assert observed(resolved, h)
+    [found] = check_window(resolved, window(None), ours, seen=True)
+    assert found.kind == "undecidable" and our_outcome_label(ours) == "UNDECIDABLE"
+
+
+def test_no_print_at_all_is_not_observed_and_a_decided_window_keeps_its_verdict() -> None:
+    resolved = window(Outcome.UP)
+    assert not observed(resolved, OracleHistory())
+    h = history(tick(START, "100"), tick(START + timedelta(minutes=5), "101"))
+    assert our_outcome_label(our_settlement(resolved, h), seen=observed(resolved, h)) == "UP"
