@@ -127,9 +127,10 @@ class ProcessGroup:
         self.running[child.name] = proc
         return proc
 
-    def stop(self, timeout_s: float = 15.0) -> list[Exit]:
+    def stop(self, timeout_s: float = 30.0) -> list[Exit]:
         """One SIGTERM to each live child, then wait; a second signal to `up`, or the deadline, kills.
-        Returns every child's exit code (negative: killed by that signal)."""
+        Returns every child's exit code (negative: killed by that signal). The deadline leaves room
+        for `feeds`' bounded stop (up to 10 s for Kafka, 10 s for queued database writes)."""
 
         def hurry(_signum: int, _frame: object) -> None:
             self._hurry = True
