@@ -69,7 +69,7 @@ class Desk:
         self.producer.flush()
         return event.window_id
 
-    def decide(self, window_id: str, timeout_s: float = 20) -> Decision:
+    def decide(self, window_id: str, timeout_s: float = 40) -> Decision:
         """Feed the window's books (stamped now) until its canary decision comes out."""
         up, down = self.tokens[window_id]
         deadline = time.monotonic() + timeout_s
