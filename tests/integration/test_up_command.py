@@ -194,7 +194,9 @@ def test_ctrl_c_while_the_children_are_still_starting_is_a_clean_stop_too(
     proc = _up(_free_port(), env, log)
     try:
         wait_for(
-            lambda: "running: sim, feeds, record, sink, flow" in log.read_text(), 60, "the children to be started"
+            lambda: "running: sim, feeds, record, sink, flow" in log.read_text(),
+            60,
+            "the children to be started",
         )
         _ctrl_c(proc)
         proc.wait(timeout=45)
@@ -215,7 +217,9 @@ def test_children_stop_when_up_itself_is_killed(
     proc = _up(_free_port(), env, log)
     try:
         wait_for(
-            lambda: "running: sim, feeds, record, sink, flow" in log.read_text(), 60, "the children to be started"
+            lambda: "running: sim, feeds, record, sink, flow" in log.read_text(),
+            60,
+            "the children to be started",
         )
         children = psutil.Process(proc.pid).children()
         assert len(children) == 5
