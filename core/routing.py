@@ -118,6 +118,8 @@ class WindowRouter:
                 result.routed.append((window_id, event))
                 self._forget(window_id)
         else:
+            if known:  # a re-announcement may name other tokens (a replayed or test topic): drop the old
+                self._unmap_tokens(self._windows[window_id])
             self._windows[window_id] = event
             self._by_token[event.up_token_id] = window_id
             self._by_token[event.down_token_id] = window_id
@@ -132,11 +134,14 @@ class WindowRouter:
             self._forget(stale)
         return result
 
+    def _unmap_tokens(self, window: WindowEvent) -> None:
+        for token in (window.up_token_id, window.down_token_id):
+            if self._by_token.get(token) == window.window_id:
+                del self._by_token[token]
+
     def _forget(self, window_id: WindowId) -> None:
         window = self._windows.pop(window_id)
-        for token in (window.up_token_id, window.down_token_id):
-            if self._by_token.get(token) == window_id:
-                del self._by_token[token]
+        self._unmap_tokens(window)
         for symbol in _symbols(window):
             members = self._by_symbol.get(symbol)
             if members is not None:

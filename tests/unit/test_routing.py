@@ -41,6 +41,20 @@ def test_a_resolved_window_is_forgotten_by_the_router() -> None:
     assert router.route(book(UP, START + timedelta(seconds=340), "0.5", "0.6")).routed == []
 
 
+def test_a_window_announced_again_with_other_tokens_routes_only_the_new_ones_and_never_crashes() -> None:
+    """Seen on a shared test broker: the same window id from two simulator runs with other token ids.
+    The old tokens pointed at a forgotten window and the next book for one raised KeyError."""
+    router = WindowRouter()
+    router.route(window())
+    router.route(window(up="7", down="8"))
+    at = START + timedelta(seconds=1)
+    assert router.route(book(UP, at, "0.5", "0.6")).routed == []
+    assert [w for w, _ in router.route(book("7", at, "0.5", "0.6")).routed] == [WINDOW]
+    router.route(window(WindowPhase.RESOLVED, at=START + timedelta(seconds=330)))
+    for token in (UP, DOWN, "7", "8"):
+        assert router.route(book(token, START + timedelta(seconds=340), "0.5", "0.6")).routed == []
+
+
 def test_a_window_whose_resolution_never_comes_expires() -> None:
     router = WindowRouter(retain_after_end=timedelta(minutes=10))
     router.route(window())
