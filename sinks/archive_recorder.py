@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from core.enums import Severity
+from core.archive_alerts import broker_reset_alert, offsets_lost_alert
 from core.models import Alert
 from core.serde import DecodeError, decode
 from core.timestamps import from_ms
@@ -150,13 +150,7 @@ class Recorder:
         cluster = self._ask(lambda: consumer.list_topics(timeout=_WATERMARK_TIMEOUT_S).cluster_id)
         known = self._state.cluster_id
         if known is not None and cluster != known:
-            since = ", ".join(f"{t} after {ts.isoformat()}" for t, ts in sorted(self._state.newest.items()))
-            message = (
-                f"archive gap: the broker's log was reset (cluster {known} -> {cluster}); records it held "
-                f"that were not yet archived are lost ({since or 'nothing archived yet'}); events produced "
-                "while it was away are counted by their producers as delivery failures"
-            )
-            self._loss("archive.broker_reset", message, f"{known}->{cluster}")
+            self._loss(broker_reset_alert(known, cluster, self._state.newest, self.wall()))
         if cluster == known:
             return False
         self._state.cluster_id = cluster
@@ -199,22 +193,13 @@ class Recorder:
     def _lost(self, topic: str, partition: int, first: int, end: int, why: str) -> None:
         """Say loudly that offsets [first, end) of a partition will never be archived."""
         self.stats.lost_records += max(end - first, 0)
-        message = f"archive gap: {topic}[{partition}] offsets {first}..{end - 1} lost ({why})"
-        self._loss("archive.offsets_lost", message, f"{topic}:{partition}:{first}:{end}")
+        self._loss(offsets_lost_alert(topic, partition, first, end, why, self.wall()))
 
-    def _loss(self, kind: str, message: str, dedupe_key: str) -> None:
-        """One loss event: counted, logged, and a CRITICAL alert (the `alerts` table gets it via `sink`)."""
+    def _loss(self, alert: Alert) -> None:
+        """One loss event: counted, logged, and raised (the `alerts` table gets it via `sink`)."""
         self.stats.loss_events += 1
-        log.error(message)
-        self.alert(
-            Alert(
-                alert_kind=kind,
-                severity=Severity.CRITICAL,
-                message=message,
-                dedupe_key=dedupe_key,
-                event_ts=self.wall(),
-            )
-        )
+        log.error(alert.message)
+        self.alert(alert)
 
     def _offset_reset(self, msg: Message) -> None:
         """The fetch position left the broker's log while running. A new cluster id: the log itself
