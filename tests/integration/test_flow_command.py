@@ -10,9 +10,13 @@ window ids, and a consumer group of its own.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,15 +24,17 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from confluent_kafka import Consumer
+from psycopg.conninfo import conninfo_to_dict
 
 from connectors.kafka import EventProducer, consumer_config, decode_message
 from core.enums import ControlName, KillSwitch
-from core.models import ControlChange, IntentRejected, OrderIntent
+from core.models import ControlChange, IntentRejected, OrderIntent, Signal
 from flows.trading import TradingFlowSettings
 from flows.trading_io import KafkaInput, build_kafka_flow
 from infra.stack import Endpoints
 from polywindow.flow_wiring import run_flow
 from sinks.postgres.migrate import migrate
+from tests.integration.cli import POLYWINDOW, REPO
 from tests.trading_builders import book, window
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
@@ -188,3 +194,88 @@ def test_without_the_controls_table_nothing_is_traded(running: tuple[Desk, str])
     desk, _ = running
     decision = desk.decide(desk.open_window_at_t60())
     assert isinstance(decision, IntentRejected) and decision.rule == "no_controls"
+
+
+def _db_url(endpoints: Endpoints, conninfo: str) -> str:
+    base, _, query = endpoints.database_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{conninfo_to_dict(conninfo)['dbname']}" + (f"?{query}" if query else "")
+
+
+def _start_flow(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(POLYWINDOW), "flow"],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _count(consumer: Consumer, counts: Counter[tuple[str, str]], wait_s: float) -> None:
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        msg = consumer.poll(0.05)
+        if msg is None or msg.error() is not None:
+            continue
+        event = decode_message(msg)
+        if isinstance(event, OrderIntent):
+            counts["intent", event.window_id] += 1
+        elif isinstance(event, Signal):
+            counts["signal", event.window_id] += 1
+
+
+def _consumer(endpoints: Endpoints, topics: list[str]) -> Consumer:
+    consumer = Consumer(
+        consumer_config(
+            endpoints.kafka_bootstrap, f"flow-test-{uuid.uuid4().hex[:8]}", embedded=endpoints.kafka_embedded
+        )
+    )
+    consumer.subscribe(topics)
+    return consumer
+
+
+@pytest.mark.timeout(180)
+def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
+    endpoints: Endpoints, fresh_database: str
+) -> None:
+    """`polywindow flow` decides a window, is SIGKILLed, and starts again: it rebuilds the window from
+    the topics and decides it again on fresh books, with the same id, which must not go out twice."""
+    migrate(fresh_database)
+    at = now()
+    set_control(fresh_database, ControlName.ALLOWED_INSTRUMENTS, ["btc-5m"], at)
+    set_control(fresh_database, ControlName.ALLOWED_STRATEGIES, ["canary"], at)
+    set_control(fresh_database, ControlName.KILL_SWITCH, "RUN", at)
+    env = {"DATABASE_URL": _db_url(endpoints, fresh_database), "POLYWINDOW_FLOW_CONTROLS_POLL_MS": "200"}
+    desk = Desk(
+        EventProducer(endpoints.kafka_bootstrap), _consumer(endpoints, ["trade.intents", "trade.rejections"])
+    )
+    counter = _consumer(endpoints, ["trade.intents", "trade.signals"])
+    counts: Counter[tuple[str, str]] = Counter()
+    flow = _start_flow(env)
+    try:
+        first = desk.open_window_at_t60()
+        decision = desk.decide(first, timeout_s=60)
+        assert isinstance(decision, OrderIntent), decision
+        flow.send_signal(signal.SIGKILL)
+        flow.wait(30)
+
+        flow = _start_flow(env)
+        up, down = desk.tokens[first]
+        deadline = time.monotonic() + 60
+        while counts["signal", first] < 2:  # the restarted flow decided the window again
+            assert time.monotonic() < deadline, "the restarted flow did not decide the window again"
+            desk.producer.produce("md.book", book(down, now(), "0.38", "0.40"))
+            desk.producer.produce("md.book", book(up, now(), "0.60", "0.62"))
+            desk.producer.flush()
+            _count(counter, counts, 0.3)
+        second = desk.open_window_at_t60()  # decided after the first, on the same worker: out after it
+        assert isinstance(desk.decide(second, timeout_s=60), OrderIntent)
+        while counts["intent", second] < 1:
+            assert time.monotonic() < deadline + 60, "the second window's intent never arrived"
+            _count(counter, counts, 0.3)
+    finally:
+        flow.terminate()
+        flow.wait(30)
+        desk.consumer.close()
+        counter.close()
+    assert counts["intent", first] == 1

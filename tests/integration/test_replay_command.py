@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,7 +85,17 @@ def _intents(path: Path) -> list[str]:
 
 
 def _written(out_dir: Path) -> int:
-    return sum(len(part.read_bytes().splitlines()) for part in out_dir.glob("intents.*.jsonl"))
+    return sum(part.read_bytes().count(b"\n") for part in out_dir.glob("intents.*.jsonl"))
+
+
+def _committed_epoch(state: Path) -> int:
+    """The last epoch whose snapshot Bytewax committed in the recovery store (0: none yet)."""
+    try:
+        with closing(sqlite3.connect(f"file:{state / 'part-0.sqlite3'}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT MAX(commit_epoch) FROM commits").fetchone()
+    except sqlite3.Error:
+        return 0
+    return int(row[0] or 0)
 
 
 def test_a_replay_killed_mid_way_and_started_again_gives_the_same_intents_none_twice(
@@ -103,13 +115,19 @@ def test_a_replay_killed_mid_way_and_started_again_gives_the_same_intents_none_t
     assert len(expected) >= 4
 
     recovery, resumed = tmp_path / "recovery", tmp_path / "resumed.jsonl"
-    args = (*period, "--recovery-dir", str(recovery), "--epoch-s", "0.2", "--intents-out", str(resumed))
+    args = (*period, "--recovery-dir", str(recovery), "--epoch-s", "2", "--intents-out", str(resumed))
     killed = popen_cli(*args, env=env)
     deadline = time.monotonic() + 120
-    while _written(recovery / "out") < 2:  # the run has decided at least two windows
+    # Kill once a snapshot is committed and an intent was written after it (so the resumed run
+    # emits that intent again and must refuse it), the run still going.
+    epoch, written = 0, 0
+    while epoch == 0 or _written(recovery / "out") <= written:
         assert killed.poll() is None, "the replay ended before it could be killed mid-way"
         assert time.monotonic() < deadline, "the replay made no progress"
-        time.sleep(0.02)
+        now_epoch = _committed_epoch(recovery / "state")
+        if now_epoch != epoch:
+            epoch, written = now_epoch, _written(recovery / "out")
+        time.sleep(0.01)
     assert killed.poll() is None, "the replay ended before it could be killed mid-way"
     killed.send_signal(signal.SIGKILL)
     killed.wait(30)
