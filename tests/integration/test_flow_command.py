@@ -234,7 +234,18 @@ def _consumer(endpoints: Endpoints, topics: list[str]) -> Consumer:
     return consumer
 
 
-@pytest.mark.timeout(180)
+def _traded_window(desk: Desk) -> tuple[str, OrderIntent]:
+    """A window the running flow traded (the first ones may meet a flow that has no controls yet)."""
+    deadline = time.monotonic() + 90
+    while True:
+        window_id = desk.open_window_at_t60()
+        decision = desk.decide(window_id, timeout_s=60)
+        if isinstance(decision, OrderIntent):
+            return window_id, decision
+        assert time.monotonic() < deadline, f"the flow traded nothing: {decision}"
+
+
+@pytest.mark.timeout(240)
 def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
     endpoints: Endpoints, fresh_database: str
 ) -> None:
@@ -253,13 +264,14 @@ def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
     counts: Counter[tuple[str, str]] = Counter()
     flow = _start_flow(env)
     try:
-        first = desk.open_window_at_t60()
-        decision = desk.decide(first, timeout_s=60)
-        assert isinstance(decision, OrderIntent), decision
+        first, decision = _traded_window(desk)
         flow.send_signal(signal.SIGKILL)
         flow.wait(30)
 
-        flow = _start_flow(env)
+        # Started again from the end of market data (md.windows from its beginning), so the window
+        # is known and, once the controls are read, decided again on fresh books: same signal, same id.
+        flow = _start_flow({**env, "POLYWINDOW_FLOW_MARKET_DATA_START": "end"})
+        _traded_window(desk)  # the restarted flow reads its controls and trades
         up, down = desk.tokens[first]
         deadline = time.monotonic() + 60
         while counts["signal", first] < 2:  # the restarted flow decided the window again
@@ -278,4 +290,4 @@ def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
         flow.wait(30)
         desk.consumer.close()
         counter.close()
-    assert counts["intent", first] == 1
+    assert counts["intent", first] == 1, f"{decision.client_order_id} went out twice"
