@@ -97,11 +97,18 @@ def test_matched_never_goes_backwards_or_past_the_size() -> None:
 
 
 sizes = st.integers(0, 1000).map(lambda c: D(c) / 100)
+matched = st.one_of(st.just(D(0)), st.just(D(10)), sizes)  # nothing and everything are common answers
 events: st.SearchStrategy[OrderEvent] = st.one_of(
     st.builds(Posted, st.just(VID)),
     st.builds(NoAnswer, st.just("timeout")),
     st.builds(Refused, st.just("no"), st.booleans()),
-    st.builds(VenueView, sizes, st.booleans(), st.booleans(), st.sampled_from([None, "t1", "t2"])),
+    st.builds(
+        VenueView,
+        matched,
+        st.booleans(),
+        st.sampled_from([False, False, True]),
+        st.sampled_from([None, "t1", "t2"]),
+    ),
     st.just(NotAtVenue()),
     st.just(ConfirmTimeout()),
     st.builds(TradeFailed, st.sampled_from(["t1", "t2", "t3"]), sizes),
@@ -109,9 +116,9 @@ events: st.SearchStrategy[OrderEvent] = st.one_of(
 
 
 @settings(max_examples=400)
-@given(st.lists(events, max_size=30))
-def test_random_event_sequences_keep_the_invariants(seq: list[OrderEvent]) -> None:
-    o = OrderState("pw-0123456789", OrderType.FAK, D("10"))
+@given(st.booleans(), st.lists(events, max_size=30))
+def test_random_event_sequences_keep_the_invariants(posted: bool, seq: list[OrderEvent]) -> None:
+    o = _posted() if posted else OrderState("pw-0123456789", OrderType.FAK, D("10"))
     for event in seq:
         before = o
         try:

@@ -115,8 +115,32 @@ events: st.SearchStrategy[PositionEvent] = st.one_of(
 )
 
 
+@st.composite
+def lifecycles(draw: st.DrawFn) -> list[PositionEvent]:
+    """A plausible life (entry trades, marks, a trigger, an exit or a hold, exit trades, resolution,
+    redemption) with random events mixed in anywhere, so deep states are reached as often as not."""
+    entry = st.builds(EntryTrade, trade_ids, sizes, prices, st.just(D("0.01")), prices)
+    path: list[PositionEvent] = draw(st.lists(entry, min_size=1, max_size=3))
+    path.append(EntryDone())
+    path += draw(st.lists(st.builds(Mark, prices), max_size=3))
+    path.append(draw(st.builds(Triggered, st.sampled_from(ExitReason))))
+    exit_or_hold: list[PositionEvent] = [ExitOrdered("pw-exit"), HeldToResolution("book_too_thin")]
+    path.append(draw(st.sampled_from(exit_or_hold)))
+    exit_ = st.builds(ExitTrade, trade_ids, sizes, prices, st.just(D("0.01")), prices)
+    path += draw(st.lists(exit_, max_size=3))
+    path.append(draw(st.builds(Resolved, st.booleans())))
+    path.append(draw(st.builds(Redeemed, sizes)))
+    noise = draw(st.lists(events, max_size=6))
+    mixed: list[PositionEvent] = []
+    for item in noise:
+        cut = draw(st.integers(0, len(path)))
+        mixed += [*path[:cut], item]
+        path = path[cut:]
+    return mixed + path
+
+
 @settings(max_examples=400)
-@given(st.lists(events, max_size=40))
+@given(st.one_of(st.lists(events, max_size=40), lifecycles()))
 def test_random_event_sequences_never_break_the_invariants(seq: list[PositionEvent]) -> None:
     p = Position("pos-1")
     for event in seq:
