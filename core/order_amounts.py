@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from math import gcd
 
 from core.enums import OrderType, Side
 from core.money import to_micros
@@ -29,6 +30,7 @@ __all__ = [
     "limit_order_amounts",
     "market_order_amounts",
     "marketable_precision_ok",
+    "marketable_size",
     "price_in_range",
 ]
 
@@ -131,6 +133,27 @@ def market_order_amounts(side: Side, amount: Decimal, price: Decimal, tick: Deci
 def marketable_precision_ok(amounts: OrderAmounts) -> bool:
     """Whether the venue accepts these amounts on a FOK/FAK: maker <= 2 decimals, taker <= 4."""
     return amounts.maker % 10_000 == 0 and amounts.taker % 100 == 0
+
+
+def marketable_size(side: Side, size: Decimal, price: Decimal, tick: Decimal) -> Decimal:
+    """The smallest share size >= `size` (on the 2-decimal grid) whose limit FOK/FAK the venue accepts
+    at `price`, which must be on the tick's price decimals.
+
+    A marketable BUY's cost (size x price) may have at most 2 decimals, a SELL's proceeds at most 4:
+    1.67 shares at 0.60 cost 1.002 and are refused. With the price as k units of its last decimal,
+    the valid sizes are the multiples of 10^d / gcd(k, 10^d) hundredths (d: the excess decimals).
+    """
+    rc = _rounding(tick)
+    units = price.scaleb(rc.price)
+    if units != units.to_integral_value() or units <= 0:
+        raise ValueError(f"price {price} is not on {rc.price} decimals")
+    excess = rc.price + 2 - (2 if side is Side.BUY else 4)
+    if excess <= 0:
+        return size.quantize(_places(2), rounding=ROUND_CEILING)
+    modulus = 10**excess
+    step = modulus // gcd(int(units), modulus)
+    hundredths = int(size.scaleb(2).to_integral_value(rounding=ROUND_CEILING))
+    return Decimal(-(-hundredths // step) * step).scaleb(-2)
 
 
 def price_in_range(price: Decimal, tick: Decimal, order_type: OrderType) -> bool:

@@ -16,6 +16,7 @@ from core.order_amounts import (
     limit_order_amounts,
     market_order_amounts,
     marketable_precision_ok,
+    marketable_size,
     price_in_range,
 )
 
@@ -93,3 +94,28 @@ def test_prices_off_range_or_off_grid() -> None:
 def test_unknown_tick_is_refused() -> None:
     with pytest.raises(ValueError):
         limit_order_amounts(Side.BUY, D("5"), D("0.5"), D("0.02"))
+
+
+@given(
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(1, 5000).map(lambda c: D(c) / 100),
+    ticks,
+    st.data(),
+)
+def test_marketable_size_is_the_smallest_accepted_size_at_or_above(
+    side: Side, size: Decimal, tick: Decimal, data: st.DataObject
+) -> None:
+    price = data.draw(st.integers(1, int(1 / tick) - 1)) * tick
+    found = marketable_size(side, size, price, tick)
+    assert found >= size
+    assert marketable_precision_ok(limit_order_amounts(side, found, price, tick))
+    below = size
+    while below < found:  # brute force over the 2-decimal grid: nothing smaller is accepted
+        assert not marketable_precision_ok(limit_order_amounts(side, below, price, tick))
+        below += D("0.01")
+
+
+def test_marketable_size_vectors() -> None:
+    assert marketable_size(Side.BUY, D("1.67"), D("0.60"), D("0.01")) == D("1.70")  # $1.02
+    assert marketable_size(Side.BUY, D("1.67"), D("0.57"), D("0.01")) == D("2")  # 57 is prime to 100
+    assert marketable_size(Side.SELL, D("1.67"), D("0.57"), D("0.01")) == D("1.67")
