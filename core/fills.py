@@ -160,9 +160,10 @@ def simulate_fill(
 ) -> SimulatedFill:
     """Walk `levels` (`{price: size}` of the side the order takes, see `opposite_side`) for `request`.
 
-    `available` is what the account can spend: collateral for a BUY (size x limit plus the fee at
-    the limit, the venue's own check), shares for a SELL; None skips the check (an account the
-    caller knows is large enough).
+    The limit that counts is the one the venue reads off the signed amounts (collateral / shares),
+    as the client rounded them. `available` is what the account can spend: collateral for a BUY
+    (the order's collateral plus the fee at its price, the venue's own check), shares for a SELL;
+    None skips the check (an account the caller knows is large enough).
     """
     if request.order_type not in (OrderType.FAK, OrderType.FOK):
         raise ValueError(f"only marketable orders fill against a book: {request.order_type}")
@@ -178,15 +179,17 @@ def simulate_fill(
     except ValueError:
         return refused("bad_price")
     size = from_micros(amounts.shares_micros)
-    limit = request.limit_price
     if size <= _ZERO:
         return refused("bad_size")
+    cash = from_micros(amounts.collateral_micros)
+    # The venue reads the order's price off its signed amounts, not off what the client was given.
+    limit = cash / size
     if not marketable_precision_ok(amounts):
         return refused("amount_precision", size)
-    if from_micros(amounts.collateral_micros) < MIN_MARKETABLE_USD:
+    if cash < MIN_MARKETABLE_USD:
         return refused("below_minimum", size)
     if available is not None:
-        need = size * limit + trade_fee(schedule, size, limit) if request.side is Side.BUY else size
+        need = cash + trade_fee(schedule, size, limit) if request.side is Side.BUY else size
         if need > available:
             return refused("not_enough_balance", size)
 

@@ -163,3 +163,10 @@ def test_fok_fills_all_or_nothing(levels: dict[Decimal, Decimal], size: Decimal,
     fill = simulate_fill(levels, FillRequest(Side.BUY, OrderType.FOK, limit, size), CRYPTO, TICK)
     assert fill.filled_size in (0, size)
     assert fill.outcome is not FillOutcome.PARTIAL
+
+
+def test_the_limit_is_the_one_the_signed_amounts_carry() -> None:
+    # 0.565 is signed as 0.56 on a 0.01 tick: the 0.565 ask is above the order the venue sees.
+    asks = {D("0.56"): D("5"), D("0.565"): D("5")}
+    fill = simulate_fill(asks, _buy("10", "0.565"), CRYPTO, TICK)
+    assert (fill.outcome, fill.filled_size) == (FillOutcome.PARTIAL, D("5"))
