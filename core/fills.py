@@ -14,13 +14,14 @@ Pure: Decimal only; the book and the balance are arguments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from core.enums import BookSide, OrderType, Side
 from core.fees import FeeSchedule, trade_fee
+from core.models import Level
 from core.money import from_micros
 from core.order_amounts import (
     OrderAmounts,
@@ -37,6 +38,7 @@ __all__ = [
     "FillRequest",
     "LevelTaken",
     "SimulatedFill",
+    "levels_from",
     "opposite_side",
     "simulate_fill",
     "simulate_on_book",
@@ -143,6 +145,17 @@ class SimulatedFill:
 def opposite_side(side: Side) -> BookSide:
     """The book side an order of `side` takes from: a BUY takes asks, a SELL takes bids."""
     return BookSide.ASK if side is Side.BUY else BookSide.BID
+
+
+def levels_from(levels: Iterable[Level]) -> dict[Decimal, Decimal]:
+    """`{price: size}` of captured levels (a `DecisionContext`'s `up_asks`, a snapshot's `bids`).
+
+    A context keeps only the top levels: a walk past them finds no more depth than was captured.
+    """
+    out: dict[Decimal, Decimal] = {}
+    for lv in levels:
+        out[lv.price] = out.get(lv.price, _ZERO) + lv.size
+    return out
 
 
 def _crossing(levels: Mapping[Decimal, Decimal], side: Side, limit: Decimal) -> list[tuple[Decimal, Decimal]]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from core.enums import BookSide, OrderType, Side
 from core.fees import NO_FEES, FeeSchedule, trade_fee
-from core.fills import FillOutcome, FillRequest, simulate_fill, simulate_on_book
+from core.fills import FillOutcome, FillRequest, levels_from, simulate_fill, simulate_on_book
 from core.ids import ConditionId, TokenId
 from core.models import BookSnapshot, Level
 from core.orderbook import OrderBook
@@ -170,3 +170,12 @@ def test_the_limit_is_the_one_the_signed_amounts_carry() -> None:
     asks = {D("0.56"): D("5"), D("0.565"): D("5")}
     fill = simulate_fill(asks, _buy("10", "0.565"), CRYPTO, TICK)
     assert (fill.outcome, fill.filled_size) == (FillOutcome.PARTIAL, D("5"))
+
+
+def test_captured_levels_become_a_walkable_side() -> None:
+    levels = (
+        Level(price=D("0.55"), size=D("4")),
+        Level(price=D("0.56"), size=D("6")),
+        Level(price=D("0.55"), size=D("1")),
+    )
+    assert levels_from(levels) == {D("0.55"): D("5"), D("0.56"): D("6")}
