@@ -7,10 +7,19 @@ the key everything else is grouped by. The router learns token -> window and sym
 `retain_after_end` ago, sending the window an `Expire` so its state is dropped too), and broadcasts
 the current runtime controls to every live window. The filter "nothing stamped before the window's
 start" (`admits`) lives here, in the loader, not in strategies. Pure: no I/O, no clock.
+
+Partitioned routing (so that routing scales with workers): the routers are `buckets` keys. A book or
+trade event goes to one bucket, its market's (`bucket_of(condition_id)`); window announcements,
+oracle, spot and candle prints and controls are rare and go to every bucket (`route_keys`). Every
+bucket's router therefore keeps the same tables as a single router would and routes exactly what the
+single router routes, but only to the windows whose market is its own. Each window thus gets all its
+inputs from one router key, in that key's input order: the same sequence as from one router, however
+many workers run the buckets (a window fed by two keys would see their items interleaved by chance).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +30,17 @@ from core.ids import WindowId
 from core.models import ControlChange, ControlsSnapshot, LastTrade, OracleTick, SpotTick, WindowEvent
 from core.window_state import BookItem, CandleOpen
 
-__all__ = ["ControlsUpdate", "Expire", "RouteResult", "RouterInput", "WindowInput", "WindowRouter", "admits"]
+__all__ = [
+    "ControlsUpdate",
+    "Expire",
+    "RouteResult",
+    "RouterInput",
+    "WindowInput",
+    "WindowRouter",
+    "admits",
+    "bucket_of",
+    "route_keys",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +60,21 @@ class Expire:
 MarketItem = BookItem | LastTrade | OracleTick | SpotTick | CandleOpen
 RouterInput = WindowEvent | MarketItem | ControlChange | ControlsSnapshot
 WindowInput = WindowEvent | MarketItem | ControlsUpdate | Expire
+
+
+def bucket_of(condition_id: str, buckets: int) -> int:
+    """The router bucket of a market: stable across processes and runs (not Python's `hash`)."""
+    digest = hashlib.blake2b(condition_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % buckets
+
+
+def route_keys(event: RouterInput, buckets: int) -> range | tuple[int]:
+    """The router buckets an input goes to: a market's own for its book and trade events, all for
+    the rest (window announcements, oracle, spot, candles, controls)."""
+    condition_id = getattr(event, "condition_id", None)
+    if condition_id is None or isinstance(event, WindowEvent):
+        return range(buckets)
+    return (bucket_of(condition_id, buckets),)
 
 
 def admits(window_start: datetime, event_ts: datetime) -> bool:
@@ -63,32 +97,60 @@ def _symbols(window: WindowEvent) -> tuple[str, str]:
 
 
 class WindowRouter:
-    """Routing tables of the live windows plus the current controls."""
+    """Routing tables of the live windows plus the current controls; as bucket `bucket` of
+    `buckets`, it routes only to the windows of its own markets, and only bucket 0 reports the
+    problems of inputs every bucket sees."""
 
-    def __init__(self, retain_after_end: timedelta = timedelta(hours=1)) -> None:
+    def __init__(
+        self, retain_after_end: timedelta = timedelta(hours=1), bucket: int = 0, buckets: int = 1
+    ) -> None:
+        if not 0 <= bucket < buckets:
+            raise ValueError(f"bucket {bucket} is not one of {buckets}")
         self._retain = retain_after_end
+        self._bucket = bucket
+        self._buckets = buckets
         self._windows: dict[WindowId, WindowEvent] = {}
         self._by_token: dict[str, WindowId] = {}
         self._by_symbol: dict[str, set[WindowId]] = {}
+        self._owned: set[WindowId] = set()  # the live windows of this bucket's markets
         self.controls: RuntimeControls | None = None
 
     @property
     def live_windows(self) -> frozenset[WindowId]:
         return frozenset(self._windows)
 
+    def _owns(self, window: WindowEvent) -> bool:
+        return self._buckets == 1 or bucket_of(window.condition_id, self._buckets) == self._bucket
+
     def route(self, event: RouterInput) -> RouteResult:
         if isinstance(event, ControlChange | ControlsSnapshot):
-            return self._controls(event)
-        if isinstance(event, WindowEvent):
-            return self._window(event)
-        if isinstance(event, OracleTick | SpotTick | CandleOpen):
-            return self._to(self._by_symbol.get(event.symbol, set()), event)
+            result = self._controls(event)
+        elif isinstance(event, WindowEvent):
+            result = self._window(event)
+        elif isinstance(event, OracleTick | SpotTick | CandleOpen):
+            result = self._to(self._by_symbol.get(event.symbol, set()), event)
+        else:
+            return self._market(event)
+        if self._bucket != 0:
+            result.problem = None  # every bucket saw it; bucket 0 reports it
+        result.routed = [(w, item) for w, item in result.routed if w in self._owned]
+        self._owned.intersection_update(self._windows)
+        return result
+
+    def _market(self, event: BookItem | LastTrade) -> RouteResult:
+        """A market's event, sent to this bucket alone (`route_keys`)."""
         window_id = self._by_token.get(event.token_id)
-        return self._to(() if window_id is None else (window_id,), event)
+        if window_id is None:
+            return RouteResult()
+        if self._windows[window_id].condition_id != event.condition_id:
+            return RouteResult(problem=f"token {event.token_id} of {window_id} named another market")
+        return self._to((window_id,), event)
 
     def _to(self, window_ids: Iterable[WindowId], event: MarketItem) -> RouteResult:
         result = RouteResult()
         for window_id in sorted(window_ids):
+            if window_id not in self._owned:
+                continue
             if admits(self._windows[window_id].start_ts, event.source_ts):
                 result.routed.append((window_id, event))
             else:
@@ -121,6 +183,10 @@ class WindowRouter:
             if known:  # a re-announcement may name other tokens (a replayed or test topic): drop the old
                 self._unmap_tokens(self._windows[window_id])
             self._windows[window_id] = event
+            if self._owns(event):
+                self._owned.add(window_id)
+            else:
+                self._owned.discard(window_id)
             self._by_token[event.up_token_id] = window_id
             self._by_token[event.down_token_id] = window_id
             for symbol in _symbols(event):

@@ -8,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.enums import Outcome, WindowPhase
-from core.routing import ControlsUpdate, Expire, WindowRouter, admits
+from core.ids import ConditionId
+from core.models import WindowEvent
+from core.routing import ControlsUpdate, Expire, RouterInput, WindowRouter, admits, route_keys
 from core.window_engine import Desk, step
 from core.window_state import WindowState
 from tests.trading_builders import DOWN, START, UP, WINDOW, book, oracle, snapshot, window
@@ -96,3 +98,76 @@ def test_nothing_stamped_before_the_start_reaches_the_window_state(offsets: list
     assert state is not None
     assert state.reference_ts is None or state.reference_ts >= START
     assert (state.best_ask(Outcome.UP) is not None) == any(ms >= 0 for ms in offsets)
+
+
+_CONDITIONS = [ConditionId("0x" + f"{i + 1:02x}" * 32) for i in range(6)]
+
+
+def _nth_window(i: int, phase: WindowPhase, at_s: int) -> WindowEvent:
+    start = START + timedelta(seconds=300 * (i % 3))
+    event = window(
+        phase,
+        start=start,
+        window_id=f"{('btc', 'eth')[i % 2]}-updown-5m-w{i}",
+        up=f"{i}1",
+        down=f"{i}2",
+        asset=("btc", "eth")[i % 2],
+        at=START + timedelta(seconds=at_s),
+    )
+    return event.model_copy(update={"condition_id": _CONDITIONS[i]})
+
+
+def _nth_book(i: int, side: int, at_s: int, mismatched: bool) -> RouterInput:
+    event = book(f"{i}{side}", START + timedelta(seconds=at_s), "0.4", "0.5")
+    return event.model_copy(update={"condition_id": _CONDITIONS[(i + mismatched) % 6]})
+
+
+_INPUT = st.one_of(
+    st.builds(lambda i, s: _nth_window(i, WindowPhase.OPEN, s), st.integers(0, 5), st.integers(-60, 4000)),
+    st.builds(lambda i, s: _nth_window(i, WindowPhase.RESOLVED, s), st.integers(0, 5), st.integers(0, 9000)),
+    st.builds(_nth_book, st.integers(0, 5), st.sampled_from([1, 2]), st.integers(-60, 900), st.booleans()),
+    st.builds(
+        lambda s, sym: oracle(START + timedelta(seconds=s), "100", symbol=sym),
+        st.integers(-60, 900),
+        st.sampled_from(["btc/usd", "eth/usd"]),
+    ),
+    st.builds(lambda s: snapshot(START + timedelta(seconds=s)), st.integers(0, 900)),
+    st.builds(lambda s: snapshot(START + timedelta(seconds=s), kill_switch="GO"), st.integers(0, 900)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=st.lists(_INPUT, max_size=60), buckets=st.integers(1, 5))
+def test_partitioned_routing_routes_exactly_as_one_router(events: list[RouterInput], buckets: int) -> None:
+    """Every window gets from its one bucket the very sequence the single router gives it, and
+    problems and early-data counts are the same (each reported once)."""
+    one = WindowRouter(retain_after_end=timedelta(minutes=20))
+    parts = [WindowRouter(timedelta(minutes=20), b, buckets) for b in range(buckets)]
+    single: dict[str, list[object]] = {}
+    split: dict[str, list[object]] = {}
+    sources: dict[str, set[int]] = {}
+    problems: tuple[list[str], list[str]] = ([], [])
+    early = [0, 0]
+    for event in events:
+        result = one.route(event)
+        for w, item in result.routed:
+            single.setdefault(w, []).append(item)
+        problems[0].extend([result.problem] if result.problem else [])
+        early[0] += result.before_start
+        for b in route_keys(event, buckets):
+            part = parts[b].route(event)
+            for w, item in part.routed:
+                split.setdefault(w, []).append(item)
+                sources.setdefault(w, set()).add(b)
+            problems[1].extend([part.problem] if part.problem else [])
+            early[1] += part.before_start
+    assert split == single
+    assert all(len(bs) == 1 for bs in sources.values())
+    assert problems[0] == problems[1] and early[0] == early[1]
+
+
+def test_a_book_naming_another_market_than_its_tokens_window_is_a_problem() -> None:
+    router = WindowRouter()
+    router.route(window())
+    result = router.route(book(UP, START, "0.5", "0.6").model_copy(update={"condition_id": _CONDITIONS[0]}))
+    assert result.routed == [] and result.problem is not None
