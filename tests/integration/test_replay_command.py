@@ -140,3 +140,26 @@ def test_a_replay_killed_mid_way_and_started_again_gives_the_same_intents_none_t
     assert _intents(resumed) == expected
     ids = [json.loads(line)["client_order_id"] for line in _intents(resumed)]
     assert len(ids) == len(set(ids))
+
+
+def test_one_worker_two_workers_and_two_processes_give_identical_intents(
+    endpoints: Endpoints, fresh_database: str, tmp_path: Path
+) -> None:
+    migrate(fresh_database)
+    write_fixture_archive(tmp_path / "archive", FROM, TO)
+    env = {
+        "DATABASE_URL": _url(endpoints, fresh_database),
+        "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
+    period = ("replay", "--from", "2026-09-28T10:30Z", "--to", "2026-09-28T11:35Z")
+    outputs = []
+    for name, how in (("one", ()), ("two-workers", ("-w", "2")), ("two-processes", ("-p", "2"))):
+        out = tmp_path / f"{name}.jsonl"
+        done = run_cli(*period, *how, "--intents-out", str(out), env=env)
+        assert done.returncode == 0, done.stderr
+        outputs.append(_intents(out))
+        if name == "two-processes":
+            assert "replay: process 1 done" in done.stdout  # the second process ran its share
+            assert "archived events" in done.stdout and "canary" in done.stdout
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert sorted(json.loads(line)["window_id"] for line in outputs[0]) == [FIRST, SECOND]
