@@ -4,8 +4,10 @@ reach that window's state at all.
 Book and trade events name a token, oracle and spot events a symbol, controls nothing; windows are
 the key everything else is grouped by. The router learns token -> window and symbol -> windows from
 `md.windows`, forgets a window when it resolves (or, if its resolution never arrives, once it ended
-`retain_after_end` ago, sending the window an `Expire` so its state is dropped too), and broadcasts
-the current runtime controls to every live window. The filter "nothing stamped before the window's
+`retain_after_end` ago, sending the window an `Expire` so its state is dropped too), and hands each
+window the current runtime controls just before its next market data when they moved since it last
+got them (decisions are made on market data, so this is what a broadcast gave, without sending
+every table read, five a second, to every live window). The filter "nothing stamped before the window's
 start" (`admits`) lives here, in the loader, not in strategies. Pure: no I/O, no clock.
 
 Partitioned routing (so that routing scales with workers): the routers are `buckets` keys. A book or
@@ -113,6 +115,7 @@ class WindowRouter:
         self._by_token: dict[str, WindowId] = {}
         self._by_symbol: dict[str, set[WindowId]] = {}
         self._owned: set[WindowId] = set()  # the live windows of this bucket's markets
+        self._sent: dict[WindowId, RuntimeControls] = {}  # the controls each window last got
         self.controls: RuntimeControls | None = None
 
     @property
@@ -152,6 +155,9 @@ class WindowRouter:
             if window_id not in self._owned:
                 continue
             if admits(self._windows[window_id].start_ts, event.source_ts):
+                if self.controls is not None and self._sent.get(window_id) is not self.controls:
+                    result.routed.append((window_id, ControlsUpdate(self.controls)))
+                    self._sent[window_id] = self.controls
                 result.routed.append((window_id, event))
             else:
                 result.before_start += 1
@@ -165,11 +171,9 @@ class WindowRouter:
                 controls = apply_change(self.controls, event)
         except ValueError as exc:
             return RouteResult(problem=f"bad control value: {exc}")
-        if controls is None or controls is self.controls:
-            return RouteResult()
-        self.controls = controls
-        update = ControlsUpdate(controls)
-        return RouteResult(routed=[(window_id, update) for window_id in sorted(self._windows)])
+        if controls is not None:
+            self.controls = controls  # each window gets it with its next market data (`_to`)
+        return RouteResult()
 
     def _window(self, event: WindowEvent) -> RouteResult:
         result = RouteResult()
@@ -192,8 +196,6 @@ class WindowRouter:
             for symbol in _symbols(event):
                 self._by_symbol.setdefault(symbol, set()).add(window_id)
             result.routed.append((window_id, event))
-            if not known and self.controls is not None:
-                result.routed.append((window_id, ControlsUpdate(self.controls)))
         horizon = event.source_ts - self._retain
         for stale in sorted(w for w, ev in self._windows.items() if ev.end_ts < horizon):
             result.routed.append((stale, Expire(event.source_ts)))
@@ -206,6 +208,7 @@ class WindowRouter:
                 del self._by_token[token]
 
     def _forget(self, window_id: WindowId) -> None:
+        self._sent.pop(window_id, None)
         window = self._windows.pop(window_id)
         self._unmap_tokens(window)
         for symbol in _symbols(window):

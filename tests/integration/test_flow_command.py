@@ -149,7 +149,7 @@ def running(
 # Two workers on the live Kafka path passed alone but twice missed their decision inside a full
 # `make test` (cause not found yet, noted in issue 10); 1 vs 2 workers is compared on replays
 # (tests/flows/test_replay.py), which give identical intents.
-@pytest.mark.parametrize("running", [1], indirect=True, ids=["1-worker"])
+@pytest.mark.parametrize("running", [1, 2], indirect=True, ids=["1-worker", "2-workers"])
 def test_the_canary_at_t60_with_run_and_allowed_controls_becomes_an_intent(running: tuple[Desk, str]) -> None:
     desk, _ = running
     window_id = desk.open_window_at_t60()

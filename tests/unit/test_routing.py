@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from core.enums import Outcome, WindowPhase
 from core.ids import ConditionId
-from core.models import WindowEvent
+from core.models import BookSnapshot, OracleTick, WindowEvent
 from core.routing import ControlsUpdate, Expire, RouterInput, WindowRouter, admits, route_keys
 from core.window_engine import Desk, step
 from core.window_state import WindowState
@@ -66,13 +66,28 @@ def test_a_window_whose_resolution_never_comes_expires() -> None:
     assert router.live_windows == {later.window_id}
 
 
-def test_controls_reach_every_live_window_and_a_new_window_gets_the_current_ones() -> None:
+def test_a_window_gets_the_current_controls_with_its_next_market_data_only_when_they_moved() -> None:
     router = WindowRouter()
     router.route(window())
-    result = router.route(snapshot(START))
-    assert [(w, type(i)) for w, i in result.routed] == [(WINDOW, ControlsUpdate)]
-    new = router.route(window(window_id="btc-updown-5m-next", up="7", down="8"))
-    assert any(isinstance(i, ControlsUpdate) for _, i in new.routed)
+    router.route(snapshot(START))
+    at = START + timedelta(seconds=1)
+    first = router.route(book(UP, at, "0.5", "0.6")).routed
+    assert [(w, type(i)) for w, i in first] == [(WINDOW, ControlsUpdate), (WINDOW, BookSnapshot)]
+    assert [type(i) for _, i in router.route(book(DOWN, at, "0.5", "0.6")).routed] == [BookSnapshot]
+    router.route(snapshot(at))
+    again = router.route(oracle(at, "100")).routed
+    assert [type(i) for _, i in again] == [ControlsUpdate, OracleTick]
+    assert again[0][1].controls.as_of == at  # type: ignore[union-attr]
+
+
+def test_a_controls_read_costs_nothing_per_live_window() -> None:
+    """Seen in full test runs with two workers: every table read (5 a second) went to every live
+    window on the shared broker's md.windows, thousands of items a second, and the flow fell behind
+    until decisions came too late. Controls now travel with each window's next market data."""
+    router = WindowRouter()
+    for n in range(1000):
+        router.route(window(window_id=f"btc-updown-5m-many{n}", up=f"7{n}", down=f"8{n}"))
+    assert router.route(snapshot(START)).routed == []
 
 
 def test_a_bad_control_value_is_a_problem_not_a_silent_drop() -> None:
