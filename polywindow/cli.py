@@ -476,8 +476,6 @@ def flow(
     processes: int = FLOW_PROCESSES,
     addresses: str = FLOW_ADDRESSES,
     process_id: int = FLOW_PROCESS_ID,
-    recovery_dir: Path | None = FLOW_RECOVERY_DIR,
-    epoch_s: float = FLOW_EPOCH_S,
 ) -> None:
     """The trading flow: md.* topics, ctl.controls and the runtime_controls table in; trade.signals,
     trade.intents, trade.rejections and ops.quarantine out; until Ctrl-C or SIGTERM."""
@@ -494,17 +492,15 @@ def flow(
         fail(str(exc))
     count = workers or settings.workers
     cluster, index = _cluster(processes, addresses, process_id)
-    plan = run_plan(count, cluster, index, recovery_dir, epoch_s)
+    plan = run_plan(count, cluster, index)
     typer.echo(
         f"flow: {', '.join(settings.strategies)} in {settings.mode.value}, {count} worker(s)"
         f" in process {index} of {max(len(cluster), 1)}; kafka {endpoints.kafka_bootstrap}, market data"
-        f" from {settings.market_data_start}, recovery {recovery_dir or 'off'} (Ctrl-C stops)"
+        f" from {settings.market_data_start} (Ctrl-C stops)"
     )
     peers = start_peers(cluster) if cluster and not addresses else []
     try:
-        run_live_flow(settings, endpoints, plan, clock)
-    except ValueError as exc:
-        fail(str(exc))
+        run_live_flow(settings, endpoints, plan, clock, peers)
     finally:
         for peer in peers:
             peer.terminate()

@@ -131,11 +131,24 @@ def run_plan(
     )
 
 
-def run_live_flow(settings: FlowSettings, endpoints: Endpoints, plan: RunPlan, clock: Clock) -> None:
-    """Until SIGINT/SIGTERM: the inputs stop, the flow drains and the sinks flush."""
+def run_live_flow(
+    settings: FlowSettings,
+    endpoints: Endpoints,
+    plan: RunPlan,
+    clock: Clock,
+    peers: list[subprocess.Popen[bytes]] | None = None,
+) -> None:
+    """Until SIGINT/SIGTERM: the inputs stop (the peers' too: they get SIGTERM), the flow drains
+    and the sinks flush."""
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        for peer in peers or ():
+            peer.terminate()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     cfg = kafka_input(settings, endpoints, clock)
     flow = build_kafka_flow(cfg, trading_settings(settings), stop.is_set, clock.now)
     run_dataflow(flow, plan)

@@ -201,9 +201,9 @@ def _db_url(endpoints: Endpoints, conninfo: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{conninfo_to_dict(conninfo)['dbname']}" + (f"?{query}" if query else "")
 
 
-def _start_flow(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start_flow(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(POLYWINDOW), "flow"],
+        [str(POLYWINDOW), "flow", *args],
         cwd=REPO,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -291,3 +291,32 @@ def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
         desk.consumer.close()
         counter.close()
     assert counts["intent", first] == 1, f"{decision.client_order_id} went out twice"
+
+
+@pytest.mark.timeout(240)
+def test_the_flow_command_with_two_processes_trades_and_stops_on_sigterm(
+    endpoints: Endpoints, fresh_database: str
+) -> None:
+    """`polywindow flow -p 2`: this process starts the second one; SIGTERM stops both, cleanly."""
+    migrate(fresh_database)
+    at = now()
+    set_control(fresh_database, ControlName.ALLOWED_INSTRUMENTS, ["btc-5m"], at)
+    set_control(fresh_database, ControlName.ALLOWED_STRATEGIES, ["canary"], at)
+    set_control(fresh_database, ControlName.KILL_SWITCH, "RUN", at)
+    env = {
+        "DATABASE_URL": _db_url(endpoints, fresh_database),
+        "POLYWINDOW_FLOW_CONTROLS_POLL_MS": "200",
+        "POLYWINDOW_FLOW_MARKET_DATA_START": "end",
+    }
+    desk = Desk(
+        EventProducer(endpoints.kafka_bootstrap), _consumer(endpoints, ["trade.intents", "trade.rejections"])
+    )
+    flow = _start_flow(env, "-p", "2")
+    try:
+        _traded_window(desk)
+        _traded_window(desk)
+    finally:
+        flow.terminate()
+        code = flow.wait(60)
+        desk.consumer.close()
+    assert code == 0
