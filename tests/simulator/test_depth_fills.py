@@ -48,11 +48,15 @@ def test_an_order_larger_than_the_top_level_walks_the_book_at_the_volume_weighte
     assert Decimal(filled["takingAmount"]) == Decimal("45")
     trades = client.get_trades(TradeParams(market=sim.market.condition_id))
     walked = sorted((Decimal(t["price"]), Decimal(t["size"])) for t in trades)
-    assert walked == [(Decimal("0.5"), 10), (Decimal("0.51"), 20), (Decimal("0.52"), 15)]
+    assert walked == [
+        (Decimal("0.5"), Decimal(10)),
+        (Decimal("0.51"), Decimal(20)),
+        (Decimal("0.52"), Decimal(15)),
+    ]
     book = client.get_order_book(up)
     assert book["asks"] == [{"price": "0.52", "size": "15"}], "the two levels it took are gone"
     spent = Decimal("1000") - Decimal(client.get_balance_allowance(_collateral())["balance"]) / Decimal(10**6)
-    fees = sum(MARKET.taker_fee(s, p) for p, s in walked)
+    fees = sum((MARKET.taker_fee(s, p) for p, s in walked), Decimal(0))
     assert spent == Decimal("23") + fees
 
     # The maker requotes at once (as a requote loop would): the swept levels stay short.
@@ -137,8 +141,10 @@ def test_a_taker_pays_exactly_the_hand_walk_of_the_levels(
     book = sorted((Decimal(50 + c) / 100, Decimal(s) / 100) for c, s in levels)
     for price, size in book:
         ex.place_liquidity(MARKET.up_token_id, "SELL", price, size)
-    depth = sum(s for _, s in book)
-    want = max(Decimal(5), (depth * percent / 100).quantize(Decimal("0.01")))  # a limit order's minimum
+    depth = sum((s for _, s in book), Decimal(0))
+    want = max(
+        Decimal(5), (depth * Decimal(percent) / 100).quantize(Decimal("0.01"))
+    )  # a limit order's minimum
     expected_cash, expected_fee, left, rest = Decimal(0), Decimal(0), want, []
     for price, size in book:
         take = min(left, size)
