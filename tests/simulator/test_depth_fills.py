@@ -79,7 +79,7 @@ def exchange(seed: int, delay_s: float = 10.0) -> tuple[Exchange, ManualClock]:
     clock = ManualClock(START + timedelta(minutes=1))
     ex = Exchange(SimulatorConfig(seed=seed, refill_delay_s=delay_s), clock)
     ex.add_market(MARKET)
-    ex.set_balance(TAKER, COLLATERAL, Decimal(1000))
+    ex.set_balance(TAKER, COLLATERAL, Decimal(1_000_000))
     return ex, clock
 
 
