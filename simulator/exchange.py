@@ -21,7 +21,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from simulator import clearing
 from simulator.accounts import COLLATERAL, Ledger
-from simulator.book import BookSide, Fill, MarketBook, Order, Side
+from simulator.book import Fill, MarketBook, Order, Side
 from simulator.config import SimulatorConfig
 from simulator.faults import FaultState
 from simulator.heartbeats import Heartbeats
@@ -38,7 +38,7 @@ from simulator.protocol import UserMessage as UserMessage
 from simulator.protocol import VenueError as VenueError
 from simulator.protocol import account_key
 from simulator.publisher import Publisher
-from simulator.refill import RefillGate
+from simulator.refill import RefillGate, up_level
 from simulator.trades import Lifecycle, TradeRecord
 from simulator.wire import Json, market_lifecycle_event
 
@@ -177,7 +177,7 @@ class Exchange:
         """
         self.ledger.mark_unlimited(owner)
         state = self._state_of_token(token_id)
-        up_side, up_price = _up_level(state, token_id, side, price)
+        up_side, up_price = up_level(state.market.up_token_id, token_id, side, price)
         size = self._refill.allowed(state.market.condition_id, up_side, up_price, size, self.clock.now())
         if size <= 0:
             return ""
@@ -329,7 +329,7 @@ class Exchange:
     def refill_at(self, token_id: str, side: Side, price: Decimal) -> datetime | None:
         """When simulated makers may quote `side` at `price` of `token_id` in full again (None: now)."""
         state = self._state_of_token(token_id)
-        up_side, up_price = _up_level(state, token_id, side, price)
+        up_side, up_price = up_level(state.market.up_token_id, token_id, side, price)
         return self._refill.refill_at(state.market.condition_id, up_side, up_price, self.clock.now())
 
     def best(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
@@ -420,9 +420,3 @@ class Exchange:
         if cid is None:
             raise VenueError(404, "No orderbook exists for the requested token id")
         return self._markets[cid]
-
-
-def _up_level(state: MarketState, token_id: str, side: Side, price: Decimal) -> tuple[BookSide, Decimal]:
-    """The Up-space book level an order of `token_id` at `price` rests on."""
-    is_up = token_id == state.market.up_token_id
-    return ("bid" if (side == "BUY") == is_up else "ask"), (price if is_up else 1 - price)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from simulator.book import BookSide
+from simulator.book import BookSide, Side
 
 ZERO = Decimal(0)
 Key = tuple[str, BookSide, Decimal]
@@ -81,3 +81,9 @@ class RefillGate:
             del self._missing[key]
             return None
         return current
+
+
+def up_level(up_token_id: str, token_id: str, side: Side, price: Decimal) -> tuple[BookSide, Decimal]:
+    """The Up-space book level an order of `token_id` at `price` rests on."""
+    is_up = token_id == up_token_id
+    return ("bid" if (side == "BUY") == is_up else "ask"), (price if is_up else 1 - price)

@@ -47,7 +47,9 @@ def favourite(bids: Levels, asks: Levels) -> tuple[Decimal, Decimal | None]:
     return depth, spread
 
 
-def medians(samples: dict[int, list[tuple[Decimal, Decimal | None]]]) -> dict[int, tuple[Decimal, Decimal | None]]:
+def medians(
+    samples: dict[int, list[tuple[Decimal, Decimal | None]]],
+) -> dict[int, tuple[Decimal, Decimal | None]]:
     out: dict[int, tuple[Decimal, Decimal | None]] = {}
     for tau, rows in samples.items():
         spreads = [s for _, s in rows if s is not None]
@@ -78,7 +80,9 @@ def synthetic_shape(seed: int) -> dict[int, tuple[Decimal, Decimal | None]]:
     with serve_scenario(scenario, fast_config(seed=seed)) as sim:
         for k in range(WINDOWS):
             start = T0 + timedelta(seconds=900 * k)
-            found = httpx.get(f"{sim.url}/gamma/markets", params={"slug": f"btc-updown-15m-{int(start.timestamp())}"})
+            found = httpx.get(
+                f"{sim.url}/gamma/markets", params={"slug": f"btc-updown-15m-{int(start.timestamp())}"}
+            )
             up = json.loads(found.json()[0]["clobTokenIds"])[0]
             for tau in TAUS_S:
                 at = start + timedelta(seconds=900 - tau)

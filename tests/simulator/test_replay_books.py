@@ -27,14 +27,13 @@ from py_clob_client_v2.clob_types import (
     TradeParams,
 )
 
-from core.serde import decode
+from polywindow.sim_books import archive_books
 from simulator.exchange import Exchange
 from simulator.markets import ManualClock
-from simulator.recorded_books import RESOLVEDKIT, RecordedBooks, books_from_events, load_resolvedkit
+from simulator.recorded_books import RESOLVEDKIT, RecordedBooks, load_resolvedkit
 from simulator.replay_books import build_replay_books
 from simulator.scenario import ScenarioSettings
 from simulator.scenarios import SCENARIOS, build_scenario
-from sinks.archive_reader import read_archive
 from tests.fixture_archive import write_fixture_archive
 from tests.simulator.conftest import HARDHAT_KEY, ScenarioSim, fast_config, serve_scenario, wait_until
 
@@ -153,13 +152,7 @@ def test_the_archive_of_the_recorded_books_replays_the_same_book(
 ) -> None:
     start, end = datetime(2026, 9, 28, 10, 0, tzinfo=UTC), datetime(2026, 9, 28, 10, 15, tzinfo=UTC)
     write_fixture_archive(tmp_path, start, end)
-    events = (
-        decode(e.topic, e.value)
-        for e in read_archive(
-            tmp_path, ["md.windows", "md.book"], start - timedelta(hours=1), end + timedelta(hours=1)
-        )
-    )
-    archived = books_from_events(events)
+    archived = archive_books(tmp_path, start, end + timedelta(minutes=5))
     assert [m.slug for m in archived.markets] == [SLUG]
     served = []
     for source in (archived, books):
