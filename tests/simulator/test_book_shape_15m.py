@@ -13,18 +13,18 @@ import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
 
+from simulator.fixture_day import fixtures_dir
 from simulator.markets import ManualClock
 from simulator.recorded_books import RESOLVEDKIT, RecordedBooks, load_resolvedkit
 from simulator.scenario import ScenarioSettings, build_scenario
 from simulator.windows import WindowSettings
 from tests.simulator.conftest import fast_config, serve_scenario, wait_until
 
-FOLDER = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / RESOLVEDKIT
+FOLDER = fixtures_dir() / RESOLVEDKIT
 TAUS_S = (600, 300, 180, 90, 45)
 T0 = datetime(2026, 9, 28, 9, 0, tzinfo=UTC)
 WINDOWS = 10

@@ -29,6 +29,7 @@ from py_clob_client_v2.clob_types import (
 
 from polywindow.sim_books import archive_books
 from simulator.exchange import Exchange
+from simulator.fixture_day import fixtures_dir
 from simulator.markets import ManualClock
 from simulator.recorded_books import RESOLVEDKIT, RecordedBooks, load_resolvedkit
 from simulator.replay_books import build_replay_books
@@ -37,7 +38,7 @@ from simulator.scenarios import SCENARIOS, build_scenario
 from tests.fixture_archive import write_fixture_archive
 from tests.simulator.conftest import HARDHAT_KEY, ScenarioSim, fast_config, serve_scenario, wait_until
 
-FOLDER = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / RESOLVEDKIT
+FOLDER = fixtures_dir() / RESOLVEDKIT
 SLUG = "btc-updown-15m-1790589600"  # 6:00-6:15 AM ET, 10:00-10:15 UTC; Up won
 AT = datetime(2026, 9, 28, 10, 5, 0, tzinfo=UTC)  # ten minutes before the close
 RATE = Decimal("0.07")
