@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ import pytest
 from simulator.fixture_day import fixtures_dir
 from simulator.markets import ManualClock
 from simulator.recorded_books import RESOLVEDKIT, RecordedBooks, load_resolvedkit
-from simulator.scenario import ScenarioSettings, build_scenario
+from simulator.scenario import Scenario, ScenarioSettings, build_scenario
 from simulator.windows import WindowSettings
 from tests.simulator.conftest import fast_config, serve_scenario, wait_until
 
@@ -70,6 +71,10 @@ def recorded_shape() -> dict[int, tuple[Decimal, Decimal | None]]:
     return medians(samples)
 
 
+def reached(scenario: Scenario, at: datetime) -> bool:
+    return scenario.now >= at
+
+
 def synthetic_shape(seed: int) -> dict[int, tuple[Decimal, Decimal | None]]:
     settings = ScenarioSettings(
         start=T0, windows=WindowSettings(assets=("btc",), intervals_s=(900,), horizon_s=3600)
@@ -87,7 +92,7 @@ def synthetic_shape(seed: int) -> dict[int, tuple[Decimal, Decimal | None]]:
             for tau in TAUS_S:
                 at = start + timedelta(seconds=900 - tau)
                 sim.call(clock.set, at)
-                wait_until(lambda at=at: scenario.now >= at, 20, f"scenario time {at}")
+                wait_until(partial(reached, scenario, at), 20, f"scenario time {at}")
                 body = httpx.get(f"{sim.url}/book", params={"token_id": up}).json()
                 bids = [(Decimal(lv["price"]), Decimal(lv["size"])) for lv in body["bids"]]
                 asks = [(Decimal(lv["price"]), Decimal(lv["size"])) for lv in body["asks"]]
