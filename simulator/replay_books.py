@@ -81,6 +81,9 @@ class BookReplayer:
             return
         self._shown[window.condition_id] = frame
         cid = window.condition_id
+        best_bid = max((p for p, _ in frame.bids), default=None)
+        best_ask = min((p for p, _ in frame.asks), default=None)
+        window.quote = (best_bid, best_ask, window.quote[2])  # Gamma's bestBid/bestAsk/outcomePrices
         if frame.tick < self.exchange.tick_size(cid):
             self.exchange.set_tick_size(cid, frame.tick)
         wanted: dict[tuple[BookSide, Decimal], Decimal] = {("bid", p): s for p, s in frame.bids}

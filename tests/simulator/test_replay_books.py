@@ -102,6 +102,7 @@ def test_a_large_order_fills_as_the_hand_walk_of_the_recorded_book(
     client.set_api_creds(client.create_or_derive_api_key())
     book = client.get_order_book(up)
     assert [(Decimal(a["price"]), Decimal(a["size"])) for a in reversed(book["asks"])] == asks
+    assert Decimal(str(market["bestAsk"])) == asks[0][0], "Gamma quotes the recorded book"
 
     # Two whole levels and one share of the third, limit at the third level's price.
     size = asks[0][1] + asks[1][1] + 1
