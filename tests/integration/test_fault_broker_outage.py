@@ -153,8 +153,10 @@ def test_a_broker_outage_loses_nothing_uncounted_and_both_processes_carry_on_by_
             delivered_at_up = producer.delivered
             archived_at_up = recorder.recorder.stats.archived
             wait_for(
-                lambda: producer.delivered > delivered_at_up + 50
-                and recorder.recorder.stats.archived > archived_at_up + 50,
+                lambda: (
+                    producer.delivered > delivered_at_up + 50
+                    and recorder.recorder.stats.archived > archived_at_up + 50
+                ),
                 60,
                 "feeds and the recorder resuming by themselves",
             )
