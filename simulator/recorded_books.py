@@ -61,12 +61,9 @@ class RecordedMarket:
     down_token_id: str
     start: datetime
     end: datetime
+    asset: str = "btc"
     winner: Verdict | None = None
     resolved_at: datetime | None = None
-
-    @property
-    def asset(self) -> str:
-        return self.slug.split("-", 1)[0]
 
     @property
     def interval_s(self) -> int:
@@ -201,6 +198,7 @@ def books_from_events(events: Iterable[object]) -> RecordedBooks:
                 str(w.down_token_id),
                 w.start_ts,
                 w.end_ts,
+                w.asset,
                 winner,
                 final.source_ts if final is not None else None,
             )

@@ -81,7 +81,7 @@ def test_archived_snapshots_and_deltas_become_up_space_frames_and_the_recorded_w
     books = books_from_events(events)
     (market,) = books.markets
     assert market.winner is not None and market.winner.value == "Down"
-    assert market.resolved_at == END + timedelta(seconds=40)
+    assert market.resolved_at == END + timedelta(seconds=40) and market.asset == "btc"
     frames = books.frames[CID]
     assert [f.at for f in frames] == [t, t + timedelta(seconds=1)]
     assert frames[0].bids == ((D("0.59"), D(9)),) and frames[0].asks == ((D("0.61"), D(5)), (D("0.62"), D(6)))
