@@ -124,7 +124,7 @@ def load_resolvedkit(folder: Path) -> RecordedBooks:
         start, end = _utc_ms(int(m["start_ts"])), _utc_ms(int(m["end_ts"]))
         books.markets.append(
             RecordedMarket(
-                str(m["slug"]), cid, token_of(cid, "UP"), token_of(cid, "DOWN"), start, end, winner
+                str(m["slug"]), cid, token_of(cid, "UP"), token_of(cid, "DOWN"), start, end, winner=winner
             )
         )
     rows = pq.read_table(folder / "books.parquet").to_pylist()
@@ -198,9 +198,9 @@ def books_from_events(events: Iterable[object]) -> RecordedBooks:
                 str(w.down_token_id),
                 w.start_ts,
                 w.end_ts,
-                w.asset,
-                winner,
-                final.source_ts if final is not None else None,
+                asset=w.asset,
+                winner=winner,
+                resolved_at=final.source_ts if final is not None else None,
             )
         )
     return out
