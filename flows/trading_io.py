@@ -9,7 +9,10 @@ nothing), while the core refuses to decide on that backlog (`data_stale`: older 
 it in as a `db.runtime_controls` record:
 the core refuses to trade on controls older than one second, so a dead database means no orders,
 never old ones. `EventSink` produces each output to its declared topic with its declared key and
-flushes after every batch. `stop()` ends the inputs, so the flow finishes and the sinks flush.
+flushes after every batch; the intents sink first learns the ids already on `trade.intents` and
+refuses each once, so a restarted flow (killed, even by SIGKILL), which rebuilds its windows from
+the topics and may repeat a decision with the same id, never puts an intent out twice. This is the
+live flow's restart guarantee instead of a Bytewax recovery store: the source keeps no offsets. `stop()` ends the inputs, so the flow finishes and the sinks flush.
 """
 
 from __future__ import annotations

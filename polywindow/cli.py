@@ -602,6 +602,7 @@ def replay_cmd(
     """Backtest: the archived period through the trading flow in BACKTEST (event time as the clock,
     fixed RUN controls), windows with a feed gap left out; prints a summary per strategy."""
     import json
+    import shutil
     import tempfile
 
     from core.backtest import all_instruments, summarize
@@ -625,9 +626,12 @@ def replay_cmd(
     allowed = frozenset(i.strip() for i in instruments.split(",") if i.strip()) or all_instruments()
     endpoints = _reach(settings, kafka=False)
     cluster, index = _cluster(processes, addresses, process_id)
+    if recovery_dir is not None and cluster:
+        fail("--recovery-dir works with one process only (use -w for more workers)")
     if out_dir is None and recovery_dir is not None:
         out_dir = recovery_dir / "out"
-    if out_dir is None and cluster:
+    scratch = out_dir is None and bool(cluster)
+    if scratch:
         out_dir = Path(tempfile.mkdtemp(prefix="polywindow-replay-"))
     plan = run_plan(
         workers or settings.workers, cluster, index, recovery_dir and recovery_dir / "state", epoch_s
@@ -671,6 +675,8 @@ def replay_cmd(
         typer.echo(f"quarantined: {len(result.quarantined)}")
     if intents_out is not None:
         intents_out.write_text("".join(i.model_dump_json() + "\n" for i in result.intents))
+    if scratch and out_dir is not None:
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
