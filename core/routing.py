@@ -22,6 +22,7 @@ many workers run the buckets (a window fed by two keys would see their items int
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -116,6 +117,7 @@ class WindowRouter:
         self._by_symbol: dict[str, set[WindowId]] = {}
         self._owned: set[WindowId] = set()  # the live windows of this bucket's markets
         self._sent: dict[WindowId, RuntimeControls] = {}  # the controls each window last got
+        self._ends: list[tuple[datetime, WindowId]] = []  # heap of end times; popped past the horizon
         self.controls: RuntimeControls | None = None
 
     @property
@@ -184,9 +186,12 @@ class WindowRouter:
                 result.routed.append((window_id, event))
                 self._forget(window_id)
         else:
-            if known:  # a re-announcement may name other tokens (a replayed or test topic): drop the old
-                self._unmap_tokens(self._windows[window_id])
+            previous = self._windows.get(window_id)
+            if previous is not None:  # a re-announcement may name other tokens (replayed or test topic)
+                self._unmap_tokens(previous)
             self._windows[window_id] = event
+            if previous is None or previous.end_ts != event.end_ts:
+                heapq.heappush(self._ends, (event.end_ts, window_id))
             if self._owns(event):
                 self._owned.add(window_id)
             else:
@@ -197,9 +202,12 @@ class WindowRouter:
                 self._by_symbol.setdefault(symbol, set()).add(window_id)
             result.routed.append((window_id, event))
         horizon = event.source_ts - self._retain
-        for stale in sorted(w for w, ev in self._windows.items() if ev.end_ts < horizon):
-            result.routed.append((stale, Expire(event.source_ts)))
-            self._forget(stale)
+        while self._ends and self._ends[0][0] < horizon:  # oldest end first: no scan of every window
+            end_ts, stale = heapq.heappop(self._ends)
+            live = self._windows.get(stale)
+            if live is not None and live.end_ts == end_ts:  # else resolved or announced again since
+                result.routed.append((stale, Expire(event.source_ts)))
+                self._forget(stale)
         return result
 
     def _unmap_tokens(self, window: WindowEvent) -> None:
