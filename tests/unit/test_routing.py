@@ -186,3 +186,37 @@ def test_a_book_naming_another_market_than_its_tokens_window_is_a_problem() -> N
     router.route(window())
     result = router.route(book(UP, START, "0.5", "0.6").model_copy(update={"condition_id": _CONDITIONS[0]}))
     assert result.routed == [] and result.problem is not None
+
+
+def _shifted_window(i: int, phase: WindowPhase, shift: int, at_steps: int) -> WindowEvent:
+    """Window i, possibly announced again with another start (so another end), at a 5-minute step."""
+    event = _nth_window(i, phase, 300 * at_steps)
+    moved = timedelta(seconds=300 * shift)
+    return event.model_copy(update={"start_ts": event.start_ts + moved, "end_ts": event.end_ts + moved})
+
+
+_WINDOWS = st.builds(
+    _shifted_window,
+    st.integers(0, 5),
+    st.sampled_from([WindowPhase.OPEN, WindowPhase.OPEN, WindowPhase.RESOLVED]),
+    st.integers(0, 2),
+    st.integers(0, 15),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=st.lists(_WINDOWS, max_size=40))
+def test_the_live_windows_are_the_announced_unresolved_ones_not_past_the_retention(
+    events: list[WindowEvent],
+) -> None:
+    retain = timedelta(minutes=20)
+    router = WindowRouter(retain_after_end=retain)
+    live: dict[str, WindowEvent] = {}
+    for event in events:
+        router.route(event)
+        if event.phase is WindowPhase.RESOLVED:
+            live.pop(event.window_id, None)
+        else:
+            live[event.window_id] = event
+        live = {w: e for w, e in live.items() if e.end_ts >= event.source_ts - retain}
+        assert router.live_windows == set(live)
