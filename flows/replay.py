@@ -8,6 +8,11 @@ had a feed gap are left out (their `md.windows` records never reach the router, 
 decided for them) unless `keep_gaps`, which keeps them and names them in the result. Outputs are
 collected in memory; with several workers the same set comes out, in another order, so results are
 sorted by (event time, id).
+
+Restart: the source's snapshot is its `ReplayPosition` (events read, in the archive's fixed order),
+so with a Bytewax recovery directory (`flows.running.RunPlan`) a killed replay resumes where its last
+snapshot was taken; its outputs then go to `flows.durable` JSON-lines sinks (`out_dir`), which refuse
+what the killed run had already written, and the result is read back from them.
 """
 
 from __future__ import annotations
