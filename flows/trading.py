@@ -103,6 +103,7 @@ def candle_open(event: Any) -> CandleOpen:
         open=event.open,
         close=event.close,
         source_ts=event.source_ts,
+        closed=bool(getattr(event, "closed", False)),
     )
 
 
