@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from core.enums import WindowPhase
 from core.models import Alert, OracleTick, WindowEvent
+from core.routing import Expire
 from core.settlement import CandlePrint, RuleKind, Settlement, SettlementRule, resolve_candle, resolve_window
 from core.timestamps import to_ms
 from core.window_integrity import (
@@ -200,6 +201,8 @@ def step(
         if isinstance(item, WindowEvent) and item.phase is not WindowPhase.RESOLVED:
             return WindowChecks(item), []
         return None, []
+    if isinstance(item, Expire):
+        return None, list(state.completeness(item.at))
     if isinstance(item, WindowEvent) and item.phase is WindowPhase.RESOLVED:
         out: list[StepOutput] = list(state.completeness(item.source_ts))
         verdict = WindowVerdict(item, state.discovered, state.settle(), coverage_key(state.rule))
@@ -213,11 +216,6 @@ def step(
     if at is not None and at >= state.window.end_ts:
         return state, list(state.completeness(at))
     return state, []
-
-
-def expire(state: WindowChecks, at: datetime) -> list[StepOutput]:
-    """The window's state is dropped without a resolution: its completeness, if not given yet."""
-    return list(state.completeness(at))
 
 
 def judge(verdict: WindowVerdict, data_from_ms: int | None) -> IntegrityResult:

@@ -33,6 +33,7 @@ from core.serde import DecodeError, decode
 from core.strategies import build_strategy
 from core.window_engine import Desk, Output, step
 from core.window_state import CandleOpen, WindowState
+from flows.window_checks import WindowCheckSinks, add_window_checks
 
 __all__ = [
     "CONTROLS_TABLE",
@@ -68,6 +69,7 @@ class TradingSinks:
     intents: Sink[OrderIntent]
     rejections: Sink[IntentRejected]
     quarantine: Sink[Quarantined]
+    checks: WindowCheckSinks | None = None  # window integrity and completeness (None: not computed)
 
 
 class TradingFlowSettings(BaseModel):
@@ -170,6 +172,7 @@ def build_flow(source: Source[RawRecord], sinks: TradingSinks, settings: Trading
         return step(state, item, desk)
 
     outputs = op.stateful_map("window", values, window_step)
+    add_window_checks(good, values, sinks.checks)
     flat = op.flat_map("outputs", outputs, lambda kv: kv[1])
     signals = op.filter_map("signals", flat, lambda o: o if isinstance(o, Signal) else None)
     intents = op.filter_map("intents", flat, lambda o: o if isinstance(o, OrderIntent) else None)

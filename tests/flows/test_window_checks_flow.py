@@ -1,0 +1,121 @@
+"""Window integrity and completeness through the trading flow (Bytewax testing source and sink).
+
+The flow reads md.windows and md.oracle whoever produced them: a feeds process restarted
+mid-window, or split with `--only`, leaves nothing for the flow to misjudge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from bytewax.testing import TestingSink, TestingSource, run_main
+
+from core.enums import Outcome, Severity, WindowPhase
+from core.models import Alert, Event, WindowEvent
+from core.serde import encode
+from core.window_checks import CompletenessRow, IntegrityResult
+from flows.trading import RawRecord, TradingFlowSettings, TradingSinks, build_flow
+from flows.window_checks import WindowCheckSinks
+from tests.trading_builders import START, oracle, window
+
+END = START + timedelta(seconds=300)
+_TOPIC = {"window": "md.windows", "oracle": "md.oracle", "book": "md.book"}
+
+
+def _recs(events: list[Event]) -> list[RawRecord]:
+    return [
+        RawRecord(_TOPIC[e.kind], encode(e), e.recv_ts, 0, i)  # type: ignore[attr-defined]
+        for i, e in enumerate(events)
+    ]
+
+
+def _run(events: list[Event], checks: bool = True) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {"checks": [], "alerts": [], "quarantine": [], "other": []}
+    sinks = TradingSinks(
+        signals=TestingSink(out["other"]),
+        intents=TestingSink(out["other"]),
+        rejections=TestingSink(out["other"]),
+        quarantine=TestingSink(out["quarantine"]),
+        checks=WindowCheckSinks(TestingSink(out["checks"]), TestingSink(out["alerts"])) if checks else None,
+    )
+    run_main(build_flow(TestingSource(_recs(events)), sinks, TradingFlowSettings()))
+    return out
+
+
+def _resolved(outcome: Outcome, discovered: WindowEvent | None = None) -> WindowEvent:
+    base = discovered or window()
+    at = END + timedelta(seconds=60)
+    return base.model_copy(
+        update={"phase": WindowPhase.RESOLVED, "venue_outcome": outcome, "source_ts": at, "recv_ts": at}
+    )
+
+
+def _prints(first_s: int, last_s: int, skip: range = range(0)) -> list[Event]:
+    return [
+        oracle(START + timedelta(seconds=s), str(100_000 + s)) for s in range(first_s, last_s + 1) if s not in skip
+    ]
+
+
+def _results(out: dict[str, list[Any]]) -> list[IntegrityResult]:
+    return [c for c in out["checks"] if isinstance(c, IntegrityResult)]
+
+
+def _completeness(out: dict[str, list[Any]]) -> list[CompletenessRow]:
+    return [c for c in out["checks"] if isinstance(c, CompletenessRow)]
+
+
+def test_a_resolved_window_gets_our_outcome_and_its_completeness_from_the_flow() -> None:
+    out = _run([window(), *_prints(-10, 301), _resolved(Outcome.UP)])
+    [result] = _results(out)
+    assert (result.window.window_id, result.outcome, result.alerts) == (window().window_id, "UP", ())
+    assert [(r.feed, r.percent) for r in _completeness(out)] == [("rtds", Decimal("100.00"))]
+    assert out["alerts"] == [] and out["quarantine"] == []
+
+
+def test_our_outcome_against_the_venues_raises_a_critical_alert_on_ops_alerts() -> None:
+    out = _run([window(), *_prints(-10, 301), _resolved(Outcome.DOWN)])
+    [result] = _results(out)
+    assert result.outcome == "UP"
+    assert [(a.alert_kind, a.severity) for a in out["alerts"]] == [("window.outcome", Severity.CRITICAL)]
+    assert all(isinstance(a, Alert) for a in out["alerts"])
+
+
+def test_a_feeds_process_restarted_mid_window_raises_no_undecidable() -> None:
+    """The first feeds process produced the start print and died; the restarted one announces the
+    window again and produces from mid-window on: the topics hold both, so the window is decided."""
+    restarted_at = START + timedelta(seconds=120)
+    again = window().model_copy(update={"source_ts": restarted_at, "recv_ts": restarted_at})
+    events = [window(), *_prints(-10, 100), again, *_prints(130, 301), _resolved(Outcome.UP)]
+    out = _run(events)
+    [result] = _results(out)
+    assert result.outcome == "UP" and out["alerts"] == []
+    assert _completeness(out)[0].percent == Decimal("90.33")  # the restart's hole shows here
+
+
+def test_split_feeds_processes_raise_no_undecidable() -> None:
+    """`feeds --only gamma` announced and resolved the window; `feeds --only rtds`, started later
+    in another process, produced the prints: the flow judges the window on both topics."""
+    events = [*_prints(-30, -5), window(), *_prints(-4, 301), _resolved(Outcome.UP)]
+    [result] = _results(_run(events))
+    assert result.outcome == "UP" and result.alerts == ()
+
+
+def test_a_window_that_started_before_our_data_began_is_not_observed_and_raises_no_alert() -> None:
+    out = _run([window(), *_prints(40, 301), _resolved(Outcome.UP)])
+    [result] = _results(out)
+    assert result.outcome == "NOT_OBSERVED"
+    assert out["alerts"] == [] and result.discrepancies == ()
+
+
+def test_a_missing_start_print_after_our_data_began_is_undecidable_and_a_warning() -> None:
+    out = _run([window(), *_prints(-10, 301, skip=range(0, 1)), _resolved(Outcome.UP)])
+    [result] = _results(out)
+    assert result.outcome == "UNDECIDABLE"
+    assert [(a.alert_kind, a.severity) for a in out["alerts"]] == [("window.undecidable", Severity.WARNING)]
+
+
+def test_without_check_sinks_the_flow_runs_and_writes_no_checks() -> None:
+    """Replay passes none: a backtest never writes integrity rows unless asked."""
+    out = _run([window(), *_prints(-10, 301), _resolved(Outcome.DOWN)], checks=False)
+    assert out["checks"] == [] and out["alerts"] == [] and out["quarantine"] == []
