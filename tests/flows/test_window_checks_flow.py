@@ -53,7 +53,9 @@ def _resolved(outcome: Outcome, discovered: WindowEvent | None = None) -> Window
 
 def _prints(first_s: int, last_s: int, skip: range = range(0)) -> list[Event]:
     return [
-        oracle(START + timedelta(seconds=s), str(100_000 + s)) for s in range(first_s, last_s + 1) if s not in skip
+        oracle(START + timedelta(seconds=s), str(100_000 + s))
+        for s in range(first_s, last_s + 1)
+        if s not in skip
     ]
 
 

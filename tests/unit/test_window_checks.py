@@ -102,7 +102,9 @@ def test_an_hourly_window_settles_on_its_closed_candle_only() -> None:
     running = CandleOpen("btcusdt", 3600, START, Decimal(100), Decimal(99), START + timedelta(seconds=3))
     closed = CandleOpen("btcusdt", 3600, START, Decimal(100), Decimal(105), end, closed=True)
     late_running = CandleOpen("btcusdt", 3600, START, Decimal(100), Decimal(90), end, closed=False)
-    done = window(WindowPhase.RESOLVED, interval_s=3600, rule="BINANCE_1H_CANDLE", at=end + timedelta(minutes=1))
+    done = window(
+        WindowPhase.RESOLVED, interval_s=3600, rule="BINANCE_1H_CANDLE", at=end + timedelta(minutes=1)
+    )
     done = done.model_copy(update={"venue_outcome": Outcome.UP})
     _, out = run([hourly, running, closed, late_running, done])
     assert judge(verdict_of(out), START_MS).outcome == "UP"
@@ -112,9 +114,9 @@ def test_an_hourly_window_settles_on_its_closed_candle_only() -> None:
 
 def test_completeness_is_due_once_when_the_data_passes_the_end() -> None:
     ticks = [oracle(START + timedelta(seconds=s), "100") for s in range(0, 300, 2)]
-    state, out = run([window(), *ticks])
+    _, out = run([window(), *ticks])
     assert out == []
-    state, out = run([window(), *ticks, oracle(END, "100"), oracle(END + timedelta(seconds=1), "100")])
+    _, out = run([window(), *ticks, oracle(END, "100"), oracle(END + timedelta(seconds=1), "100")])
     rows = [o for o in out if isinstance(o, CompletenessRow)]
     assert [(r.feed, r.percent, r.at) for r in rows] == [("rtds", Decimal("50.00"), END)]
     _, out = run([window(), *ticks, oracle(END, "100"), resolved()])
