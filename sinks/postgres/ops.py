@@ -236,10 +236,13 @@ class OpsWriter:
         self._execute(_UPSERT_WINDOW, _window_params(event))
 
     def record_our_outcome(self, window_id: str, outcome: str, at: datetime) -> None:
-        """Our resolution ('UP', 'DOWN' or 'UNDECIDABLE') of a known window."""
+        """Our resolution (UP, DOWN, UNDECIDABLE or NOT_OBSERVED) of a known window. A flow that
+        restarts after our data left the broker judges the window again as NOT_OBSERVED: that never
+        replaces an outcome decided before."""
         self._execute(
-            "UPDATE windows SET our_outcome = %s, our_resolved_at = %s, updated_at = now() WHERE window_id = %s",
-            (outcome, at, window_id),
+            "UPDATE windows SET our_outcome = %s, our_resolved_at = %s, updated_at = now()"
+            " WHERE window_id = %s AND NOT (%s = 'NOT_OBSERVED' AND our_outcome IS NOT NULL)",
+            (outcome, at, window_id, outcome),
         )
 
     def record_venue_prices(
