@@ -5,14 +5,14 @@ mid-window, or split with `--only`, leaves nothing for the flow to misjudge."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from core.enums import Outcome, Severity, WindowPhase
-from core.models import Alert, Event, WindowEvent
+from core.models import Alert, Candle, Event, WindowEvent
 from core.serde import encode
 from core.window_checks import CompletenessRow, IntegrityResult
 from flows.trading import RawRecord, TradingFlowSettings, TradingSinks, build_flow
@@ -121,3 +121,42 @@ def test_without_check_sinks_the_flow_runs_and_writes_no_checks() -> None:
     """Replay passes none: a backtest never writes integrity rows unless asked."""
     out = _run([window(), *_prints(-10, 301), _resolved(Outcome.DOWN)], checks=False)
     assert out["checks"] == [] and out["alerts"] == [] and out["quarantine"] == []
+
+
+def test_an_hourly_window_is_decided_by_its_closed_candle_from_md_spot() -> None:
+    hourly = window(interval_s=3600, rule="BINANCE_1H_CANDLE")
+    end = START + timedelta(hours=1)
+
+    def candle(close: str, closed: bool, at: datetime) -> RawRecord:
+        event = Candle(
+            source_ts=at,
+            recv_ts=at,
+            symbol="btcusdt",
+            venue="binance",
+            interval_s=3600,
+            open_ts=START,
+            open=Decimal(100),
+            high=Decimal(110),
+            low=Decimal(90),
+            close=Decimal(close),
+            closed=closed,
+        )
+        return RawRecord("md.spot", encode(event), at, 0, 0)
+
+    done = _resolved(Outcome.UP, hourly).model_copy(
+        update={"source_ts": end + timedelta(minutes=1), "recv_ts": end + timedelta(minutes=1)}
+    )
+    running = candle("95", False, START + timedelta(seconds=2))
+    closed = candle("104", True, end)
+    records = [*_recs([hourly]), running, closed, *_recs([done])]
+    out: dict[str, list[Any]] = {"checks": [], "alerts": [], "other": []}
+    sinks = TradingSinks(
+        signals=TestingSink(out["other"]),
+        intents=TestingSink(out["other"]),
+        rejections=TestingSink(out["other"]),
+        quarantine=TestingSink(out["other"]),
+        checks=WindowCheckSinks(TestingSink(out["checks"]), TestingSink(out["alerts"])),
+    )
+    run_main(build_flow(TestingSource(records), sinks, TradingFlowSettings()))
+    [result] = _results(out)
+    assert (result.outcome, result.alerts) == ("UP", ())
