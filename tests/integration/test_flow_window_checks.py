@@ -15,9 +15,10 @@ import string
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -52,9 +53,9 @@ def _resolved(w: WindowEvent) -> WindowEvent:
     return w.model_copy(update={"phase": WindowPhase.RESOLVED, "venue_outcome": Outcome.UP, "source_ts": at})
 
 
-def _rows(url: str, query: str, ids: list[str]) -> list[tuple[object, ...]]:
+def _rows(url: str, query: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
-        return conn.execute(query, (ids,)).fetchall()
+        return conn.execute(query, (list(ids),)).fetchall()
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def flow(endpoints: Endpoints, fresh_database: str) -> Iterator[tuple[str, str]]
 def test_the_flow_writes_our_outcome_completeness_and_alerts_to_postgresql(flow: tuple[str, str]) -> None:
     url, bootstrap = flow
     whole, late, hole = _window("whole"), _window("late"), _window("hole")
-    ids = [whole.window_id, late.window_id, hole.window_id]
+    ids: list[str] = [whole.window_id, late.window_id, hole.window_id]
     prints = {  # seconds from the start: the data of each window as the feeds produced it
         whole.window_id: range(-10, 302),
         late.window_id: range(40, 302),  # our data began after the window started
