@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from core.enums import WindowPhase
 from core.models import Alert, OracleTick, WindowEvent
-from core.routing import Expire
+from core.routing import Expire, WindowInput
 from core.settlement import CandlePrint, RuleKind, Settlement, SettlementRule, resolve_candle, resolve_window
 from core.timestamps import to_ms
 from core.window_integrity import (
@@ -187,12 +187,11 @@ class WindowChecks:
         return [CompletenessRow(ORACLE_FEED, self.window.window_id, start, end, percent, at)]
 
 
-WindowCheckInput = WindowEvent | OracleTick | CandleOpen | object
 StepOutput = CompletenessRow | WindowVerdict
 
 
 def step(
-    state: WindowChecks | None, item: WindowCheckInput, at: datetime | None
+    state: WindowChecks | None, item: WindowInput, at: datetime | None
 ) -> tuple[WindowChecks | None, list[StepOutput]]:
     """Apply one routed item stamped `at` (None: no event time, e.g. a controls update). A resolution
     returns the verdict and drops the state; `expired` (the router gave up on the window) drops it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from core.enums import OracleStream, Outcome, Severity, WindowPhase
 from core.models import WindowEvent
+from core.routing import Expire, WindowInput
 from core.window_checks import (
     CompletenessRow,
     Coverage,
@@ -31,7 +33,7 @@ def resolved(outcome: Outcome = Outcome.UP, **kw: object) -> WindowEvent:
     return event.model_copy(update={"venue_outcome": outcome})
 
 
-def run(items: list[object]) -> tuple[WindowChecks | None, list[object]]:
+def run(items: Sequence[WindowInput]) -> tuple[WindowChecks | None, list[object]]:
     state: WindowChecks | None = None
     out: list[object] = []
     for item in items:
@@ -149,7 +151,7 @@ def test_any_sequence_gives_one_verdict_one_completeness_and_drops_the_state(
     """Whatever prints arrive, a resolution yields exactly one verdict and one completeness row and
     drops the state; a window that started before our data began is never UNDECIDABLE, and only an
     outcome, conditionId or undecidable discrepancy ever alerts."""
-    items: list[object] = [window()]
+    items: list[WindowInput] = [window()]
     items += [oracle(START + timedelta(seconds=s), str(100 + s)) for s in seconds if s >= 0]
     state, out = run([*items, resolved(Outcome.UP if agree else Outcome.DOWN)])
     assert state is None
@@ -159,3 +161,10 @@ def test_any_sequence_gives_one_verdict_one_completeness_and_drops_the_state(
         assert result.outcome != "UNDECIDABLE"
     assert len(result.alerts) == len(result.discrepancies)
     assert {d.kind for d in result.discrepancies} <= {"outcome", "undecidable"}
+
+
+def test_an_expired_window_gives_its_completeness_and_is_dropped_without_a_verdict() -> None:
+    """The router gave up on a window never resolved (it sends Expire): its state goes, with its row."""
+    state, out = run([window(), oracle(START, "100"), Expire(END + timedelta(hours=2))])
+    assert state is None
+    assert [type(o) for o in out] == [CompletenessRow]
