@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bytewax.testing import TestingSink, TestingSource, run_main
+from bytewax.testing import TestingSink, TestingSource, cluster_main, run_main
 
 from core.enums import Outcome, Severity, WindowPhase
 from core.models import Alert, Candle, Event, WindowEvent
@@ -160,3 +160,30 @@ def test_an_hourly_window_is_decided_by_its_closed_candle_from_md_spot() -> None
     run_main(build_flow(TestingSource(records), sinks, TradingFlowSettings()))
     [result] = _results(out)
     assert (result.outcome, result.alerts) == ("UP", ())
+
+
+def test_two_workers_give_the_same_results_as_one() -> None:
+    """Checks are keyed by window and coverage by stream, so the work splits across workers."""
+    other = window(window_id="eth-updown-5m-1780906500", up="3333", down="4444", asset="eth")
+    eth = [oracle(START + timedelta(seconds=s), str(3000 + s), symbol="eth/usd") for s in range(-5, 302)]
+    events = [window(), other, *_prints(40, 301), *eth, _resolved(Outcome.UP), _resolved(Outcome.DOWN, other)]
+
+    def results(workers: int) -> list[tuple[str, str, int]]:
+        out: dict[str, list[Any]] = {"checks": [], "alerts": [], "other": []}
+        sinks = TradingSinks(
+            signals=TestingSink(out["other"]),
+            intents=TestingSink(out["other"]),
+            rejections=TestingSink(out["other"]),
+            quarantine=TestingSink(out["other"]),
+            checks=WindowCheckSinks(TestingSink(out["checks"]), TestingSink(out["alerts"])),
+        )
+        flow = build_flow(TestingSource(_recs(events)), sinks, TradingFlowSettings())
+        if workers == 1:
+            run_main(flow)
+        else:
+            cluster_main(flow, [], 0, worker_count_per_proc=workers)
+        return sorted((r.window.window_id, r.outcome, len(r.alerts)) for r in _results(out))
+
+    one = results(1)
+    assert one == [(window().window_id, "NOT_OBSERVED", 0), (other.window_id, "UP", 1)]
+    assert results(2) == one
