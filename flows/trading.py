@@ -4,7 +4,8 @@ Wiring only; every decision is a `core` call:
 decode (`core.serde`) -> route to windows (`core.routing.WindowRouter`, one routing state) ->
 key by window -> `core.window_engine.step` per window (its state is dropped when the window
 resolves or expires) -> split outputs by topic. Undecodable values and unusable control values
-go to the quarantine sink with topic, partition, offset and reason.
+go to the quarantine sink with topic, partition, offset and reason. Window integrity and completeness
+step on the same keyed items (`flows.window_checks`) when `TradingSinks.checks` is given.
 
 `build_flow(source, sinks, settings)` takes any Bytewax source of `RawRecord`s: tests pass
 `TestingSource`, production passes Kafka sources mapped to `RawRecord` (wiring not in this module).
