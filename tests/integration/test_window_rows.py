@@ -105,3 +105,18 @@ def test_the_venues_prices_of_a_window_not_yet_stored_are_kept_with_its_row(
             (w.window_id,),
         ).fetchone()
     assert row == (Decimal("100.3"), None, "RESOLVED")
+
+
+def test_a_not_observed_rerun_never_replaces_an_outcome_decided_before(ops: OpsWriter, database: str) -> None:
+    """A flow restarted after our prints left the broker judges a window again as NOT_OBSERVED: the
+    outcome it decided before stays; a decided outcome replaces anything."""
+    decided, fresh = window(WindowPhase.RESOLVED, 7), window(WindowPhase.RESOLVED, 8)
+    for w in (decided, fresh):
+        ops.upsert_window(w)
+    ops.record_our_outcome(decided.window_id, "UP", START)
+    ops.record_our_outcome(decided.window_id, "NOT_OBSERVED", START + timedelta(hours=1))
+    ops.record_our_outcome(fresh.window_id, "NOT_OBSERVED", START)
+    ops.record_our_outcome(fresh.window_id, "DOWN", START + timedelta(hours=1))
+    with psycopg.connect(database) as conn:
+        rows = dict(conn.execute("SELECT window_id, our_outcome FROM windows").fetchall())
+    assert rows == {decided.window_id: "UP", fresh.window_id: "DOWN"}
