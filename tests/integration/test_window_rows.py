@@ -118,5 +118,5 @@ def test_a_not_observed_rerun_never_replaces_an_outcome_decided_before(ops: OpsW
     ops.record_our_outcome(fresh.window_id, "NOT_OBSERVED", START)
     ops.record_our_outcome(fresh.window_id, "DOWN", START + timedelta(hours=1))
     with psycopg.connect(database) as conn:
-        rows = dict(conn.execute("SELECT window_id, our_outcome FROM windows").fetchall())
+        rows: dict[str, str] = dict(conn.execute("SELECT window_id, our_outcome FROM windows").fetchall())
     assert rows == {decided.window_id: "UP", fresh.window_id: "DOWN"}
