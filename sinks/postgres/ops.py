@@ -313,9 +313,13 @@ class OpsWriter:
     def record_completeness(
         self, feed: str, window_id: str, start: datetime, end: datetime, percent: Decimal, at: datetime
     ) -> None:
+        """A feed's coverage of a window. A run that saw less of it (a flow restarted after part of
+        the window's data left the broker, a feeds process restarted mid-window) never lowers what
+        an earlier run measured: the row keeps the best coverage and when it was computed."""
         self._execute(
             "INSERT INTO feed_completeness (feed, window_id, start_ts, end_ts, percent, computed_at)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (feed, window_id) DO UPDATE"
-            " SET percent = EXCLUDED.percent, computed_at = EXCLUDED.computed_at",
+            " SET percent = EXCLUDED.percent, computed_at = EXCLUDED.computed_at"
+            " WHERE EXCLUDED.percent > feed_completeness.percent",
             (feed, window_id, start, end, percent, at),
         )

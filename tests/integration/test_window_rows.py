@@ -120,3 +120,27 @@ def test_a_not_observed_rerun_never_replaces_an_outcome_decided_before(ops: OpsW
     with psycopg.connect(database) as conn:
         rows: dict[str, str] = dict(conn.execute("SELECT window_id, our_outcome FROM windows").fetchall())
     assert rows == {decided.window_id: "UP", fresh.window_id: "DOWN"}
+
+
+def test_a_rerun_that_saw_less_of_a_window_never_lowers_its_completeness(
+    ops: OpsWriter, database: str
+) -> None:
+    """A flow restarted after part of a window's prints left the broker measures less of it: the
+    coverage a run saw before stays; a run that saw more raises it."""
+    w = window(WindowPhase.RESOLVED, 9)
+    ops.record_completeness("rtds", w.window_id, w.start_ts, w.end_ts, Decimal("99.67"), START)
+    ops.record_completeness(
+        "rtds", w.window_id, w.start_ts, w.end_ts, Decimal("40.00"), START + timedelta(hours=1)
+    )
+    ops.record_completeness("polymarket.market", w.window_id, w.start_ts, w.end_ts, Decimal("50.00"), START)
+    ops.record_completeness(
+        "polymarket.market", w.window_id, w.start_ts, w.end_ts, Decimal("100.00"), START + timedelta(hours=1)
+    )
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT feed, percent, computed_at FROM feed_completeness ORDER BY feed"
+        ).fetchall()
+    assert rows == [
+        ("polymarket.market", Decimal("100.00"), START + timedelta(hours=1)),
+        ("rtds", Decimal("99.67"), START),
+    ]
