@@ -4,7 +4,7 @@ Each window keeps a `WindowChecks` next to its trading state, fed by the same ro
 nothing stamped before the window's start reaches it): the prints its settlement rule reads, the
 seconds its Chainlink symbol printed in, and the conditionId it was discovered with. When the venue
 resolves the window, `step` returns a `WindowVerdict` (our settlement and the discrepancies we can
-tell on our own) before the state is dropped; when the window's end has passed on the data's clock
+tell on our own) before the state is dropped; once the oracle's prints have passed the window's end
 (or, at the latest, at its resolution or expiry), a `CompletenessRow` for the oracle feed.
 
 Whether a window whose prints do not decide it is UNDECIDABLE (a warning) or NOT_OBSERVED (no
@@ -44,6 +44,7 @@ __all__ = [
     "coverage_key",
     "judge",
     "step",
+    "tick_coverage_key",
 ]
 
 ORACLE_FEED = "rtds"  # the feed_completeness name of md.oracle (RTDS), as the connector names it
@@ -190,12 +191,11 @@ class WindowChecks:
 StepOutput = CompletenessRow | WindowVerdict
 
 
-def step(
-    state: WindowChecks | None, item: WindowInput, at: datetime | None
-) -> tuple[WindowChecks | None, list[StepOutput]]:
-    """Apply one routed item stamped `at` (None: no event time, e.g. a controls update). A resolution
-    returns the verdict and drops the state; `expired` (the router gave up on the window) drops it
-    with its completeness only; any item stamped at or after the end makes completeness due."""
+def step(state: WindowChecks | None, item: WindowInput) -> tuple[WindowChecks | None, list[StepOutput]]:
+    """Apply one routed item. A resolution returns the verdict and drops the state; an `Expire` (the
+    router gave up on the window) drops it with its completeness only. Completeness is due once a
+    print of the window's own symbol is stamped at or after the end: that feed's prints arrive in
+    order, while another feed's events (books past the end) may come before its last prints."""
     if state is None:
         if isinstance(item, WindowEvent) and item.phase is not WindowPhase.RESOLVED:
             return WindowChecks(item), []
@@ -210,10 +210,10 @@ def step(
         state.apply_window(item)
     elif isinstance(item, OracleTick):
         state.apply_oracle(item)
+        if item.symbol == state.chainlink_symbol and item.source_ts >= state.window.end_ts:
+            return state, list(state.completeness(item.source_ts))
     elif isinstance(item, CandleOpen):
         state.apply_candle(item)
-    if at is not None and at >= state.window.end_ts:
-        return state, list(state.completeness(at))
     return state, []
 
 

@@ -22,14 +22,12 @@ import bytewax.operators as op
 from bytewax.outputs import Sink
 
 from core.models import Alert, OracleTick
-from core.routing import WindowInput
 from core.timestamps import to_ms
 from core.window_checks import (
     CheckOutput,
     CompletenessRow,
     Coverage,
     IntegrityResult,
-    WindowChecks,
     WindowVerdict,
     judge,
     step,
@@ -46,10 +44,6 @@ Print = tuple[str, int]  # (coverage key, observation ms)
 class WindowCheckSinks:
     checks: Sink[CheckOutput]
     alerts: Sink[Alert]
-
-
-def _check(state: WindowChecks | None, item: WindowInput) -> tuple[WindowChecks | None, list[Any]]:
-    return step(state, item, getattr(item, "source_ts", None))
 
 
 def _print_of(item: tuple[Any, Any]) -> tuple[str, Print] | None:
@@ -78,7 +72,7 @@ def add_window_checks(decoded: Any, by_window: Any, sinks: WindowCheckSinks | No
     keyed stream, the one the trading state steps on."""
     if sinks is None:
         return
-    checked = op.stateful_map("window_checks", by_window, _check)
+    checked = op.stateful_map("window_checks", by_window, step)
     outputs = op.flat_map("window_check_outputs", checked, lambda kv: kv[1])
     rows = op.filter_map("completeness", outputs, lambda o: o if isinstance(o, CompletenessRow) else None)
     verdicts = op.filter_map("verdicts", outputs, lambda o: o if isinstance(o, WindowVerdict) else None)

@@ -22,7 +22,7 @@ from core.window_checks import (
     step,
 )
 from core.window_state import CandleOpen
-from tests.trading_builders import START, oracle, window
+from tests.trading_builders import START, UP, book, oracle, window
 
 END = START + timedelta(seconds=300)
 START_MS = int(START.timestamp() * 1000)
@@ -37,8 +37,7 @@ def run(items: Sequence[WindowInput]) -> tuple[WindowChecks | None, list[object]
     state: WindowChecks | None = None
     out: list[object] = []
     for item in items:
-        at = getattr(item, "source_ts", None)
-        state, produced = step(state, item, at)
+        state, produced = step(state, item)
         out.extend(produced)
     return state, out
 
@@ -168,3 +167,16 @@ def test_an_expired_window_gives_its_completeness_and_is_dropped_without_a_verdi
     state, out = run([window(), oracle(START, "100"), Expire(END + timedelta(hours=2))])
     assert state is None
     assert [type(o) for o in out] == [CompletenessRow]
+
+
+def test_completeness_waits_for_the_oracles_own_clock_not_another_feeds() -> None:
+    """Books stamped after the end may come before the oracle's last prints (another partition):
+    only a print of the window's symbol past the end makes its completeness due."""
+    ticks = [oracle(START + timedelta(seconds=s), "100") for s in range(0, 299)]
+    late_book = book(UP, END + timedelta(seconds=1), "0.50", "0.52")
+    _, out = run([window(), *ticks, late_book])
+    assert out == []
+    _, out = run(
+        [window(), *ticks, late_book, oracle(START + timedelta(seconds=299), "100"), oracle(END, "1")]
+    )
+    assert [(r.percent, r.at) for r in out if isinstance(r, CompletenessRow)] == [(Decimal("100.00"), END)]
