@@ -9,7 +9,9 @@ Where the figures come from:
   close. The withdrawal odds are set so that, together with asks the price itself removes (a
   favourite above 0.995 is not offered), the favourite is quoted both sides as often as §11c says;
   `bench/book_shape.py` prints the result side by side with §11c.
-- 15 minutes: §11b's bands (18 real BTC windows), anchored at each band's middle.
+- 15 minutes: §11b's bands (18 real BTC windows), anchored at each band's middle; §11b gives the
+  favourite's depth within 5 cents of the touch, so the whole ladder (up to 15 cents, even) holds
+  about 15/6 of it where the price leaves room.
 - Where the sources say nothing we choose, from the measured shapes:
   * the first minutes of a window hold the earliest measured row (120 s for 5 minutes, 10-15 min
     for 15 minutes): the drain is a close-of-window behaviour, both measured shapes are flat
@@ -88,7 +90,7 @@ FIVE_MINUTE = BookProfile(
         Anchor(45, P(6_000, 50_000, 0, 0.25, 0.03, 1, 0.25)),
         Anchor(60, P(11_000, 45_000, 0, 0.15, 0.03, 1, 0.3)),
         Anchor(90, P(19_000, 42_000, 0, 0.1, 0.03, 1, 0.3)),
-        Anchor(120, P(26_000, 40_000, 0, 0.03, 0.03, 1, 0.2)),
+        Anchor(120, P(26_000, 40_000, 0, 0.0, 0.03, 1, 0.2)),
     ),
     end_state_s=20,
     open_tau_s=120,
@@ -101,9 +103,9 @@ FIFTEEN_MINUTE = BookProfile(
         Anchor(30, P(0, 1_000, 34_000, 1.0, 0.0, 0, 0.0), True),
         Anchor(45, P(300, 2_000, 0, 0.75, 0.04, 1, 0.3)),
         Anchor(90, P(60, 3_000, 0, 0.4, 0.04, 1, 0.5)),
-        Anchor(210, P(4_500, 6_000, 0, 0.05, 0.04, 1, 0.12)),
-        Anchor(450, P(12_000, 12_000, 0, 0.0, 0.0, 0, 0.1)),
-        Anchor(750, P(12_500, 12_500, 0, 0.0, 0.0, 0, 0.1)),
+        Anchor(210, P(3_500, 8_000, 0, 0.05, 0.04, 1, 0.12)),
+        Anchor(450, P(20_500, 20_000, 0, 0.0, 0.0, 0, 0.1)),
+        Anchor(750, P(22_000, 22_000, 0, 0.0, 0.0, 0, 0.1)),
     ),
     end_state_s=30,
     open_tau_s=750,

@@ -127,6 +127,8 @@ def summarize(samples: Sequence[Sample]) -> dict[str, float | None]:
         "fav_ask_depth": quantile([s.fav_ask_depth for s in samples], 0.5),
         "spread_p90_c": quantile(spreads, 0.9) if spreads else None,
         "slippage_p90_c": quantile(slips, 0.9) if slips else None,
+        "spread_n": float(len(spreads)),
+        "slippage_n": float(len(slips)),
     }
 
 
@@ -134,7 +136,8 @@ def summarize(samples: Sequence[Sample]) -> dict[str, float | None]:
 # spread is under a cent there; §11c's 3.6 cents at 20 s come from the few windows still quoted
 # lower, which that end state excludes. The spread is not compared there.
 END_STATE_S = 20
-RATE_TOLERANCE = 0.15  # our choice: §11c gives rates from 102 windows without a range
+RATE_TOLERANCE = 0.15
+MIN_TAIL_SAMPLES = 10  # a p90 of fewer values is noise: not compared  # our choice: §11c gives rates from 102 windows without a range
 
 
 def misses(tau_s: int, stats: Mapping[str, float | None]) -> list[str]:
@@ -165,6 +168,8 @@ def misses(tau_s: int, stats: Mapping[str, float | None]) -> list[str]:
     for key, cents in (("spread_p90_c", ref.spread_p90_c), ("slippage_p90_c", ref.slippage_p90_c)):
         got_c = stats[key]
         if cents is None or got_c is None or (key == "spread_p90_c" and tau_s <= END_STATE_S):
+            continue
+        if (stats[key.replace("_p90_c", "_n")] or 0.0) < MIN_TAIL_SAMPLES:
             continue
         if not (cents / 3 <= got_c <= cents * 3 or abs(got_c - cents) <= 0.5):
             out.append(f"{key} {got_c:.2f} vs {cents}")

@@ -64,8 +64,9 @@ def _ceil(p: Decimal, step: Decimal) -> Decimal:
 
 
 def _spread_sizes(total: float, count: int, rng: random.Random) -> list[int]:
-    """`total` shares over `count` levels, growing away from the touch (walls sit behind it)."""
-    weights = [(1.0 + k) * rng.uniform(0.7, 1.3) for k in range(count)]
+    """`total` shares over `count` levels, about evenly (§11b's depth within 5 cents of the touch
+    and §11c's whole-book depth are both met by an even ladder of up to 15 cents)."""
+    weights = [rng.uniform(0.7, 1.3) for _ in range(count)]
     norm = sum(weights)
     return [max(5, round(total * w / norm)) for w in weights]
 
@@ -84,7 +85,7 @@ def build_levels(
     up_fav = p_up >= 0.5
     pf = Decimal(f"{max(p_up, 1.0 - p_up):.6f}")
     top = ONE - tick
-    pf = min(pf, top)
+    pf = min(pf, top - tick)  # room for an ask at the top tick
     # Spread: one tick, or wider by whole cents in the window's widening moments.
     widen = Decimal(0)
     if draws.wide_u < point.wide and point.wide_cents >= 1:
@@ -102,7 +103,9 @@ def build_levels(
         total_bids = both - total_asks
 
     fav: list[tuple[BookSide, Decimal, int]] = []
-    offered = draws.withdraw_u >= point.withdraw and float(pf) <= ASK_CAP and total_asks >= 5
+    # Mid-window (before the profile's first measured time) the book is always two-sided.
+    capped = float(pf) > ASK_CAP and tau_s <= profile.open_tau_s
+    offered = draws.withdraw_u >= point.withdraw and not capped and total_asks >= 5
     if end:
         ask = max(ask, END_BID + tick)
         offered = offered and ask <= top
