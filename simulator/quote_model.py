@@ -92,6 +92,8 @@ def build_levels(
         widen = CENT * rng.randint(1, max(1, int(point.wide_cents)))
     bid = _floor(pf, tick) - _floor(widen / 2, tick)
     ask = bid + tick + widen
+    if ask > top:  # a widened spread at the top of the range widens downwards
+        bid, ask = bid - (ask - top), top
     bid = max(bid, tick)
     # At the open neither token leads: the ask depth is split evenly, then leans to the profile's.
     lean = min(1.0, abs(p_up - 0.5) / 0.35) if tau_s >= profile.open_tau_s else 1.0
