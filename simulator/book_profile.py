@@ -67,8 +67,12 @@ class BookProfile:
             return self.anchors[i].point
         lo, hi = self.anchors[i - 1], self.anchors[i]
         w = (tau - lo.tau_s) / (hi.tau_s - lo.tau_s)
-        return BookPoint(*(_blend(f.name, getattr(lo.point, f.name), getattr(hi.point, f.name), w)
-                           for f in fields(BookPoint)))
+        return BookPoint(
+            *(
+                _blend(f.name, getattr(lo.point, f.name), getattr(hi.point, f.name), w)
+                for f in fields(BookPoint)
+            )
+        )
 
     def end_state(self, tau_s: float) -> bool:
         return tau_s <= self.end_state_s

@@ -130,9 +130,7 @@ ASSET_MODELS = {
     "eth": AssetModel(
         Decimal("3200"), BTC_PATH_VOL_PER_S * 1.22, BTC_QUOTE_VOL_PER_S * 1.22, Decimal("0.01")
     ),
-    "sol": AssetModel(
-        Decimal("150"), BTC_PATH_VOL_PER_S * 1.56, BTC_QUOTE_VOL_PER_S * 1.56, Decimal("0.01")
-    ),
+    "sol": AssetModel(Decimal("150"), BTC_PATH_VOL_PER_S * 1.56, BTC_QUOTE_VOL_PER_S * 1.56, Decimal("0.01")),
     "xrp": AssetModel(
         Decimal("0.6"), BTC_PATH_VOL_PER_S * 1.44, BTC_QUOTE_VOL_PER_S * 1.44, Decimal("0.0001")
     ),

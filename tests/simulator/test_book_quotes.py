@@ -66,7 +66,9 @@ def test_mid_window_reads_never_see_an_empty_side_and_midpoint_always_answers() 
                 mid = client.get("/midpoint", params={"token_id": token})
                 reads += 1
                 if not book["bids"] or not book["asks"] or mid.status_code != 200:
-                    flickers.append((book["timestamp"], token, len(book["bids"]), len(book["asks"]), mid.status_code))
+                    flickers.append(
+                        (book["timestamp"], token, len(book["bids"]), len(book["asks"]), mid.status_code)
+                    )
             for event in drain(ws):
                 if int(event["timestamp"]) >= mid_until_ms:
                     continue
@@ -104,7 +106,9 @@ def test_tick_moves_to_0001_when_the_book_passes_096_without_a_trade_and_gamma_f
                 while moment < window.end - timedelta(seconds=25):
                     moment += timedelta(seconds=5)
                     sim.call(built.advance_to, moment)
-                    tick = Decimal(str(client.get("/tick-size", params={"token_id": up}).json()["minimum_tick_size"]))
+                    tick = Decimal(
+                        str(client.get("/tick-size", params={"token_id": up}).json()["minimum_tick_size"])
+                    )
                     ticks_seen.append(tick)
                     if tick != Decimal("0.001") and len(ticks_seen) > 1:
                         continue

@@ -7,6 +7,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,9 @@ def windows_of(sim: ScenarioSim, count: int) -> list[Window]:
     return chosen[:count]
 
 
-def books_at(sim: ScenarioSim, client: httpx.Client, window: Window, moment: datetime) -> tuple[dict, dict]:  # type: ignore[type-arg]
+def books_at(
+    sim: ScenarioSim, client: httpx.Client, window: Window, moment: datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
     sim.call(sim.scenario.advance_to, moment)
     up = client.get("/book", params={"token_id": window.up_token_id})
     down = client.get("/book", params={"token_id": window.down_token_id})
@@ -54,7 +57,7 @@ def books_at(sim: ScenarioSim, client: httpx.Client, window: Window, moment: dat
     return up.json(), down.json()
 
 
-def best_bid(book: dict) -> Decimal:  # type: ignore[type-arg]
+def best_bid(book: dict[str, Any]) -> Decimal:
     return max((Decimal(lv["price"]) for lv in book["bids"]), default=Decimal(0))
 
 
