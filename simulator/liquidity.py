@@ -6,7 +6,8 @@ asset's quoting volatility, `oracle.ASSET_MODELS`), takes its book shape from
 
 A requote replaces the maker's levels in one step: the cancels and placements happen inside one
 `Exchange.batched()` block, so the market channel sends one `price_change` with the net change and
-no reader, REST or socket, ever sees the half-built book in between. Levels that would cross
+no reader, REST or socket, ever sees the half-built book in between. Only levels that changed (price,
+size, or an order partly taken) are replaced; the others keep their orders. Levels that would cross
 someone else's resting order are left out (the maker posts, it never takes).
 
 The tick follows the book: once the maker's price passes 0.96 or 0.04, or the end state bids the
@@ -24,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from simulator.book import Side
+from simulator.book import BookSide, Order, Side
 from simulator.book_profile import profile_for
 from simulator.oracle import ASSET_MODELS
 from simulator.protocol import VenueError
@@ -53,6 +54,10 @@ class LiquidityVenue(Protocol):
 
     def batched(self) -> AbstractContextManager[None]: ...
 
+    def cancel(self, account: str, order_ids: list[str]) -> tuple[list[str], dict[str, str]]: ...
+
+    def order(self, order_id: str) -> Order | None: ...
+
     def best(self, token_id: str) -> tuple[Decimal | None, Decimal | None]: ...
 
     def tick_size(self, token_or_condition: str) -> Decimal: ...
@@ -78,6 +83,7 @@ class MarketMaker:
         self.venue, self.settings, self.seed = venue, settings, seed
         self._last: dict[str, datetime] = {}
         self._draws: dict[str, WindowDraws] = {}
+        self._resting: dict[str, dict[tuple[BookSide, Decimal], tuple[str, Decimal]]] = {}
 
     def due(self, window: Window, now: datetime) -> bool:
         last = self._last.get(window.slug)
@@ -88,6 +94,7 @@ class MarketMaker:
         self.venue.cancel_owner_orders(MM_OWNER, window.up_token_id)
         self._last.pop(window.slug, None)
         self._draws.pop(window.slug, None)
+        self._resting.pop(window.slug, None)
         window.quote = (None, None, window.quote[2])
 
     def quote(self, window: Window, now: datetime, spot: Decimal | None, strike: Decimal | None) -> None:
@@ -97,6 +104,7 @@ class MarketMaker:
         if spot is None or tau <= 0:
             with self.venue.batched():
                 self.venue.cancel_owner_orders(MM_OWNER, window.up_token_id)
+            self._resting.pop(window.slug, None)
             window.quote = (None, None, window.quote[2])
             return
         vol = ASSET_MODELS[window.asset].quote_vol_per_s if window.asset in ASSET_MODELS else 1e-4
@@ -109,13 +117,7 @@ class MarketMaker:
         rng = random.Random(f"{self.seed}:{window.slug}:{int(now.timestamp())}")
         levels = build_levels(profile, tau, p_up, tick, draws, rng)
         with self.venue.batched():
-            self.venue.cancel_owner_orders(MM_OWNER, window.up_token_id)
-            for level in self._posting(window, levels):
-                side: Side = "BUY" if level.side == "bid" else "SELL"
-                try:
-                    self.venue.place_liquidity(window.up_token_id, side, level.price, level.size, MM_OWNER)
-                except (VenueError, KeyError, ValueError):  # a refused quote (closed market) is skipped
-                    continue
+            self._replace(window, levels)
         bid, ask = self.venue.best(window.up_token_id)
         window.quote = (bid, ask, window.quote[2])
 
@@ -126,6 +128,31 @@ class MarketMaker:
             tick = FINE_TICK
         window.tick = tick
         return tick
+
+    def _replace(self, window: Window, levels: list[Level]) -> None:
+        """Cancel the resting levels that changed or went, then post the new ones."""
+        resting = self._resting.setdefault(window.slug, {})
+        target = {(lv.side, lv.price): lv.size for lv in levels}
+        stale: list[str] = []
+        for key, (order_id, size) in list(resting.items()):
+            order = self.venue.order(order_id)
+            intact = order is not None and order.status == "LIVE" and order.remaining == size
+            if not intact or target.get(key) != size:
+                if order is not None and order.status == "LIVE":
+                    stale.append(order_id)
+                del resting[key]
+        if stale:
+            self.venue.cancel(MM_OWNER, stale)
+        fresh = [lv for lv in levels if (lv.side, lv.price) not in resting]
+        for level in self._posting(window, fresh):
+            side: Side = "BUY" if level.side == "bid" else "SELL"
+            try:
+                order_id = self.venue.place_liquidity(
+                    window.up_token_id, side, level.price, level.size, MM_OWNER
+                )
+            except (VenueError, KeyError, ValueError):  # a refused quote (closed market) is skipped
+                continue
+            resting[(level.side, level.price)] = (order_id, level.size)
 
     def _posting(self, window: Window, levels: list[Level]) -> Iterator[Level]:
         """The levels that do not cross the others' resting orders (the maker's own are canceled)."""

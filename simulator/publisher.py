@@ -82,7 +82,8 @@ class Publisher:
             self.tops(state, now_ms)
 
     def order(self, state: MarketState, order: Order, kind: str, now_ms: int) -> None:
-        self.user(order.account, state, order_event(order, state.market, kind, now_ms))
+        if not self.ledger.is_unlimited(order.account):  # makers get no user channel: skip the build
+            self.user(order.account, state, order_event(order, state.market, kind, now_ms))
 
     def trade(self, state: MarketState, trade: TradeRecord, now_ms: int) -> None:
         for account in trade.accounts():

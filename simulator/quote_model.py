@@ -4,8 +4,9 @@ Built in the favourite's prices (the token with the higher fair price), then map
 the exchange keeps. Random draws are floats turned into whole shares and tick-rounded Decimal
 prices, never money arithmetic. Two kinds of draws:
 - per window (`window_draws`), fixed for its life: whether and when the favourite's asks are pulled
-  (a pulled book stays pulled), how deep it is relative to the median, how often the spread widens;
-- per requote (`rng`): the small jitter of sizes and the top level.
+  (a pulled book stays pulled), how deep it is relative to the median, how often the spread widens,
+  which levels are heavier (sizes are rounded to two figures, so an unmoved level keeps its order);
+- per requote (`rng`): how far a widened spread goes, and whether the touch is thin this time.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class WindowDraws:
     ask_factor: float
     bid_factor: float
     wall_factor: float
+    salt: int = 0  # the ladder's shape: which levels are heavier, how thin a thin touch is
 
 
 def window_draws(seed: int, slug: str) -> WindowDraws:
@@ -45,6 +47,7 @@ def window_draws(seed: int, slug: str) -> WindowDraws:
         ask_factor=rng.lognormvariate(0.0, 0.45),
         bid_factor=rng.lognormvariate(0.0, 0.25),
         wall_factor=rng.lognormvariate(0.0, 0.12),
+        salt=rng.getrandbits(32),
     )
 
 
@@ -63,12 +66,26 @@ def _ceil(p: Decimal, step: Decimal) -> Decimal:
     return (p / step).to_integral_value(rounding=ROUND_CEILING) * step
 
 
-def _spread_sizes(total: float, count: int, rng: random.Random) -> list[int]:
-    """`total` shares over `count` levels, about evenly (§11b's depth within 5 cents of the touch
-    and §11c's whole-book depth are both met by an even ladder of up to 15 cents)."""
-    weights = [rng.uniform(0.7, 1.3) for _ in range(count)]
+def _weight(salt: int, price: Decimal) -> float:
+    """A level's stable weight in 0.7-1.3, from the window's salt and the price (cheap, no RNG)."""
+    return 0.7 + 0.6 * ((int(price * 1000) * 2654435761 + salt) % 1009) / 1009
+
+
+def _round_size(shares: float) -> int:
+    """Two significant figures (at least 5): a level keeps its size, and its order, between
+    requotes unless the book really moved."""
+    if shares < 5:
+        return 5
+    magnitude = 10 ** max(0, int(math.log10(shares)) - 1)
+    return max(5, round(shares / magnitude) * magnitude)
+
+
+def _spread_sizes(total: float, prices: list[Decimal], salt: int) -> list[int]:
+    """`total` shares over the levels, about evenly (§11b's depth within 5 cents of the touch and
+    §11c's whole-book depth are both met by an even ladder of up to 15 cents)."""
+    weights = [_weight(salt, p) for p in prices]
     norm = sum(weights)
-    return [max(5, round(total * w / norm)) for w in weights]
+    return [_round_size(total * w / norm) for w in weights]
 
 
 def build_levels(
@@ -122,9 +139,9 @@ def build_levels(
         small = rng.random() < point.small_top and len(prices) > 2
         if small and rng.random() < 0.5:
             del prices[1]  # a thin touch with a gap behind it: what makes 50 shares cost a cent
-        sizes = _spread_sizes(total_asks, len(prices), rng)
+        sizes = _spread_sizes(total_asks, prices, draws.salt)
         if small:
-            sizes[0] = rng.randint(5, 40)
+            sizes[0] = 5 + draws.salt % 36
         fav += [("ask", p, s) for p, s in zip(prices, sizes, strict=True)]
     best_ask = fav[0][1] if fav else ONE
     bids: list[Decimal] = []
@@ -133,9 +150,9 @@ def build_levels(
         bids.append(level)
         level = _floor(level - tick, CENT) if level % CENT == 0 else _floor(level, CENT)
     if bids and total_bids >= 5:
-        fav += [("bid", p, s) for p, s in zip(bids, _spread_sizes(total_bids, len(bids), rng), strict=True)]
+        fav += [("bid", p, s) for p, s in zip(bids, _spread_sizes(total_bids, bids, draws.salt), strict=True)]
     if end and point.wall > 0:
-        wall = round(point.wall * draws.wall_factor * rng.uniform(0.95, 1.05))
+        wall = _round_size(point.wall * draws.wall_factor)
         fav = [lv for lv in fav if not (lv[0] == "bid" and lv[1] == END_BID)]
         fav.append(("bid", END_BID, wall))
     return [_to_up(side, price, size, up_fav) for side, price, size in fav]
