@@ -76,7 +76,7 @@ def _round_size(shares: float) -> int:
     requotes unless the book really moved."""
     if shares < 5:
         return 5
-    magnitude = 10 ** max(0, int(math.log10(shares)) - 1)
+    magnitude: int = 10 ** max(0, int(math.log10(shares)) - 1)
     return max(5, round(shares / magnitude) * magnitude)
 
 
