@@ -152,7 +152,8 @@ class MarketMaker:
                 )
             except (VenueError, KeyError, ValueError):  # a refused quote (closed market) is skipped
                 continue
-            resting[(level.side, level.price)] = (order_id, level.size)
+            if order_id:  # "" while a swept level waits for its refill (simulator.refill)
+                resting[(level.side, level.price)] = (order_id, level.size)
 
     def _posting(self, window: Window, levels: list[Level]) -> Iterator[Level]:
         """The levels that do not cross the others' resting orders (the maker's own are canceled)."""
