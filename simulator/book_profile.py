@@ -9,9 +9,10 @@ Where the figures come from:
   close. The withdrawal odds are set so that, together with asks the price itself removes (a
   favourite above 0.995 is not offered), the favourite is quoted both sides as often as §11c says;
   `bench/book_shape.py` prints the result side by side with §11c.
-- 15 minutes: §11b's bands (18 real BTC windows), anchored at each band's middle; §11b gives the
-  favourite's depth within 5 cents of the touch, so the whole ladder (up to 15 cents, even) holds
-  about 15/6 of it where the price leaves room.
+- 15 minutes: §11b's bands (18 real BTC windows), and the same recorded books' medians at 600, 300,
+  180, 90 and 45 s (tests/simulator/test_book_shape_15m.py); both give the favourite's depth within
+  5 cents of the touch, so the whole ladder (up to 15 cents, even) holds more where the price
+  leaves room.
 - Where the sources say nothing we choose, from the measured shapes:
   * the first minutes of a window hold the earliest measured row (120 s for 5 minutes, 10-15 min
     for 15 minutes): the drain is a close-of-window behaviour, both measured shapes are flat
@@ -27,6 +28,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, fields
+from typing import Literal
 
 INTERVAL_5M, INTERVAL_15M, INTERVAL_1H = 300, 900, 3600
 
@@ -58,6 +60,11 @@ class BookProfile:
     anchors: tuple[Anchor, ...]
     end_state_s: float
     open_tau_s: float  # before this many seconds to close, the book is the earliest anchor's
+    ask_cap: float = 0.995  # a favourite fairly priced above this is not offered near the close
+    # Which volatility the book prices with (oracle.AssetModel): "print", one second's print (the
+    # 5-minute books: §11c's favourite at 0.98 at 60 s), or "window", the path's own (the 15-minute
+    # books: §11b's 0.65 / 0.79 / 0.93 / 0.95 / 0.97 are what a consistent model gives).
+    quote_vol: Literal["print", "window"] = "print"
 
     def at(self, tau_s: float) -> BookPoint:
         taus = [a.tau_s for a in self.anchors]
@@ -91,10 +98,10 @@ FIVE_MINUTE = BookProfile(
         Anchor(10, P(0, 1_000, 1_080_000, 1.0, 0.0, 0, 0.0), True),
         Anchor(20, P(8_000, 1_000, 86_000, 0.9, 0.2, 4, 0.5), True),
         Anchor(30, P(12_000, 36_000, 0, 0.35, 0.2, 4, 0.3)),
-        Anchor(45, P(6_000, 50_000, 0, 0.25, 0.03, 1, 0.25)),
-        Anchor(60, P(11_000, 45_000, 0, 0.15, 0.03, 1, 0.3)),
-        Anchor(90, P(19_000, 42_000, 0, 0.1, 0.03, 1, 0.3)),
-        Anchor(120, P(26_000, 40_000, 0, 0.0, 0.03, 1, 0.2)),
+        Anchor(45, P(6_000, 50_000, 0, 0.25, 0.015, 1, 0.25)),
+        Anchor(60, P(11_000, 45_000, 0, 0.15, 0.015, 1, 0.3)),
+        Anchor(90, P(19_000, 42_000, 0, 0.1, 0.015, 1, 0.3)),
+        Anchor(120, P(26_000, 40_000, 0, 0.0, 0.015, 1, 0.2)),
     ),
     end_state_s=20,
     open_tau_s=120,
@@ -106,13 +113,19 @@ FIFTEEN_MINUTE = BookProfile(
         Anchor(10, P(0, 1_000, 1_080_000, 1.0, 0.0, 0, 0.0), True),
         Anchor(30, P(0, 1_000, 34_000, 1.0, 0.0, 0, 0.0), True),
         Anchor(45, P(300, 2_000, 0, 0.75, 0.04, 1, 0.3)),
-        Anchor(90, P(60, 3_000, 0, 0.4, 0.04, 1, 0.5)),
-        Anchor(210, P(3_500, 8_000, 0, 0.05, 0.04, 1, 0.12)),
-        Anchor(450, P(20_500, 20_000, 0, 0.0, 0.0, 0, 0.1)),
+        Anchor(90, P(60, 3_000, 0, 0.45, 0.04, 1, 0.5)),
+        Anchor(120, P(400, 5_000, 0, 0.3, 0.04, 1, 0.3)),
+        Anchor(180, P(6_000, 8_000, 0, 0.08, 0.04, 1, 0.12)),
+        Anchor(300, P(13_000, 14_000, 0, 0.0, 0.02, 1, 0.1)),
+        Anchor(450, P(20_000, 20_000, 0, 0.0, 0.0, 0, 0.1)),
         Anchor(750, P(22_000, 22_000, 0, 0.0, 0.0, 0, 0.1)),
     ),
     end_state_s=30,
     open_tau_s=750,
+    # The recorded 15-minute books still offer a favourite at 0.99x two to five minutes out (§11b:
+    # 92% two-sided, 63% under 0.99): only the top tick is left unoffered.
+    ask_cap=0.998,
+    quote_vol="window",
 )
 
 PROFILES = {INTERVAL_5M: FIVE_MINUTE, INTERVAL_15M: FIFTEEN_MINUTE, INTERVAL_1H: FIFTEEN_MINUTE}

@@ -107,9 +107,10 @@ class MarketMaker:
             self._resting.pop(window.slug, None)
             window.quote = (None, None, window.quote[2])
             return
-        vol = ASSET_MODELS[window.asset].quote_vol_per_s if window.asset in ASSET_MODELS else 1e-4
-        p_up = 0.5 if strike is None else fair_up(log_moneyness(spot, strike), tau, vol)
         profile = profile_for(window.interval_s)
+        model = ASSET_MODELS.get(window.asset, ASSET_MODELS["btc"])
+        vol = model.quote_vol_per_s if profile.quote_vol == "print" else model.vol_per_s
+        p_up = 0.5 if strike is None else fair_up(log_moneyness(spot, strike), tau, vol)
         tick = self._tick(window, p_up, profile.end_state(tau))
         draws = self._draws.get(window.slug)
         if draws is None:

@@ -23,8 +23,8 @@ ONE = Decimal(1)
 CENT = Decimal("0.01")
 FINE_TICK = Decimal("0.001")
 END_BID = Decimal("0.99")
-ASK_CAP = 0.995  # a favourite fairly priced above this is not offered (nobody sells at 0.999 for 0.998)
 BID_LEVELS = 10
+INSIDE_ODDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +107,11 @@ def build_levels(
     widen = Decimal(0)
     if draws.wide_u < point.wide and point.wide_cents >= 1:
         widen = CENT * rng.randint(1, max(1, int(point.wide_cents)))
-    bid = _floor(pf, tick) - _floor(widen / 2, tick)
-    ask = bid + tick + widen
+    # Makers quote whole cents below 0.99 even on the fine tick (the recorded 15-minute books: a
+    # favourite at 0.96-0.99 shows a one-cent spread three times in four); ticks above 0.99.
+    quantum = CENT if pf < END_BID else tick
+    bid = _floor(pf, quantum) - _floor(widen / 2, quantum)
+    ask = bid + quantum + widen
     if ask > top:  # a widened spread at the top of the range widens downwards
         bid, ask = bid - (ask - top), top
     bid = max(bid, tick)
@@ -123,7 +126,7 @@ def build_levels(
 
     fav: list[tuple[BookSide, Decimal, int]] = []
     # Mid-window (before the profile's first measured time) the book is always two-sided.
-    capped = float(pf) > ASK_CAP and tau_s <= profile.open_tau_s
+    capped = float(pf) > profile.ask_cap and tau_s <= profile.open_tau_s
     offered = draws.withdraw_u >= point.withdraw and not capped and total_asks >= 5
     if end:
         ask = max(ask, END_BID + tick)
@@ -142,6 +145,10 @@ def build_levels(
         sizes = _spread_sizes(total_asks, prices, draws.salt)
         if small:
             sizes[0] = 5 + draws.salt % 36
+        inner = max(bid + tick, _ceil(pf, tick))
+        if tick < quantum and inner < ask and not end and rng.random() < INSIDE_ODDS:
+            prices.insert(0, inner)  # someone quotes inside the cent spread on the fine tick
+            sizes.insert(0, 5 + draws.salt % 96)
         fav += [("ask", p, s) for p, s in zip(prices, sizes, strict=True)]
     best_ask = fav[0][1] if fav else ONE
     bids: list[Decimal] = []
