@@ -5,7 +5,8 @@ decode (`core.serde`) -> route to windows (`core.routing.WindowRouter`, one rout
 bucket: a market's books and trades go to its bucket, everything else to all, `core.routing.route_keys`)
 -> key by window -> `core.window_engine.step` per window (its state is dropped when the window
 resolves or expires) -> split outputs by topic. Undecodable values and unusable control values
-go to the quarantine sink with topic, partition, offset and reason.
+go to the quarantine sink with topic, partition, offset and reason. Window integrity and completeness
+step on the same keyed items (`flows.window_checks`) when `TradingSinks.checks` is given.
 
 `build_flow(source, sinks, settings)` takes any Bytewax source of `RawRecord`s: tests pass
 `TestingSource`, production passes Kafka sources mapped to `RawRecord` (wiring not in this module).
@@ -34,6 +35,7 @@ from core.serde import DecodeError, decode
 from core.strategies import build_strategy
 from core.window_engine import Desk, Output, step
 from core.window_state import CandleOpen, WindowState
+from flows.window_checks import WindowCheckSinks, add_window_checks
 
 __all__ = [
     "CONTROLS_TABLE",
@@ -69,6 +71,7 @@ class TradingSinks:
     intents: Sink[OrderIntent]
     rejections: Sink[IntentRejected]
     quarantine: Sink[Quarantined]
+    checks: WindowCheckSinks | None = None  # window integrity and completeness (None: not computed)
 
 
 class TradingFlowSettings(BaseModel):
@@ -106,6 +109,7 @@ def candle_open(event: Any) -> CandleOpen:
         open=event.open,
         close=event.close,
         source_ts=event.source_ts,
+        closed=bool(getattr(event, "closed", False)),
     )
 
 
@@ -180,6 +184,7 @@ def build_flow(source: Source[RawRecord], sinks: TradingSinks, settings: Trading
         return step(state, item, desk)
 
     outputs = op.stateful_map("window", values, window_step)
+    add_window_checks(good, values, sinks.checks)
     flat = op.flat_map("outputs", outputs, lambda kv: kv[1])
     signals = op.filter_map("signals", flat, lambda o: o if isinstance(o, Signal) else None)
     intents = op.filter_map("intents", flat, lambda o: o if isinstance(o, OrderIntent) else None)

@@ -12,7 +12,9 @@ never old ones. `EventSink` produces each output to its declared topic with its 
 flushes after every batch; the intents sink first learns the ids already on `trade.intents` and
 refuses each once, so a restarted flow (killed, even by SIGKILL), which rebuilds its windows from
 the topics and may repeat a decision with the same id, never puts an intent out twice. This is the
-live flow's restart guarantee instead of a Bytewax recovery store: the source keeps no offsets. `stop()` ends the inputs, so the flow finishes and the sinks flush.
+live flow's restart guarantee instead of a Bytewax recovery store: the source keeps no offsets.
+Window integrity and completeness go to PostgreSQL and ops.alerts (`flows.window_checks_io`).
+`stop()` ends the inputs, so the flow finishes and the sinks flush.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, TypeVar
 
@@ -33,9 +35,10 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
 from connectors.kafka import EventProducer, consumer_config, decode_message
-from core.models import Event, OrderIntent
+from core.models import Alert, Event, OrderIntent
 from core.serde import DecodeError, encode
 from flows.trading import CONTROLS_TABLE, RawRecord, TradingFlowSettings, TradingSinks, build_flow
+from flows.window_checks_io import kafka_check_sinks
 from sinks.postgres.trading_reads import read_controls
 
 __all__ = ["EventSink", "KafkaInput", "KafkaTradingSource", "build_kafka_flow"]
@@ -341,4 +344,7 @@ def build_kafka_flow(
     """`flows.trading.build_flow` over Kafka and the controls table: what `polywindow flow` runs.
     `clock` stamps the table reads (the process's one clock)."""
     source = KafkaTradingSource(cfg, stop, clock)
-    return build_flow(source, kafka_sinks(cfg.bootstrap, cfg.client_config, embedded=cfg.embedded), settings)
+    alerts: EventSink[Alert] = EventSink(cfg.bootstrap, "ops.alerts", cfg.client_config)
+    checks = kafka_check_sinks(cfg.database_url, alerts)  # window integrity and completeness
+    sinks = kafka_sinks(cfg.bootstrap, cfg.client_config, embedded=cfg.embedded)
+    return build_flow(source, replace(sinks, checks=checks), settings)
