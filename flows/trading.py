@@ -84,8 +84,10 @@ class TradingFlowSettings(BaseModel):
     min_time_left_s: int = Field(default=10, ge=0)
     max_daily_drawdown_usd: Decimal = Field(default=Decimal(50), ge=0)
     retain_after_end_s: int = Field(default=3600, gt=0)
-    route_buckets: int = Field(default=16, ge=1, le=1024)
-    """Router keys (results do not depend on it; a recovery store is tied to it)."""
+    route_buckets: int = Field(default=1, ge=1, le=1024)
+    """Router keys: as many as workers spreads the routing; results do not depend on it. Each bucket
+    applies every controls read and window announcement, so more buckets than workers only costs.
+    A recovery store is tied to it (its routers' state is per bucket)."""
 
 
 def _quarantine(record: RawRecord, reason: str) -> Quarantined:

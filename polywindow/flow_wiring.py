@@ -35,12 +35,27 @@ from sinks.archive_reader import read_archive
 from sinks.postgres.trading_reads import read_feed_gaps
 
 
-def trading_settings(settings: FlowSettings) -> TradingFlowSettings:
+def trading_settings(settings: FlowSettings, route_buckets: int = 1) -> TradingFlowSettings:
     return TradingFlowSettings(
         strategies=settings.strategies,
         min_time_left_s=settings.min_time_left_s,
         max_daily_drawdown_usd=settings.max_daily_drawdown_usd,
+        route_buckets=route_buckets,
     )
+
+
+def route_buckets(plan: RunPlan) -> int:
+    """One router bucket per worker of the cluster; a recovery store keeps the count it began with
+    (in `<recovery dir>.route_buckets`), so a resume with another worker count routes as before."""
+    count = plan.workers * max(len(plan.addresses), 1)
+    if plan.recovery_dir is None:
+        return count
+    kept = plan.recovery_dir.with_name(plan.recovery_dir.name + ".route_buckets")
+    if kept.exists():
+        return int(kept.read_text())
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(str(count))
+    return count
 
 
 def build_clock(settings: FlowSettings) -> Clock:
@@ -150,7 +165,7 @@ def run_live_flow(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     cfg = kafka_input(settings, endpoints, clock)
-    flow = build_kafka_flow(cfg, trading_settings(settings), stop.is_set, clock.now)
+    flow = build_kafka_flow(cfg, trading_settings(settings, route_buckets(plan)), stop.is_set, clock.now)
     run_dataflow(flow, plan)
 
 
@@ -212,7 +227,9 @@ def replay_archive(
         gaps=gaps,
         keep_gaps=keep_gaps,
     )
-    flow_settings = trading_settings(settings).model_copy(update={"strategies": strategies})
+    flow_settings = trading_settings(settings, route_buckets(plan)).model_copy(
+        update={"strategies": strategies}
+    )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / f"done.{plan.process_id}").unlink(missing_ok=True)

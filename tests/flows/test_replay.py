@@ -29,7 +29,12 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _replay(
-    archive: Path, workers: int = 1, plan: RunPlan | None = None, out_dir: Path | None = None, **kw: object
+    archive: Path,
+    workers: int = 1,
+    plan: RunPlan | None = None,
+    out_dir: Path | None = None,
+    buckets: int = 1,
+    **kw: object,
 ) -> ReplayResult:
     inp = ReplayInput(
         events=lambda: read_archive(
@@ -38,7 +43,7 @@ def _replay(
         controls=ReplayControls(instruments=all_instruments(), strategies=frozenset({"canary"})),
         **kw,  # type: ignore[arg-type]
     )
-    return replay(inp, TradingFlowSettings(), workers, plan=plan, out_dir=out_dir)
+    return replay(inp, TradingFlowSettings(route_buckets=buckets), workers, plan=plan, out_dir=out_dir)
 
 
 def _dump(result: ReplayResult) -> list[str]:
@@ -59,7 +64,8 @@ def test_the_same_replay_run_twice_gives_identical_intents(archive: Path) -> Non
 
 
 def test_one_and_two_workers_give_identical_intents(archive: Path) -> None:
-    one, two = _replay(archive, workers=1), _replay(archive, workers=2)
+    """With one router, and with a router bucket per worker (`route_buckets`)."""
+    one, two = _replay(archive, workers=1), _replay(archive, workers=2, buckets=2)
     assert _dump(one) == _dump(two) != []
     assert [s.model_dump_json() for s in one.signals] == [s.model_dump_json() for s in two.signals]
 
@@ -86,6 +92,6 @@ def test_a_durable_replay_with_recovery_started_again_after_its_end_writes_nothi
     archive: Path, tmp_path: Path
 ) -> None:
     plan = RunPlan(workers=2, recovery_dir=tmp_path / "state", epoch=timedelta(milliseconds=200))
-    first = _replay(archive, plan=plan, out_dir=tmp_path / "out")
-    again = _replay(archive, plan=plan, out_dir=tmp_path / "out")
+    first = _replay(archive, plan=plan, out_dir=tmp_path / "out", buckets=2)
+    again = _replay(archive, plan=plan, out_dir=tmp_path / "out", buckets=2)
     assert _dump(first) == _dump(again) == _dump(_replay(archive)) != []
