@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -27,6 +28,7 @@ MAX_STALENESS = timedelta(seconds=1)
 """Controls older than this (event time) are not used for a decision (DESIGN.md "Safety")."""
 
 
+@lru_cache(maxsize=256)  # a replay restates the same lists several times a second
 def parse_list(text: str) -> frozenset[str]:
     """A list control's text: a JSON array (`["btc-5m"]`, as the table stores it) or comma-separated."""
     stripped = text.strip()
@@ -61,18 +63,7 @@ class RuntimeControls:
 
     def with_value(self, name: ControlName, text: str) -> RuntimeControls:
         """A copy with one control set from its canonical text (raises ValueError on a bad value)."""
-        value = text.strip().strip('"') if name in _SCALARS else text
-        if name is ControlName.KILL_SWITCH:
-            return replace(self, kill_switch=KillSwitch(value))
-        if name is ControlName.TRADING_MODE:
-            return replace(self, trading_mode=TradingMode(value))
-        if name is ControlName.MAX_POSITION_USD:
-            return replace(self, max_position_usd=_usd(value))
-        if name is ControlName.MAX_SESSION_LOSS_USD:
-            return replace(self, max_session_loss_usd=_usd(value))
-        if name is ControlName.ALLOWED_INSTRUMENTS:
-            return replace(self, allowed_instruments=parse_list(value))
-        return replace(self, allowed_strategies=parse_list(value))
+        return replace(self, **{_FIELDS[name]: _parse_value(name, text)})
 
     def values(self) -> tuple[object, ...]:
         return (
@@ -93,6 +84,28 @@ _SCALARS = frozenset(
         ControlName.MAX_SESSION_LOSS_USD,
     }
 )
+
+_FIELDS = {
+    ControlName.KILL_SWITCH: "kill_switch",
+    ControlName.TRADING_MODE: "trading_mode",
+    ControlName.MAX_POSITION_USD: "max_position_usd",
+    ControlName.MAX_SESSION_LOSS_USD: "max_session_loss_usd",
+    ControlName.ALLOWED_INSTRUMENTS: "allowed_instruments",
+    ControlName.ALLOWED_STRATEGIES: "allowed_strategies",
+}
+
+
+def _parse_value(name: ControlName, text: str) -> object:
+    """One control's value from its canonical text (raises ValueError on a bad value)."""
+    value = text.strip().strip('"') if name in _SCALARS else text
+    if name is ControlName.KILL_SWITCH:
+        return KillSwitch(value)
+    if name is ControlName.TRADING_MODE:
+        return TradingMode(value)
+    if name in (ControlName.MAX_POSITION_USD, ControlName.MAX_SESSION_LOSS_USD):
+        return _usd(value)
+    return parse_list(value)
+
 
 _CLOSED = RuntimeControls(
     kill_switch=KillSwitch.PAUSE,
@@ -115,9 +128,11 @@ def apply_snapshot(held: RuntimeControls | None, snapshot: ControlsSnapshot) -> 
     missing = set(ControlName) - names
     if missing:
         raise ValueError(f"runtime_controls read lacks {sorted(m.value for m in missing)}")
-    fresh = replace(_CLOSED, as_of=snapshot.read_at)
-    for row in sorted(snapshot.rows, key=lambda r: r.updated_at):
-        fresh = fresh.with_value(row.name, row.value)
+    fields = {
+        _FIELDS[row.name]: _parse_value(row.name, row.value)
+        for row in sorted(snapshot.rows, key=lambda r: r.updated_at)
+    }
+    fresh = replace(_CLOSED, as_of=snapshot.read_at, **fields)
     stamps = {row.name: row.updated_at for row in snapshot.rows}
     if held is None:
         return replace(fresh, version=1, updated_at=stamps)
