@@ -28,7 +28,6 @@ MAX_STALENESS = timedelta(seconds=1)
 """Controls older than this (event time) are not used for a decision (DESIGN.md "Safety")."""
 
 
-@lru_cache(maxsize=256)  # a replay restates the same lists several times a second
 def parse_list(text: str) -> frozenset[str]:
     """A list control's text: a JSON array (`["btc-5m"]`, as the table stores it) or comma-separated."""
     stripped = text.strip()
@@ -107,6 +106,12 @@ def _parse_value(name: ControlName, text: str) -> object:
     return parse_list(value)
 
 
+@lru_cache(maxsize=64)  # a replay restates the same rows several times a second
+def _fields(texts: tuple[tuple[ControlName, str], ...]) -> tuple[tuple[str, object], ...]:
+    """The field values the rows' texts set, in order (a later row for the same control wins)."""
+    return tuple({_FIELDS[name]: _parse_value(name, text) for name, text in texts}.items())
+
+
 _CLOSED = RuntimeControls(
     kill_switch=KillSwitch.PAUSE,
     trading_mode=TradingMode.DRY_RUN,
@@ -128,11 +133,8 @@ def apply_snapshot(held: RuntimeControls | None, snapshot: ControlsSnapshot) -> 
     missing = set(ControlName) - names
     if missing:
         raise ValueError(f"runtime_controls read lacks {sorted(m.value for m in missing)}")
-    fields = {
-        _FIELDS[row.name]: _parse_value(row.name, row.value)
-        for row in sorted(snapshot.rows, key=lambda r: r.updated_at)
-    }
-    fresh = replace(_CLOSED, as_of=snapshot.read_at, **fields)
+    texts = tuple((row.name, row.value) for row in sorted(snapshot.rows, key=lambda r: r.updated_at))
+    fresh = replace(_CLOSED, as_of=snapshot.read_at, **dict(_fields(texts)))
     stamps = {row.name: row.updated_at for row in snapshot.rows}
     if held is None:
         return replace(fresh, version=1, updated_at=stamps)
