@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 
 from core.enums import ControlName, KillSwitch, TradingMode
 from core.models import ControlChange, ControlsSnapshot, IntentRejected, OrderIntent, Signal

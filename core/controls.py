@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
 from core.enums import ControlName, KillSwitch, TradingMode
 from core.models import ControlChange, ControlsSnapshot
@@ -94,7 +95,7 @@ _FIELDS = {
 }
 
 
-def _parse_value(name: ControlName, text: str) -> object:
+def _parse_value(name: ControlName, text: str) -> Any:  # the type of the field _FIELDS names
     """One control's value from its canonical text (raises ValueError on a bad value)."""
     value = text.strip().strip('"') if name in _SCALARS else text
     if name is ControlName.KILL_SWITCH:
@@ -107,7 +108,7 @@ def _parse_value(name: ControlName, text: str) -> object:
 
 
 @lru_cache(maxsize=64)  # a replay restates the same rows several times a second
-def _fields(texts: tuple[tuple[ControlName, str], ...]) -> tuple[tuple[str, object], ...]:
+def _fields(texts: tuple[tuple[ControlName, str], ...]) -> tuple[tuple[str, Any], ...]:
     """The field values the rows' texts set, in order (a later row for the same control wins)."""
     return tuple({_FIELDS[name]: _parse_value(name, text) for name, text in texts}.items())
 

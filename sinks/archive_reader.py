@@ -177,7 +177,9 @@ def read_archive(
                 ahead = pool.submit(read, *slices[i + 1])
             if table is None:
                 continue
-            columns = [table[c].to_pylist() for c in ("topic", "partition", "offset", "key", "value", "source_id")]
+            columns = [
+                table[c].to_pylist() for c in ("topic", "partition", "offset", "key", "value", "source_id")
+            ]
             # Timestamps as integer microseconds: pyarrow's own datetime conversion costs ~10x more.
             kafka_us = table["kafka_ts"].cast(pa.int64()).to_pylist()
             order_us = table["_order"].cast(pa.int64()).to_pylist()

@@ -83,7 +83,10 @@ def test_a_snapshot_in_encode_form_takes_the_fast_path_and_keeps_the_wire_string
     snapshot = book([("0.5", "205.00"), ("0.49", "0")], [("0.51", "514.99"), ("1", "3")])
     fast = decode_compact(TOPIC, encode(snapshot))
     assert isinstance(fast, CompactBookSnapshot)
-    assert fast.level_pairs(BookSide.BID) == [(Decimal("0.5"), Decimal("205.00")), (Decimal("0.49"), Decimal(0))]
+    assert fast.level_pairs(BookSide.BID) == [
+        (Decimal("0.5"), Decimal("205.00")),
+        (Decimal("0.49"), Decimal(0)),
+    ]
     assert str(fast.level_pairs(BookSide.BID)[0][1]) == "205.00"  # exact, as sent
     assert fast.to_model() == snapshot and fast.bids == snapshot.bids and fast.asks == snapshot.asks
 
@@ -97,7 +100,7 @@ def test_a_corrupted_value_is_refused_or_accepted_exactly_as_pydantic_does(
     for _ in range(data.draw(st.integers(1, 3))):
         at = data.draw(st.integers(0, len(raw) - 1))
         action = data.draw(st.sampled_from(["replace", "insert", "delete"]))
-        byte = data.draw(st.sampled_from(list(b'0123456789.-+eE"{}[],: \\xZ\x00\xff') + [ord("a")]))
+        byte = data.draw(st.sampled_from(list(b'0123456789.-+eE"{}[],: \\xZ\x00\xffa')))
         if action == "replace":
             raw[at] = byte
         elif action == "insert":
