@@ -8,6 +8,7 @@ the mock answers a fetch only when that wait expires (a real broker answers when
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
@@ -72,16 +73,21 @@ class EventProducer:
         self.queue_full = 0
         self.produced = 0  # handed to the client (queue_full drops excluded)
         self.delivered = 0  # acknowledged by the broker: produced = delivered + failed + in flight
+        self.delivered_by_topic: Counter[str] = Counter()
+        self.failed_by_topic: Counter[str] = Counter()  # queue_full drops included
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        name = msg.topic() or "?"
         if err is None:
             with self._lock:
                 self.delivered += 1
+                self.delivered_by_topic[name] += 1
             return
-        failure = DeliveryFailure(topic=msg.topic() or "?", reason=f"{err.name()}: {err.str()}")
+        failure = DeliveryFailure(topic=name, reason=f"{err.name()}: {err.str()}")
         with self._lock:
             self._errors.append(failure)
             self.delivery_errors += 1
+            self.failed_by_topic[name] += 1
 
     def poll(self, timeout_s: float = 0.0) -> None:
         """Serve pending delivery callbacks."""
@@ -118,6 +124,7 @@ class EventProducer:
         with self._lock:
             self._errors.append(failure)
             self.delivery_errors += 1
+            self.failed_by_topic[topic_name] += 1
             self.queue_full += 1
 
     def flush(self, timeout_s: float = 10.0) -> None:

@@ -90,6 +90,15 @@ class PositionState(StrEnum):
     CLOSED = "CLOSED"
 
 
+class ExitReason(StrEnum):
+    """Why a position exits, in the exit decision's fixed priority order (core/exits.py)."""
+
+    STOP_LOSS = "STOP_LOSS"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TRAILING_TAKE_PROFIT = "TRAILING_TAKE_PROFIT"
+    EXPIRY = "EXPIRY"
+
+
 class WindowPhase(StrEnum):
     """A window's lifecycle; declaration order is the lifecycle order (WINDOW_PHASE_ORDER)."""
 

@@ -345,6 +345,11 @@ class Feeds:
             if alert is not None:
                 log.error("feeds.undelivered_at_stop", message=alert.message)
                 self.writes.submit("record_alert", partial(self.ops.record_alert, alert), essential=True)
+            self.writes.submit(  # the final counts: every event delivered or failed, none in flight
+                "record_feed_stats",
+                partial(self.ops.record_feed_stats, PROCESS_FEED, self.now(), self.process_stats(), None),
+                essential=True,
+            )
         finally:
             self.writes.close(timeout_s=10.0)
             self.pool.close()

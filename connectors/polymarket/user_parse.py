@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from connectors.frames import each_item, frame_text, load_json, venue_time
 from connectors.parsing import Parsed
 from connectors.polymarket.schemas import USER_MESSAGE, OrderMessage, TradeMessage
 from core.enums import OrderStatus, Side, TradeStatus, TradingMode
+from core.fees import FeeSchedule, FeeScheduleError, trade_fee
 from core.ids import ClientOrderId
 from core.models import Event, Fill, OrderUpdate
-
-_FEE_QUANTUM = Decimal("0.00001")
 
 
 def _control(raw: str | bytes) -> bool:
@@ -74,12 +73,16 @@ def taker_fee_estimate(size: Decimal, price: Decimal, fee_rate_bps: int | None) 
 
     The trade's `fee_rate_bps` is the V1 signed ceiling (1000), not the market's charged schedule
     (rate 0.07, §6.7), which this parser does not know: the value is an upper estimate that the
-    execution side replaces with the schedule's fee.
+    execution side replaces with the schedule's fee (`core.fees.trade_fee`, which this uses with
+    the ceiling as the rate). A rate of 100 % or more is not a fee: 0.
     """
     if not fee_rate_bps:
         return Decimal(0)
-    fee = size * Decimal(fee_rate_bps) / Decimal(10_000) * price * (1 - price)
-    return fee.quantize(_FEE_QUANTUM, rounding=ROUND_HALF_UP)
+    try:
+        ceiling = FeeSchedule(rate=Decimal(fee_rate_bps) / Decimal(10_000))
+    except FeeScheduleError:
+        return Decimal(0)
+    return trade_fee(ceiling, size, price)
 
 
 def _fills(
