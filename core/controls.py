@@ -85,7 +85,8 @@ _SCALARS = frozenset(
     }
 )
 
-_FIELDS = {
+_ALL_NAMES = frozenset(ControlName)
+_FIELDS = {  # in the order of RuntimeControls.values()
     ControlName.KILL_SWITCH: "kill_switch",
     ControlName.TRADING_MODE: "trading_mode",
     ControlName.MAX_POSITION_USD: "max_position_usd",
@@ -130,18 +131,17 @@ def apply_snapshot(held: RuntimeControls | None, snapshot: ControlsSnapshot) -> 
     """The controls after a full table read. The read must carry all six controls (the migration
     inserts them) or ValueError is raised: a partial read is not the truth. The version moves only
     when a value changed; `as_of` always moves to the read time."""
-    names = {row.name for row in snapshot.rows}
-    missing = set(ControlName) - names
+    stamps = {row.name: row.updated_at for row in snapshot.rows}
+    missing = _ALL_NAMES.difference(stamps)
     if missing:
         raise ValueError(f"runtime_controls read lacks {sorted(m.value for m in missing)}")
     texts = tuple((row.name, row.value) for row in sorted(snapshot.rows, key=lambda r: r.updated_at))
-    fresh = replace(_CLOSED, as_of=snapshot.read_at, **dict(_fields(texts)))
-    stamps = {row.name: row.updated_at for row in snapshot.rows}
+    fields = dict(_fields(texts))  # all six, since none is missing
     if held is None:
-        return replace(fresh, version=1, updated_at=stamps)
-    version = held.version + (1 if fresh.values() != held.values() else 0)
+        return RuntimeControls(**fields, version=1, as_of=snapshot.read_at, updated_at=stamps)
+    changed = tuple(fields[name] for name in _FIELDS.values()) != held.values()
     as_of = max(snapshot.read_at, held.as_of)
-    return replace(fresh, version=version, as_of=as_of, updated_at=stamps)
+    return RuntimeControls(**fields, version=held.version + changed, as_of=as_of, updated_at=stamps)
 
 
 def apply_change(held: RuntimeControls | None, change: ControlChange) -> RuntimeControls | None:
