@@ -129,14 +129,19 @@ _CLOSED = RuntimeControls(
 
 def apply_snapshot(held: RuntimeControls | None, snapshot: ControlsSnapshot) -> RuntimeControls:
     """The controls after a full table read. The read must carry all six controls (the migration
-    inserts them) or ValueError is raised: a partial read is not the truth. The version moves only
-    when a value changed; `as_of` always moves to the read time."""
-    stamps = {row.name: row.updated_at for row in snapshot.rows}
+    inserts them) or ValueError is raised: a partial read is not the truth. A control whose held
+    value came from a change newer than the row read keeps that value (the read began before the
+    change was written). The version moves only when a value changed; `as_of` moves to the read time."""
+    rows = sorted(snapshot.rows, key=lambda r: r.updated_at)
+    stamps = {row.name: row.updated_at for row in rows}
     missing = _ALL_NAMES.difference(stamps)
     if missing:
         raise ValueError(f"runtime_controls read lacks {sorted(m.value for m in missing)}")
-    texts = tuple((row.name, row.value) for row in sorted(snapshot.rows, key=lambda r: r.updated_at))
-    fields = dict(_fields(texts))  # all six, since none is missing
+    fields = dict(_fields(tuple((row.name, row.value) for row in rows)))  # all six, none is missing
+    if held is not None:  # a change newer than the row read (the read raced with it) stands
+        for name, seen in held.updated_at.items():
+            if seen > stamps[name]:
+                fields[_FIELDS[name]], stamps[name] = getattr(held, _FIELDS[name]), seen
     if held is None:
         return RuntimeControls(**fields, version=1, as_of=snapshot.read_at, updated_at=stamps)
     changed = tuple(fields[name] for name in _FIELDS.values()) != held.values()

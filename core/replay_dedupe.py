@@ -6,6 +6,10 @@ later receive time, so the archive holds it twice; only the source's own id (`so
 that they are one event. A copy arrives within a bounded time of the original (the backfill's
 reach, a window's listing life), so a replay remembers ids for that long per topic and forgets
 older ones: memory stays bounded over a replay of any length.
+
+A source id is `<observation>:<value>`. RTDS backfills carry some points only as a display-rounded
+value, marked `~` in the id (`connectors.rtds_parse`): such a copy of an observation already seen
+(exactly or not) is the same event, though its id differs.
 """
 
 from __future__ import annotations
@@ -18,6 +22,13 @@ from datetime import datetime, timedelta
 # back minutes at most (RTDS backfill ~1-2 min, a market-channel dump is the current book).
 REPLAY_DEDUPE_HORIZON: dict[str, timedelta] = {"md.windows": timedelta(days=2)}
 DEFAULT_REPLAY_DEDUPE_HORIZON = timedelta(minutes=30)
+DISPLAY_ONLY_MARK = "~"  # the value field of a source id that holds a display-rounded value
+
+
+def observation_key(source_id: str) -> str:
+    """The observation a source id names, whatever form its value came in."""
+    observation, _, _value = source_id.rpartition(":")
+    return f"{observation}:*" if observation else source_id
 
 
 class SourceIdWindow:
@@ -45,10 +56,15 @@ class SourceIdWindow:
             if first_at >= oldest:
                 break
             del seen[first_id]
-        if source_id in seen:
+        observed = observation_key(source_id)
+        display_only = source_id.rpartition(":")[2].startswith(DISPLAY_ONLY_MARK)
+        if source_id in seen or (display_only and observed in seen):
             return False
         seen[source_id] = at
+        seen[observed] = at
+        seen.move_to_end(observed)  # kept in time order: the expired entries stay at the front
         return True
 
     def __len__(self) -> int:
+        """Entries held (an id and its observation each)."""
         return sum(len(s) for s in self._seen.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import structlog
 import typer
@@ -21,6 +21,9 @@ from polywindow.settings import (
     load,
 )
 from sinks.postgres.migrate import MigrationError, migrate
+
+if TYPE_CHECKING:
+    from simulator.replay_books import ReplayBooksScenario
 
 S = TypeVar("S", bound=LogSettings)
 
@@ -147,7 +150,15 @@ def config_check() -> None:
 SIM_PORT = typer.Option(
     None, "--port", help="Loopback port of the simulator [default: POLYWINDOW_SIM_PORT, else 8765]."
 )
-SIM_SCENARIO = typer.Option("synthetic", help="synthetic, replay (the fixture day) or empty.")
+SIM_SCENARIO = typer.Option(
+    "synthetic",
+    help="synthetic, replay (the fixture day), replay-books (recorded L2 books: the resolvedkit "
+    "15-minute fixture, or the archive with --books-from/--books-to) or empty.",
+)
+SIM_BOOKS_FROM = typer.Option(
+    None, "--books-from", help="replay-books from the archive: start (ISO 8601 with offset)."
+)
+SIM_BOOKS_TO = typer.Option(None, "--books-to", help="replay-books from the archive: end (exclusive).")
 SIM_SPEED = typer.Option(1.0, help="Scenario speed factor (1, 10, 60).")
 SIM_SEED = typer.Option(0, help="Seed for deterministic scenarios and ids.")
 
@@ -166,7 +177,30 @@ def _free_sim_port(port: int | None) -> int:
     return chosen
 
 
-def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
+def _archived_books_scenario(books_from: str, books_to: str, speed: float, seed: int) -> ReplayBooksScenario:
+    """The replay-books scenario over the archive's `md.book` in [books_from, books_to)."""
+    from polywindow.settings import RecorderSettings
+    from polywindow.sim_books import archive_books
+    from simulator.replay_books import build_replay_books
+
+    begin, finish = _utc_arg(books_from, "--books-from"), _utc_arg(books_to, "--books-to")
+    if begin >= finish:
+        fail("--books-from must be before --books-to")
+    archive_dir = _settings(RecorderSettings).archive_dir
+    books = archive_books(archive_dir, begin, finish)
+    if not books.markets or not books.frames:
+        fail(f"no archived windows with md.book records in {archive_dir} for {books_from} to {books_to}")
+    return build_replay_books(books, seed=seed, speed=speed)
+
+
+def _serve_simulator(
+    port: int,
+    scenario: str,
+    speed: float,
+    seed: int,
+    books_from: str | None = None,
+    books_to: str | None = None,
+) -> None:
     import contextlib
     import signal
 
@@ -176,6 +210,11 @@ def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
     from simulator.server import run
 
     settings = _settings(SimSettings)
+    built = None
+    if books_from is not None or books_to is not None:
+        if scenario != "replay-books" or books_from is None or books_to is None:
+            fail("--books-from and --books-to go together, with --scenario replay-books")
+        built = _archived_books_scenario(books_from, books_to, speed, seed)
     token = stack_admin_token(settings.stack_dir, settings.sim_admin_token)
     where = "POLYWINDOW_SIM_ADMIN_TOKEN" if settings.sim_admin_token else str(token_path(settings.stack_dir))
     base = f"127.0.0.1:{port}"
@@ -188,7 +227,7 @@ def _serve_simulator(port: int, scenario: str, speed: float, seed: int) -> None:
     # either ends here with one line instead of a task's KeyboardInterrupt traceback.
     signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     with contextlib.suppress(KeyboardInterrupt):
-        run(port=port, scenario=scenario, speed=speed, seed=seed, admin_token=token)
+        run(port=port, scenario=scenario, speed=speed, seed=seed, admin_token=token, built=built)
     typer.echo("simulator: stopped")
 
 
@@ -198,9 +237,11 @@ def sim(
     scenario: str = SIM_SCENARIO,
     speed: float = SIM_SPEED,
     seed: int = SIM_SEED,
+    books_from: str | None = SIM_BOOKS_FROM,
+    books_to: str | None = SIM_BOOKS_TO,
 ) -> None:
     """The local Polymarket stand-in: CLOB REST and sockets, Gamma, RTDS, on 127.0.0.1."""
-    _serve_simulator(_free_sim_port(port), scenario, speed, seed)
+    _serve_simulator(_free_sim_port(port), scenario, speed, seed, books_from, books_to)
 
 
 UP_ONLY_SIM = typer.Option(False, "--sim-only", help="Serve only the simulator after the stack.")

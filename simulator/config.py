@@ -31,3 +31,5 @@ class SimulatorConfig(BaseModel):
     admin_token: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     api_key_seed: SecretStr = SecretStr("polywindow-simulator")
     pump_interval_s: float = Field(default=0.02, gt=0)
+    # Depth a taker took from a simulated maker comes back after 0.5-1.5x this (simulator.refill).
+    refill_delay_s: float = Field(default=10.0, ge=0)

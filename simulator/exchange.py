@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from simulator import clearing
@@ -37,6 +38,7 @@ from simulator.protocol import UserMessage as UserMessage
 from simulator.protocol import VenueError as VenueError
 from simulator.protocol import account_key
 from simulator.publisher import Publisher
+from simulator.refill import RefillGate, up_level
 from simulator.trades import Lifecycle, TradeRecord
 from simulator.wire import Json, market_lifecycle_event
 
@@ -71,6 +73,7 @@ class Exchange:
         self._trades = self._store.trades
         self._heartbeats = Heartbeats(self.config.heartbeat_timeout_s)
         self._seq = 0
+        self._refill = RefillGate(self.config.refill_delay_s, self.config.seed)
 
     @property
     def clock(self) -> SimClock:
@@ -139,6 +142,7 @@ class Exchange:
             return
         state.closed = True
         state.winner = winning_token_id
+        self._refill.forget_market(condition_id)
         for order in state.book.resting_orders():
             self._cancel(order, "CANCELED_MARKET_RESOLVED")
         now_ms = self._pub.now_ms()
@@ -165,8 +169,18 @@ class Exchange:
     def place_liquidity(
         self, token_id: str, side: Side, price: Decimal, size: Decimal, owner: str = "sim-mm"
     ) -> str:
-        """Rest (or match) a GTC order for a simulated market maker with unlimited balance."""
+        """Rest (or match) a GTC order for a simulated market maker with unlimited balance.
+
+        A level a taker swept is refilled only after its refill delay (simulator.refill): until
+        then `size` is cut by what is still missing there. Returns the order id, or "" when
+        nothing could be placed yet.
+        """
         self.ledger.mark_unlimited(owner)
+        state = self._state_of_token(token_id)
+        up_side, up_price = up_level(state.market.up_token_id, token_id, side, price)
+        size = self._refill.allowed(state.market.condition_id, up_side, up_price, size, self.clock.now())
+        if size <= 0:
+            return ""
         order_id = f"0x{self._rng.getrandbits(256):064x}"
         req = OrderRequest(
             order_id, owner, token_id, side, price, size, "GTC", api_key=owner, maker_address=owner
@@ -244,8 +258,12 @@ class Exchange:
         fill.taker.trade_ids.append(trade.id)
         fill.maker.trade_ids.append(trade.id)
         self.lifecycle.start(trade)
-        if fill.maker.remaining == 0:
-            self._forget_liquidity(fill.maker)
+        maker = fill.maker
+        if self.ledger.is_unlimited(maker.account) and not self.ledger.is_unlimited(fill.taker.account):
+            cid = state.market.condition_id
+            self._refill.taken(cid, maker.book_side, maker.up_price, fill.size, self.clock.now())
+        if maker.remaining == 0:
+            self._forget_liquidity(maker)
         return trade
 
     def _forget_liquidity(self, order: Order) -> None:
@@ -307,6 +325,12 @@ class Exchange:
         """The token's book as `GET /book` serves it (bids ascending, asks descending: best last)."""
         state = self._state_of_token(token_id)
         return state.book_body(token_id, self._pub.now_ms())
+
+    def refill_at(self, token_id: str, side: Side, price: Decimal) -> datetime | None:
+        """When simulated makers may quote `side` at `price` of `token_id` in full again (None: now)."""
+        state = self._state_of_token(token_id)
+        up_side, up_price = up_level(state.market.up_token_id, token_id, side, price)
+        return self._refill.refill_at(state.market.condition_id, up_side, up_price, self.clock.now())
 
     def best(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
         return self._state_of_token(token_id).book.best_for(token_id)

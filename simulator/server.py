@@ -134,10 +134,21 @@ def load_scenario(name: str, config: SimulatorConfig, speed: float) -> Scenario:
     return scenario
 
 
-def run(port: int, scenario: str, speed: float, seed: int, admin_token: SecretStr) -> None:
-    """Serve the simulator on 127.0.0.1:`port` until interrupted; `/_admin` wants `admin_token`."""
+def run(
+    port: int,
+    scenario: str,
+    speed: float,
+    seed: int,
+    admin_token: SecretStr,
+    built: Scenario | None = None,
+) -> None:
+    """Serve the simulator on 127.0.0.1:`port` until interrupted; `/_admin` wants `admin_token`.
+
+    `built`: a scenario the caller built (the composition root's archive-fed replay-books), else
+    `scenario` is loaded by name.
+    """
     config = SimulatorConfig(port=port, seed=seed, admin_token=admin_token)
-    chosen = load_scenario(scenario, config, speed)
+    chosen = built if built is not None else load_scenario(scenario, config, speed)
     exchange = Exchange(config, chosen.clock)
     app = build_app(
         config,

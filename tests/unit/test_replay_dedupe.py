@@ -20,6 +20,16 @@ def test_a_copy_within_the_horizon_is_dropped_and_one_after_it_is_a_new_event() 
     assert seen.first("md.oracle", "a", T0 + timedelta(minutes=11))
 
 
+def test_a_display_rounded_backfill_copy_of_a_print_already_seen_is_the_same_event() -> None:
+    seen = SourceIdWindow()
+    exact = "CHAINLINK_SPOT:btc/usd:1788600388000:79696948174287960000000"
+    assert seen.first("md.oracle", exact, T0)
+    assert not seen.first("md.oracle", "CHAINLINK_SPOT:btc/usd:1788600388000:~79696.95", T0)
+    corrected = "CHAINLINK_SPOT:btc/usd:1788600388000:79696948174287960000001"
+    assert seen.first("md.oracle", corrected, T0)  # a same-second correction is a new value
+    assert seen.first("md.oracle", "CHAINLINK_SPOT:btc/usd:1788600389000:~79697.1", T0)  # not seen yet
+
+
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5)), max_size=300))
 def test_ids_are_remembered_only_for_the_horizon(steps: list[tuple[int, int]]) -> None:
     """Whatever the stream, it keeps no id older than the horizon and drops exactly the repeats
