@@ -29,7 +29,8 @@ LevelPairs = list[tuple[Decimal, Decimal]]
 
 class CompactBookSnapshot:
     """The fields of `BookSnapshot` (same names, same meaning); `bids_text`/`asks_text` are the
-    already validated JSON arrays of `{"price": ..., "size": ...}` objects, best first as sent."""
+    already validated JSON arrays of `{"price": ..., "size": ...}` objects, best first as sent.
+    Never changed after construction (slots, no setters used anywhere): treat it as frozen."""
 
     __slots__ = (
         "_parsed",
