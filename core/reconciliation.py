@@ -9,7 +9,7 @@
   looks: an open order at the venue we did not place, a trade on an order not ours, a fill of ours
   the venue does not know, an order we believe rests that the venue does not have, a token balance
   that disagrees with our positions (after the repairs), a collateral balance other than expected
-  (changed from outside), a token id the venue does not know or lists under another market.
+  (changed from outside; checked once no trade repair is pending), a token id the venue does not know or lists under another market.
 A mismatch opens the circuit breaker (the adapter does that). Pure: both sides are arguments.
 """
 
@@ -137,6 +137,12 @@ class Reconciliation:
         return not self.mismatches
 
     @property
+    def recheck(self) -> bool:
+        """Repairs of trades are due: apply them, then reconcile again (the collateral check waits
+        for them, as their cash is not in our records yet)."""
+        return bool(self.missing_fills)
+
+    @property
     def cause(self) -> str:
         """One line naming every mismatch (the breaker's cause)."""
         return "reconciliation: " + "; ".join(f"{m.kind} {m.subject}: {m.detail}" for m in self.mismatches)
@@ -146,11 +152,15 @@ def _delta(trade: VenueTrade) -> Decimal:
     return trade.size if trade.side is Side.BUY else -trade.size
 
 
-def _orders(records: Records, venue: VenueState, known: frozenset[str]) -> tuple[
-    list[Mismatch], list[VenueOrder], list[str]
-]:
+def _orders(
+    records: Records, venue: VenueState, known: frozenset[str]
+) -> tuple[list[Mismatch], list[VenueOrder], list[str]]:
     mismatches = [
-        Mismatch("venue_order_not_ours", o.venue_order_id, f"{o.side.value} {o.size} of {o.token_id} rests at the venue")
+        Mismatch(
+            "venue_order_not_ours",
+            o.venue_order_id,
+            f"{o.side.value} {o.size} of {o.token_id} rests at the venue",
+        )
         for o in venue.open_orders
         if o.venue_order_id not in known
     ]
@@ -209,12 +219,14 @@ def compare(records: Records, venue: VenueState) -> Reconciliation:
     for token, condition_id in sorted(records.tokens.items()):
         listed = venue.token_markets.get(token)
         if listed is None:
-            mismatches.append(Mismatch("token_unknown", token, f"the venue lists no such token (ours: {condition_id})"))
+            mismatches.append(
+                Mismatch("token_unknown", token, f"the venue lists no such token (ours: {condition_id})")
+            )
         elif listed != condition_id:
             detail = f"the venue lists it under {listed}, our window under {condition_id}"
             mismatches.append(Mismatch("token_market", token, detail))
     want_cash = records.expected_collateral
-    if want_cash is not None and venue.collateral != want_cash:
+    if want_cash is not None and not missing and venue.collateral != want_cash:
         detail = f"venue balance {venue.collateral}, expected {want_cash}"
         mismatches.append(Mismatch("collateral", "COLLATERAL", detail))
     return Reconciliation(tuple(mismatches), tuple(missing), tuple(settles), tuple(absent))

@@ -130,7 +130,12 @@ class KillSwitchRunner:
         body = answer if isinstance(answer, dict) else {}
         sold = parse_decimal(str(body.get("makingAmount") or "0"))
         return ExitResult(
-            step.position_id, step.token_id, step.size, sold, str(body.get("orderID", "")), str(body.get("status"))
+            step.position_id,
+            step.token_id,
+            step.size,
+            sold,
+            str(body.get("orderID", "")),
+            str(body.get("status")),
         )
 
 

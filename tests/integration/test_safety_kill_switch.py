@@ -46,13 +46,15 @@ def shares(client: ClobClient, token: str) -> Decimal:
     return Decimal(client.get_balance_allowance(params)["balance"]) / 1_000_000
 
 
-def hold_position_and_rest_an_order(sim: RunningSim, client: ClobClient, bids: bool = True) -> tuple[
-    list[HeldPosition], list[OurOrder]
-]:
+def hold_position_and_rest_an_order(
+    sim: RunningSim, client: ClobClient, bids: bool = True
+) -> tuple[list[HeldPosition], list[OurOrder]]:
     up = sim.market.up_token_id
     sim.quote(up, "SELL", "0.50", "100")
     bought = client.post_order(
-        client.create_market_order(MarketOrderArgsV2(token_id=up, amount=5.0, side="BUY", order_type=OrderType.FOK)),
+        client.create_market_order(
+            MarketOrderArgsV2(token_id=up, amount=5.0, side="BUY", order_type=OrderType.FOK)
+        ),
         OrderType.FOK,
     )
     assert bought["status"] == "matched"

@@ -37,7 +37,13 @@ def test_a_killed_executor_leaves_no_resting_order() -> None:
         client = client_for(sim)
         env = {**os.environ, "POLY_PRIVATE_KEY": HARDHAT_KEY}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.safety_heartbeat_child", sim.url, sim.market.up_token_id],
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.safety_heartbeat_child",
+                sim.url,
+                sim.market.up_token_id,
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -79,7 +79,12 @@ def test_a_trade_on_our_order_we_lack_is_a_repair_not_a_mismatch() -> None:
     view = VenueOrder("0xo1", UP, Side.BUY, D(5), D(5), "MATCHED")
     result = compare(
         ours(),
-        venue(open_orders=(), our_orders={"0xo1": view}, trades=(*venue().trades, late), token_balances={UP: D(15)}),
+        venue(
+            open_orders=(),
+            our_orders={"0xo1": view},
+            trades=(*venue().trades, late),
+            token_balances={UP: D(15)},
+        ),
     )
     assert result.clean
     assert [t.trade_id for t in result.missing_fills] == ["t2"]
@@ -88,7 +93,9 @@ def test_a_trade_on_our_order_we_lack_is_a_repair_not_a_mismatch() -> None:
 
 def test_a_trade_on_an_order_not_ours_is_a_mismatch() -> None:
     odd = VenueTrade("t9", "0xnot", UP, Side.BUY, D(1), "CONFIRMED")
-    assert "trade_not_ours" in kinds(compare(ours(), venue(trades=(*venue().trades, odd), token_balances={UP: D(11)})))
+    assert "trade_not_ours" in kinds(
+        compare(ours(), venue(trades=(*venue().trades, odd), token_balances={UP: D(11)}))
+    )
 
 
 def test_a_fill_we_have_that_the_venue_does_not_know_is_a_mismatch() -> None:
@@ -115,3 +122,11 @@ def test_a_failed_trade_counts_for_nothing() -> None:
     failed = VenueTrade("t1", "0xo0", UP, Side.BUY, D(10), "FAILED")
     result = compare(ours(fills=(), positions={}), venue(trades=(failed,), token_balances={UP: D(0)}))
     assert result.clean
+
+
+def test_the_collateral_check_waits_for_trade_repairs() -> None:
+    late = VenueTrade("t2", "0xo1", UP, Side.BUY, D(5), "MATCHED")
+    result = compare(
+        ours(), venue(trades=(*venue().trades, late), token_balances={UP: D(15)}, collateral=D(992))
+    )
+    assert result.clean and result.recheck
