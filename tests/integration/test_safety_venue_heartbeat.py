@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from execution.venue_heartbeat import VenueHeartbeat
 from tests.integration.safety_venue import client_for, running_sim
 from tests.simulator.conftest import HARDHAT_KEY, wait_until
 
@@ -69,3 +70,14 @@ def test_a_killed_executor_leaves_no_resting_order() -> None:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=10)
+
+
+def test_a_beat_with_a_stale_id_takes_the_id_the_venue_expects() -> None:
+    with running_sim() as sim:
+        first = VenueHeartbeat(client_for(sim), interval_s=1.0)
+        second = VenueHeartbeat(client_for(sim), interval_s=1.0)
+        assert first.beat() and second.beat()
+        assert first.heartbeat_id != second.heartbeat_id
+        assert not first.beat(), "the venue refuses the superseded id"
+        assert first.heartbeat_id == second.heartbeat_id, "and names the one it expects"
+        assert first.beat()
