@@ -6,6 +6,11 @@ it without anyone cleaning up. The `instance_lock` row beside it is what a refus
 say who holds the lock, since when and when the holder last beat; it is informational only: a row
 left by a crashed holder is overwritten by the next instance that gets the advisory lock.
 
+The lock is also a lease: the locking session is ended by the server once it has been idle for
+`lease_s` (PostgreSQL's `idle_session_timeout`), so a trader that hangs without dying loses the lock
+too, and TCP keepalives end a session whose client vanished from the network. A holder must beat
+more often than its lease, and before sending an order (one round trip).
+
 Use: `acquire(now)` (raises `LockRefused` naming the holder), `beat(now)` every few seconds (raises
 `LockLost` when the session, and with it the lock, is gone: stop trading at once), `release()` on a
 clean stop. Times are passed in (UTC, tz-aware).
@@ -23,6 +28,8 @@ __all__ = ["LockHolder", "LockLost", "LockRefused", "TraderLock"]
 
 _NAMESPACE = "polywindow.trader."
 _TRY = "SELECT pg_try_advisory_lock(hashtext(%s))"
+_LEASE = "SELECT set_config('idle_session_timeout', %s, false)"
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 _UNLOCK = "SELECT pg_advisory_unlock(hashtext(%s))"
 _CLAIM = (
     "INSERT INTO instance_lock (name, holder, acquired_at, heartbeat_at) VALUES (%s, %s, %s, %s)"
@@ -63,10 +70,13 @@ class LockLost(RuntimeError):
 class TraderLock:
     """The single-trader lock for `name`, taken for `holder` (say host:pid:mode) on `conninfo`."""
 
-    def __init__(self, conninfo: str, holder: str, name: str = "trader") -> None:
+    def __init__(self, conninfo: str, holder: str, name: str = "trader", lease_s: float = 30.0) -> None:
+        if lease_s <= 0:
+            raise ValueError(f"lease_s must be positive: {lease_s}")
         self._conninfo = conninfo
         self.holder = holder
         self.name = name
+        self.lease_s = lease_s
         self._conn: psycopg.Connection | None = None
 
     @property
@@ -77,8 +87,11 @@ class TraderLock:
         """Take the lock or raise `LockRefused` saying who has it."""
         if self._conn is not None:
             return
-        conn = psycopg.connect(self._conninfo, autocommit=True, application_name=f"trader-lock:{self.holder}")
+        conn = psycopg.connect(
+            self._conninfo, autocommit=True, application_name=f"trader-lock:{self.holder}", **_KEEPALIVES
+        )
         try:
+            conn.execute(_LEASE, (f"{int(self.lease_s * 1000)}ms",))
             row = conn.execute(_TRY, (_NAMESPACE + self.name,)).fetchone()
             if row is None or not row[0]:
                 raise LockRefused(self.name, self.current_holder(conn))

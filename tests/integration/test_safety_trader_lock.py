@@ -74,3 +74,15 @@ def test_a_killed_session_loses_the_lock_and_the_second_takes_over(database: str
             first.acquire(T0 + timedelta(seconds=3))
     finally:
         second.release()
+
+
+def test_a_holder_that_stops_beating_loses_the_lock_after_its_lease(database: str) -> None:
+    hung = TraderLock(database, "host-a:101:LIVE", lease_s=1)
+    second = TraderLock(database, "host-b:202:LIVE")
+    hung.acquire(T0)
+    acquire_within(second, T0 + timedelta(seconds=2), timeout_s=15)
+    try:
+        with pytest.raises(LockLost):
+            hung.beat(T0 + timedelta(seconds=3))
+    finally:
+        second.release()
