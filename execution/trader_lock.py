@@ -23,13 +23,13 @@ from datetime import datetime
 from types import TracebackType
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 __all__ = ["LockHolder", "LockLost", "LockRefused", "TraderLock"]
 
 _NAMESPACE = "polywindow.trader."
 _TRY = "SELECT pg_try_advisory_lock(hashtext(%s))"
 _LEASE = "SELECT set_config('idle_session_timeout', %s, false)"
-_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 _UNLOCK = "SELECT pg_advisory_unlock(hashtext(%s))"
 _CLAIM = (
     "INSERT INTO instance_lock (name, holder, acquired_at, heartbeat_at) VALUES (%s, %s, %s, %s)"
@@ -87,9 +87,15 @@ class TraderLock:
         """Take the lock or raise `LockRefused` saying who has it."""
         if self._conn is not None:
             return
-        conn = psycopg.connect(
-            self._conninfo, autocommit=True, application_name=f"trader-lock:{self.holder}", **_KEEPALIVES
+        conninfo = make_conninfo(
+            self._conninfo,
+            application_name=f"trader-lock:{self.holder}",
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=3,
         )
+        conn = psycopg.connect(conninfo, autocommit=True)
         try:
             conn.execute(_LEASE, (f"{int(self.lease_s * 1000)}ms",))
             row = conn.execute(_TRY, (_NAMESPACE + self.name,)).fetchone()
