@@ -154,3 +154,14 @@ def test_a_token_balance_changed_from_outside_opens_the_breaker(
     result = reconciler.run(NOW + timedelta(seconds=1))
     assert [(m.kind, m.subject) for m in result.mismatches] == [("position", sim.market.up_token_id)]
     assert read_breaker(db).open
+
+
+def test_a_token_the_venue_lists_under_another_market_opens_the_breaker(
+    venue: tuple[RunningSim, ClobClient], db: psycopg.Connection
+) -> None:
+    sim, client = venue
+    trade_as_we_record_it(sim, client, db)
+    db.execute("UPDATE windows SET condition_id = %s", ("0x" + "ee" * 32,))
+    result = Reconciler(db, client, TradingMode.LIVE, "test").run(NOW)
+    assert [(m.kind, m.subject) for m in result.mismatches] == [("token_unknown", sim.market.up_token_id)]
+    assert read_breaker(db).open

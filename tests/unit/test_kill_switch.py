@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.enums import KillSwitch, PositionState, Side
 from core.kill_switch import FlattenExit, HeldPosition, OurOrder, plan
@@ -52,3 +54,38 @@ def test_cancels_come_before_exits_in_the_steps(switch: KillSwitch) -> None:
     p = plan(switch, POSITIONS, ORDERS)
     kinds = [type(step).__name__ for step in p.steps()]
     assert kinds == sorted(kinds, key=lambda k: {"CancelAll": 0, "CancelOrders": 0}.get(k, 1))
+
+
+positions_st = st.lists(
+    st.builds(
+        HeldPosition,
+        position_id=st.uuids().map(str),
+        token_id=st.sampled_from(["1", "2", "3"]),
+        size=st.decimals(min_value=0, max_value=100, places=2),
+        state=st.sampled_from(list(PositionState)),
+    ),
+    max_size=6,
+)
+orders_st = st.lists(
+    st.builds(
+        OurOrder,
+        venue_order_id=st.uuids().map(lambda u: "0x" + u.hex),
+        token_id=st.sampled_from(["1", "2"]),
+        side=st.sampled_from(list(Side)),
+    ),
+    max_size=4,
+)
+
+
+@given(positions_st, orders_st)
+def test_every_level_exits_exactly_the_held_positions_or_none(
+    positions: list[HeldPosition], orders: list[OurOrder]
+) -> None:
+    held = {p.position_id for p in positions if p.state is not PositionState.CLOSED and p.size > 0}
+    for switch in KillSwitch:
+        p = plan(switch, positions, orders)
+        exited = {e.position_id for e in p.exits}
+        assert exited == (held if switch in (KillSwitch.FLATTEN, KillSwitch.EMERGENCY) else set())
+        assert all(e.size > 0 for e in p.exits)
+        assert p.accept_entries == (switch is KillSwitch.RUN)
+        assert p.open_breaker == (switch is KillSwitch.EMERGENCY) == (not p.accept_intents)
