@@ -14,7 +14,10 @@ polling (status 1 succeeded, 0 reverted).
 `Redeemer.redeem(condition_id, winning_token)` returns what arrived in the balance, read from the
 venue's collateral balance before and after: a position is CLOSED only when its payout is there
 (`core.positions.Redeemed`), and the reconciliation's collateral mark must be moved by the same
-amount (`execution.reconcile.add_to_collateral_mark`). The executor does both.
+amount (`execution.reconcile.add_to_collateral_mark`). The executor does both, for the markets
+`core.collateral.redemptions_due` lists. A redeem sent before the venue has the result reverts
+("result for condition not received yet": `RedeemFailed`, nothing moved): try again later (the
+venue's redeemable listing lags resolution by minutes).
 """
 
 from __future__ import annotations

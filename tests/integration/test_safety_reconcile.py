@@ -18,13 +18,15 @@ from py_clob_client_v2.clob_types import (
     OrderArgsV2,
     OrderType,
 )
+from pydantic import SecretStr
 
 from core.enums import BreakerState, TradingMode
-from execution.reconcile import BreakerOpen, Reconciler, require_trading_allowed
+from execution.reconcile import BreakerOpen, Reconciler, add_to_collateral_mark, require_trading_allowed
+from execution.redeem import ChainRpc, Redeemer
 from sinks.postgres.migrate import migrate
 from sinks.postgres.safety import close_breaker, read_breaker
 from tests.integration.safety_venue import client_for, running_sim
-from tests.simulator.conftest import HARDHAT_ADDRESS, RunningSim
+from tests.simulator.conftest import HARDHAT_ADDRESS, HARDHAT_KEY, RunningSim
 
 NOW = datetime(2026, 12, 2, 1, 30, tzinfo=UTC)
 
@@ -165,3 +167,26 @@ def test_a_token_the_venue_lists_under_another_market_opens_the_breaker(
     result = Reconciler(db, client, TradingMode.LIVE, "test").run(NOW)
     assert [(m.kind, m.subject) for m in result.mismatches] == [("token_unknown", sim.market.up_token_id)]
     assert read_breaker(db).open
+
+
+def test_a_redemption_moves_the_collateral_expected_and_only_it(
+    venue: tuple[RunningSim, ClobClient], db: psycopg.Connection
+) -> None:
+    sim, client = venue
+    m = sim.market
+    trade_as_we_record_it(sim, client, db)
+    reconciler = Reconciler(db, client, TradingMode.LIVE, "test")
+    assert reconciler.run(NOW).clean
+    sim.call(sim.exchange.resolve_market, m.condition_id, m.up_token_id)
+    receipt = Redeemer(ChainRpc(f"{sim.url}/rpc"), SecretStr(HARDHAT_KEY), client).redeem(
+        m.condition_id, m.up_token_id
+    )
+    assert receipt.paid == Decimal(10)
+    db.execute("UPDATE positions SET state = 'CLOSED', size = 0, closed_at = %s", (NOW,))
+    db.execute("UPDATE orders SET status = 'CANCELED' WHERE status = 'LIVE'")  # resolution cancelled it
+    unmarked = reconciler.run(NOW + timedelta(seconds=1))
+    assert [m.kind for m in unmarked.mismatches] == ["collateral"], "a payout nobody booked is a mismatch"
+    close_breaker(db, "operator", "checked", NOW + timedelta(seconds=2))
+    add_to_collateral_mark(db, TradingMode.LIVE, receipt.paid, NOW + timedelta(seconds=2))
+    booked = reconciler.run(NOW + timedelta(seconds=3))
+    assert booked.clean, booked.cause
