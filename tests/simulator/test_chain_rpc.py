@@ -35,7 +35,8 @@ def redeem_tx(sim: RunningSim, nonce: int, to: str = COLLATERAL_ADAPTER, chain_i
         "nonce": nonce,
         "chainId": chain_id,
     }
-    return "0x" + Account.from_key(HARDHAT_KEY).sign_transaction(tx).raw_transaction.hex()
+    signed = Account.from_key(HARDHAT_KEY).sign_transaction(tx)
+    return "0x" + bytes(signed.raw_transaction).hex()
 
 
 def holds(sim: RunningSim) -> tuple[Decimal, Decimal]:
