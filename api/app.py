@@ -1,0 +1,56 @@
+"""`create_app(deps)`: the control API (FastAPI). Reads are open; every state-changing route sits on
+the private router, guarded by the bearer token. The OpenAPI document is at /openapi.json (and
+/docs). Everything it needs is passed in (the composition root builds it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import Depends, FastAPI
+from psycopg_pool import ConnectionPool
+from pydantic import SecretStr
+
+from api.auth import bearer_guard
+from api.control_service import ControlService
+from api.routes import controls, health, history, stream
+from api.stream import Broadcaster
+from core.health import HealthLimits
+from core.models import Event
+
+__all__ = ["ApiDeps", "create_app"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiDeps:
+    pool: ConnectionPool
+    token: SecretStr
+    publish: Callable[[str, Event], None]
+    now: Callable[[], datetime] = _utc_now
+    health_limits: HealthLimits = field(default_factory=HealthLimits)
+    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+
+
+def create_app(deps: ApiDeps) -> FastAPI:
+    app = FastAPI(
+        title="polywindow control API",
+        version="1",
+        description="Runtime controls, kill switch, circuit breaker, health, history and a live event stream. "
+        "State-changing routes need `Authorization: Bearer <POLYWINDOW_API_TOKEN>`.",
+    )
+    app.state.pool = deps.pool
+    app.state.now = deps.now
+    app.state.health_limits = deps.health_limits
+    app.state.broadcaster = deps.broadcaster
+    app.state.controls = ControlService(deps.pool, deps.publish, deps.now)
+    app.include_router(health.router)
+    app.include_router(controls.public)
+    app.include_router(history.router)
+    app.include_router(stream.router)
+    app.include_router(controls.private, dependencies=[Depends(bearer_guard(deps.token))])
+    return app
