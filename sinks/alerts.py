@@ -83,10 +83,10 @@ class Notifier:
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential(multiplier=0.2, max=self._wait_max_s),
-            retry=retry_if_result(lambda delivered: delivered is not True),
+            retry=retry_if_result(lambda delivered: not delivered),
         )
         try:
-            retrying(lambda: self._apprise.notify(title=title, body=alert.message))
+            retrying(lambda: bool(self._apprise.notify(title=title, body=alert.message)))
         except RetryError:
             return False, f"not delivered after {self._attempts} attempts"
         except Exception as exc:  # apprise raising is a delivery failure, never the caller's problem
