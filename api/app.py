@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from psycopg_pool import ConnectionPool
 from pydantic import SecretStr
 
-from api.auth import bearer_guard
+from api.auth import bearer_guard, bearer_scheme
 from api.control_service import ControlService
 from api.routes import controls, health, history, stream
 from api.stream import Broadcaster
@@ -52,5 +52,6 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.include_router(controls.public)
     app.include_router(history.router)
     app.include_router(stream.router)
-    app.include_router(controls.private, dependencies=[Depends(bearer_guard(deps.token))])
+    app.state.guard = bearer_guard(deps.token)
+    app.include_router(controls.private, dependencies=[Depends(bearer_scheme)])
     return app

@@ -10,7 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import GuardedRoute
 from api.control_service import ControlService, Outcome
+from api.text import StoredText
 from core.breaker import InvalidTransition
 from core.enums import KillSwitch
 from sinks.postgres.trading_reads import read_controls
@@ -18,10 +20,10 @@ from sinks.postgres.trading_reads import read_controls
 __all__ = ["private", "public"]
 
 public = APIRouter(tags=["controls"])
-private = APIRouter(tags=["controls"])
+private = APIRouter(tags=["controls"], route_class=GuardedRoute)
 
-Who = Annotated[str, Field(min_length=1, max_length=100, description="who asks (recorded in the audit log)")]
-Why = Annotated[str, Field(min_length=1, max_length=1000, description="why (recorded in the audit log)")]
+Who = Annotated[StoredText, Field(min_length=1, max_length=100, description="who asks (recorded in the audit log)")]
+Why = Annotated[StoredText, Field(min_length=1, max_length=1000, description="why (recorded in the audit log)")]
 
 
 class Reason(BaseModel):
@@ -31,8 +33,8 @@ class Reason(BaseModel):
 
 
 class ControlRequest(Reason):
-    name: str = Field(min_length=1, max_length=100, description="one of the six runtime controls")
-    value: str = Field(max_length=10_000, description='canonical text: PAUSE, 5.50, ["btc-5m"] or btc-5m,eth-5m')
+    name: StoredText = Field(min_length=1, max_length=100, description="one of the six runtime controls")
+    value: StoredText = Field(max_length=10_000, description='canonical text: PAUSE, 5.50, ["btc-5m"] or btc-5m,eth-5m')
 
 
 class Changed(BaseModel):

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel
 
+from api.text import StoredText
 from core.enums import TradingMode
 from sinks.postgres.history_reads import HistoryFilter, HistoryKind, read_history
 
@@ -51,7 +52,7 @@ def history(
     kind: HistoryKind,
     since: Annotated[AwareDatetime | None, Query(description="from this time (inclusive)")] = None,
     until: Annotated[AwareDatetime | None, Query(description="before this time")] = None,
-    window_id: Annotated[str | None, Query(max_length=200)] = None,
+    window_id: Annotated[StoredText | None, Query(max_length=200)] = None,
     mode: TradingMode | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     format: Format = Format.json,
