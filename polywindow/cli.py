@@ -11,6 +11,7 @@ import typer
 
 from core.models import Alert
 from infra import stack
+from polywindow.api_cli import controls_app, serve_api
 from polywindow.logs import configure as configure_logging
 from polywindow.settings import (
     LogSettings,
@@ -34,6 +35,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Settings.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(controls_app, name="controls")
+app.command("api")(serve_api)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
