@@ -45,7 +45,9 @@ class ControlService:
         """Set one control (ValueError naming the problem for a bad name or value)."""
         control = canonical(name, value)
         at = self._now()
-        change = ControlChange(name=control.name, value=control.text, updated_by=who, updated_at=at, reason=why)
+        change = ControlChange(
+            name=control.name, value=control.text, updated_by=who, updated_at=at, reason=why
+        )
         with self._pool.connection() as conn:
             previous = write_control(conn, control, change)
         published = self._send("ctl.controls", change)

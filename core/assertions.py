@@ -173,7 +173,9 @@ def no_future_windows(orders: Sequence[OrderView], now: datetime) -> Check:
     """No order is on a window that has not started yet."""
     early = {f"{o.window_id} starts {o.window_start.isoformat()}" for o in orders if o.window_start > now}
     if early:
-        return Check("no_future_windows", False, f"orders before their window at {now.isoformat()}: {_listed(early)}")
+        return Check(
+            "no_future_windows", False, f"orders before their window at {now.isoformat()}: {_listed(early)}"
+        )
     return Check("no_future_windows", True, f"{len(orders)} order(s), all on started windows")
 
 

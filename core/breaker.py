@@ -58,7 +58,9 @@ def _step(state: BreakerState, trigger: BreakerTrigger) -> BreakerState:
     try:
         return NEXT[(state, trigger)]
     except KeyError:
-        raise InvalidTransition(f"{trigger.value} is not allowed while the breaker is {state.value}") from None
+        raise InvalidTransition(
+            f"{trigger.value} is not allowed while the breaker is {state.value}"
+        ) from None
 
 
 def observe(breaker: Breaker, checks: Sequence[Check], at: datetime) -> tuple[Breaker, BreakerChange | None]:

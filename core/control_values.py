@@ -30,13 +30,17 @@ def canonical(name: str, value: str) -> CanonicalControl:
     try:
         control = ControlName(name)
     except ValueError:
-        raise ValueError(f"unknown control {name!r}; known: {', '.join(c.value for c in ControlName)}") from None
+        raise ValueError(
+            f"unknown control {name!r}; known: {', '.join(c.value for c in ControlName)}"
+        ) from None
     text = value.strip()
     if control in (ControlName.KILL_SWITCH, ControlName.TRADING_MODE):
         vocabulary = KillSwitch if control is ControlName.KILL_SWITCH else TradingMode
         word = text.strip('"').upper()
         if word not in {v.value for v in vocabulary}:
-            raise ValueError(f"{control.value} takes one of {', '.join(v.value for v in vocabulary)}, got {value!r}")
+            raise ValueError(
+                f"{control.value} takes one of {', '.join(v.value for v in vocabulary)}, got {value!r}"
+            )
         return CanonicalControl(control, "enum", word, word)
     if control in (ControlName.MAX_POSITION_USD, ControlName.MAX_SESSION_LOSS_USD):
         try:
@@ -55,4 +59,3 @@ def canonical(name: str, value: str) -> CanonicalControl:
     if bad:
         raise ValueError(f"{control.value}: not a name: {bad[0]!r}")
     return CanonicalControl(control, "list", items, json.dumps(items))
-

@@ -44,7 +44,9 @@ def serve_api() -> None:
 
     settings = _settings()
     if settings.api_token is None:
-        fail("POLYWINDOW_API_TOKEN is not set: the API does not start without a bearer token (16+ characters)")
+        fail(
+            "POLYWINDOW_API_TOKEN is not set: the API does not start without a bearer token (16+ characters)"
+        )
     if settings.api_host == "127.0.0.1" and port_taken(settings.api_port):
         fail(f"port {settings.api_port} on 127.0.0.1 is taken; choose another with POLYWINDOW_API_PORT")
     endpoints = _reach(settings)
@@ -61,7 +63,10 @@ def serve_api() -> None:
     client = {**settings.kafka_client(), "auto.offset.reset": "latest"}
     consumer = Consumer(
         consumer_config(
-            endpoints.kafka_bootstrap, f"api-{uuid.uuid4().hex[:8]}", embedded=endpoints.kafka_embedded, client_config=client
+            endpoints.kafka_bootstrap,
+            f"api-{uuid.uuid4().hex[:8]}",
+            embedded=endpoints.kafka_embedded,
+            client_config=client,
         )
     )
     broadcaster = Broadcaster()
@@ -69,11 +74,19 @@ def serve_api() -> None:
     stop = threading.Event()
     pump_thread = threading.Thread(target=pump.run, args=(stop.is_set,), name="api-event-pump", daemon=True)
     with ConnectionPool(endpoints.database_url, min_size=1, max_size=10, open=True) as pool:
-        app = create_app(ApiDeps(pool=pool, token=settings.api_token, publish=publish, broadcaster=broadcaster))
+        app = create_app(
+            ApiDeps(pool=pool, token=settings.api_token, publish=publish, broadcaster=broadcaster)
+        )
         pump_thread.start()
         typer.echo(f"api: http://{settings.api_host}:{settings.api_port} (OpenAPI at /docs; Ctrl-C stops)")
         try:
-            uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", ws="websockets-sansio")
+            uvicorn.run(
+                app,
+                host=settings.api_host,
+                port=settings.api_port,
+                log_level="warning",
+                ws="websockets-sansio",
+            )
         finally:
             stop.set()
             pump_thread.join(timeout=5)
@@ -93,9 +106,13 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     try:
         answer = httpx.request(method, f"{settings.api_url}{path}", json=body, headers=headers, timeout=10)
     except httpx.HTTPError as exc:
-        fail(f"the API at {settings.api_url} does not answer ({type(exc).__name__}); is `polywindow api` running?")
+        fail(
+            f"the API at {settings.api_url} does not answer ({type(exc).__name__}); is `polywindow api` running?"
+        )
     if answer.status_code >= 400:
-        detail = answer.json().get("detail") if "json" in answer.headers.get("content-type", "") else answer.text
+        detail = (
+            answer.json().get("detail") if "json" in answer.headers.get("content-type", "") else answer.text
+        )
         fail(f"the API refused ({answer.status_code}): {detail}", code=1)
     return answer.json()
 

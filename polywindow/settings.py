@@ -319,7 +319,7 @@ class ApiSettings(StackSettings):
 
     @field_validator("alert_urls")
     @classmethod
-    def _url_form(cls, value: list[SecretStr]) -> list[SecretStr]:
+    def _alert_url_form(cls, value: list[SecretStr]) -> list[SecretStr]:
         for url in value:
             if "://" not in url.get_secret_value():
                 raise ValueError("each alert URL needs a scheme (discord://, tgram://, json://, ...)")

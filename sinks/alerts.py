@@ -75,7 +75,9 @@ class Notifier:
             self.sent += 1
         else:
             self.failed += 1
-            log.error("alerts.delivery_failed", kind=alert.alert_kind, dedupe_key=alert.dedupe_key, error=error)
+            log.error(
+                "alerts.delivery_failed", kind=alert.alert_kind, dedupe_key=alert.dedupe_key, error=error
+            )
         return ok
 
     def _send(self, alert: Alert) -> tuple[bool, str | None]:

@@ -22,8 +22,12 @@ __all__ = ["private", "public"]
 public = APIRouter(tags=["controls"])
 private = APIRouter(tags=["controls"], route_class=GuardedRoute)
 
-Who = Annotated[StoredText, Field(min_length=1, max_length=100, description="who asks (recorded in the audit log)")]
-Why = Annotated[StoredText, Field(min_length=1, max_length=1000, description="why (recorded in the audit log)")]
+Who = Annotated[
+    StoredText, Field(min_length=1, max_length=100, description="who asks (recorded in the audit log)")
+]
+Why = Annotated[
+    StoredText, Field(min_length=1, max_length=1000, description="why (recorded in the audit log)")
+]
 
 
 class Reason(BaseModel):
@@ -34,7 +38,9 @@ class Reason(BaseModel):
 
 class ControlRequest(Reason):
     name: StoredText = Field(min_length=1, max_length=100, description="one of the six runtime controls")
-    value: StoredText = Field(max_length=10_000, description='canonical text: PAUSE, 5.50, ["btc-5m"] or btc-5m,eth-5m')
+    value: StoredText = Field(
+        max_length=10_000, description='canonical text: PAUSE, 5.50, ["btc-5m"] or btc-5m,eth-5m'
+    )
 
 
 class Changed(BaseModel):
@@ -76,7 +82,11 @@ Service = Annotated[ControlService, Depends(service)]
 
 def _changed(outcome: Outcome) -> Changed:
     return Changed(
-        name=outcome.name, value=outcome.value, previous=outcome.previous, published=outcome.published, at=outcome.at
+        name=outcome.name,
+        value=outcome.value,
+        previous=outcome.previous,
+        published=outcome.published,
+        at=outcome.at,
     )
 
 
@@ -91,7 +101,9 @@ def show_controls(request: Request, controls: Service) -> dict[str, ControlView]
     }
 
 
-@private.post("/api/controls", response_model=Changed, responses={400: {"description": "a bad name or value"}})
+@private.post(
+    "/api/controls", response_model=Changed, responses={400: {"description": "a bad name or value"}}
+)
 def set_control(body: ControlRequest, controls: Service) -> Changed:
     """Set one runtime control: validated, written to runtime_controls, published on ctl.controls, audited."""
     try:

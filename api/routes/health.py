@@ -67,7 +67,11 @@ class Health(BaseModel):
 def _pool_use(request: Request) -> PoolView:
     stats = request.app.state.pool.get_stats()
     size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
-    return PoolView(in_use=max(size - available, 0), max_size=stats.get("pool_max", 0), waiting=stats.get("requests_waiting", 0))
+    return PoolView(
+        in_use=max(size - available, 0),
+        max_size=stats.get("pool_max", 0),
+        waiting=stats.get("requests_waiting", 0),
+    )
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "unhealthy"}})
@@ -97,7 +101,9 @@ def health(request: Request) -> JSONResponse:
         breaker=BreakerView(
             state=breaker.state.value, cause=breaker.cause, evidence=breaker.evidence, since=breaker.since
         ),
-        assertions=[AssertionView(name=r.name, passed=r.passed, detail=r.detail, event_ts=r.event_ts) for r in results],
+        assertions=[
+            AssertionView(name=r.name, passed=r.passed, detail=r.detail, event_ts=r.event_ts) for r in results
+        ],
         feeds=[
             FeedView(
                 feed=f.feed,

@@ -76,5 +76,9 @@ def history(
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{kind.value}.csv"'},
         )
-    body = History(kind=kind, columns=columns, rows=[{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows])
+    body = History(
+        kind=kind,
+        columns=columns,
+        rows=[{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows],
+    )
     return Response(body.model_dump_json(), media_type="application/json")

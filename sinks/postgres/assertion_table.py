@@ -23,7 +23,9 @@ __all__ = ["LatestResult", "latest_results", "read_breaker", "record_tick"]
 
 def read_breaker(conn: psycopg.Connection) -> Breaker:
     """The breaker as its latest event says (CLOSED when there never was one)."""
-    row = conn.execute("SELECT state, cause, event_ts FROM breaker_events ORDER BY id DESC LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT state, cause, event_ts FROM breaker_events ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     if row is None:
         return Breaker()
     state, cause, at = BreakerState(row[0]), str(row[1]), row[2]

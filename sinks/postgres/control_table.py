@@ -18,12 +18,12 @@ from core.models import BreakerChange, ControlChange
 
 __all__ = ["audit", "write_breaker_change", "write_control"]
 
-_UPSERT_CONTROL = (
-    "UPDATE runtime_controls SET value_type = %s, value = %s, updated_at = %s, updated_by = %s WHERE name = %s"
-)
+_UPSERT_CONTROL = "UPDATE runtime_controls SET value_type = %s, value = %s, updated_at = %s, updated_by = %s WHERE name = %s"
 
 
-def audit(conn: psycopg.Connection, actor: str, action: str, subject: str, detail: Mapping[str, object]) -> None:
+def audit(
+    conn: psycopg.Connection, actor: str, action: str, subject: str, detail: Mapping[str, object]
+) -> None:
     conn.execute(
         "INSERT INTO audit_log (actor, action, subject, detail) VALUES (%s, %s, %s, %s)",
         (actor, action, subject, Jsonb(json.loads(json.dumps(detail, default=str)))),
@@ -38,7 +38,13 @@ def write_control(conn: psycopg.Connection, control: CanonicalControl, change: C
         ).fetchone()
         conn.execute(
             _UPSERT_CONTROL,
-            (control.value_type, Jsonb(control.json_value), change.updated_at, change.updated_by, change.name.value),
+            (
+                control.value_type,
+                Jsonb(control.json_value),
+                change.updated_at,
+                change.updated_by,
+                change.name.value,
+            ),
         )
         before = None if row is None else str(row[0])
         audit(

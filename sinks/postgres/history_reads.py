@@ -108,7 +108,7 @@ def read_history(
         clauses.append(sql.SQL("{} = %s").format(sql.SQL(shape.mode)))
         params.append(where.mode)
     joiner = " AND " if " WHERE " in shape.select else " WHERE "
-    query = sql.SQL(shape.select)
+    query: sql.Composable = sql.SQL(shape.select)
     if clauses:
         query = sql.Composed([query, sql.SQL(joiner), sql.SQL(" AND ").join(clauses)])
     query = sql.Composed([query, sql.SQL(" ORDER BY {} DESC LIMIT %s").format(time_col)])

@@ -26,6 +26,7 @@ TOKEN = "test-token-" + "x" * 24
 @dataclass
 class RunningApi:
     base: str
+    database: str
     deps: ApiDeps
     producer: EventProducer
 
@@ -68,7 +69,7 @@ def running_api(database: str, bootstrap: str, **deps: object) -> Iterator[Runni
         with ConnectionPool(database, min_size=1, max_size=4, open=True) as pool:
             built = ApiDeps(pool=pool, token=SecretStr(TOKEN), publish=publish, **deps)  # type: ignore[arg-type]
             with serve(create_app(built)) as base:
-                yield RunningApi(base, built, producer)
+                yield RunningApi(base, database, built, producer)
     finally:
         producer.close(1)
 

@@ -69,7 +69,9 @@ def _snapshot(at: datetime, venue_extra: bool) -> TickSnapshot:
     return TickSnapshot(
         at=at,
         intent_order_ids=frozenset({"c1"}),
-        orders=(OrderView("c1", "0x" + "a" * 64, OrderStatus.FILLED, "btc-5m", "w1", at - timedelta(minutes=1)),),
+        orders=(
+            OrderView("c1", "0x" + "a" * 64, OrderStatus.FILLED, "btc-5m", "w1", at - timedelta(minutes=1)),
+        ),
         fills=(FillView("t1", TradeStatus.CONFIRMED, at - timedelta(seconds=20)),),
         our_positions={"tok1": Decimal("5")},
         venue_positions=venue,
@@ -92,7 +94,7 @@ def _audit_actions(database: str) -> list[tuple[str, str]]:
 def test_a_failing_assertion_trips_the_breaker_alerts_once_shows_in_health_and_a_reset_clears_it(
     api: RunningApi, kafka: PrivateKafka, clock: Clock, receiver: Receiver
 ) -> None:
-    database = api.deps.pool.conninfo
+    database = api.database
     venue_differs = [True]
     published: list[tuple[str, Event]] = []
 
@@ -123,13 +125,17 @@ def test_a_failing_assertion_trips_the_breaker_alerts_once_shows_in_health_and_a
             wait_for(lambda: len(receiver.received) >= 2, 20, "the alerts at the webhook")
             titles = sorted(m["title"] for m in receiver.received)
             assert len(receiver.received) == 2, titles  # the trip and the assertion, each once
-            assert any("breaker.tripped" in t for t in titles) and any("assertion.failed" in t for t in titles)
+            assert any("breaker.tripped" in t for t in titles) and any(
+                "assertion.failed" in t for t in titles
+            )
             assert len(sent) == 4  # the trip once, the assertion every tick it failed; each delivered once
 
             venue_differs[0] = False
             runner.tick()
             assert client.get("/health").status_code == 503  # passing now, but only a reset closes it
-            answer = client.post("/api/breaker/reset", json={"who": "carol", "why": "venue position explained"})
+            answer = client.post(
+                "/api/breaker/reset", json={"who": "carol", "why": "venue position explained"}
+            )
             assert answer.status_code == 200, answer.text
             assert client.get("/health").status_code == 200
             assert client.post("/api/breaker/reset", json={"who": "carol", "why": "again"}).status_code == 409
@@ -166,14 +172,18 @@ def test_a_webhook_failing_twice_still_gets_the_alert_once_and_a_dead_one_is_rec
 ) -> None:
     migrate(fresh_database)
     at = datetime(2031, 5, 1, tzinfo=UTC)
-    first = Alert(alert_kind="breaker.tripped", severity="CRITICAL", message="m", dedupe_key="k1", event_ts=at)
+    first = Alert(
+        alert_kind="breaker.tripped", severity="CRITICAL", message="m", dedupe_key="k1", event_ts=at
+    )
     with ConnectionPool(fresh_database, min_size=1, max_size=2, open=True) as pool:
         notifier = Notifier([SecretStr(receiver.url)], AlertDeliveryLog(pool), wait_max_s=0.1)
         receiver.fail_next = 2
         assert notifier.notify(first)
         assert notifier.notify(first)
         assert len(receiver.received) == 1 and receiver.attempts == 3
-        dead = Notifier([SecretStr("json://127.0.0.1:9/nowhere")], AlertDeliveryLog(pool), attempts=2, wait_max_s=0.1)
+        dead = Notifier(
+            [SecretStr("json://127.0.0.1:9/nowhere")], AlertDeliveryLog(pool), attempts=2, wait_max_s=0.1
+        )
         second = first.model_copy(update={"dedupe_key": "k2"})
         assert dead.notify(second) is False
         # a fresh notifier (a restart) does not send what was delivered before

@@ -47,7 +47,7 @@ def _audit(database: str) -> list[tuple[str, str, str, dict[str, object]]]:
 
 
 def _database(api: RunningApi) -> str:
-    return api.deps.pool.conninfo
+    return api.database
 
 
 WRITES = [
@@ -118,7 +118,9 @@ def test_pause_through_the_api_is_seen_by_the_table_and_resume_sets_run(api: Run
     with api.client() as client:
         assert client.post("/api/kill-switch/resume", json={"who": "bob", "why": "start"}).status_code == 200
         assert _controls(database)["kill_switch"] == '"RUN"'
-        assert client.post("/api/kill-switch/pause", json={"who": "bob", "why": "odd fills"}).status_code == 200
+        assert (
+            client.post("/api/kill-switch/pause", json={"who": "bob", "why": "odd fills"}).status_code == 200
+        )
         assert _controls(database)["kill_switch"] == '"PAUSE"'
         shown = client.get("/api/controls").json()
     assert shown["kill_switch"]["value"] == "PAUSE" and shown["kill_switch"]["updated_by"] == "bob"
@@ -131,7 +133,7 @@ def test_pause_through_the_api_is_seen_by_the_table_and_resume_sets_run(api: Run
         ("kill_switch", "SOMETIMES", "kill_switch takes one of"),
         ("max_position_usd", "-1", "between 0 and"),
         ("max_position_usd", "lots", "dollar amount"),
-        ("allowed_instruments", '[1, 2]', "list"),
+        ("allowed_instruments", "[1, 2]", "list"),
         ("no_such_control", "1", "unknown control"),
     ],
 )

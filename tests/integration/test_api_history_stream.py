@@ -54,7 +54,17 @@ def _seed(database: str) -> None:
                 "INSERT INTO windows (window_id, asset, interval_s, slug, condition_id, up_token_id, down_token_id,"
                 " start_ts, end_ts, our_outcome, venue_outcome, phase) VALUES"
                 " (%s, 'btc', 300, %s, %s, %s, %s, %s, %s, %s, %s, 'RESOLVED')",
-                (f"w{n}", f"w{n}", "0x" + f"{n}" * 64, f"1{n}", f"2{n}", start, start + timedelta(minutes=5), ours, venue),
+                (
+                    f"w{n}",
+                    f"w{n}",
+                    "0x" + f"{n}" * 64,
+                    f"1{n}",
+                    f"2{n}",
+                    start,
+                    start + timedelta(minutes=5),
+                    ours,
+                    venue,
+                ),
             )
         conn.execute(
             "INSERT INTO orders (client_order_id, venue_order_id, mode, window_id, token_id, side, order_type,"
@@ -71,7 +81,7 @@ def _seed(database: str) -> None:
 
 
 def test_history_filters_and_exports_csv(api: RunningApi) -> None:
-    database = api.deps.pool.conninfo
+    database = api.database
     _seed(database)
     with api.client() as client:
         assert client.post("/api/kill-switch/pause", json={"who": "dan", "why": "lunch"}).status_code == 200
@@ -82,7 +92,9 @@ def test_history_filters_and_exports_csv(api: RunningApi) -> None:
         assert client.get("/api/history/fills", params={"window_id": "w9"}).json()["rows"] == []
         settled = client.get("/api/history/settlements").json()["rows"]
         assert {r["window_id"]: r["agrees"] for r in settled} == {"w0": True, "w1": False}
-        later = client.get("/api/history/settlements", params={"since": (T0 + timedelta(minutes=6)).isoformat()})
+        later = client.get(
+            "/api/history/settlements", params={"since": (T0 + timedelta(minutes=6)).isoformat()}
+        )
         assert [r["window_id"] for r in later.json()["rows"]] == ["w1"]
         exported = client.get("/api/history/audit", params={"format": "csv"})
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
@@ -123,7 +135,8 @@ def test_the_websocket_pushes_events_as_they_reach_their_topics(api: RunningApi,
             wait_for(lambda: api.deps.broadcaster.clients == 1, 10, "the websocket to subscribe")
             producer.produce("trade.signals", _signal(1))
             producer.flush(10)
-            return json.loads(await asyncio.wait_for(socket.recv(), 30))
+            decoded: dict[str, object] = json.loads(await asyncio.wait_for(socket.recv(), 30))
+            return decoded
 
     try:
         message = asyncio.run(receive())

@@ -18,7 +18,9 @@ T0 = datetime(2031, 5, 1, tzinfo=UTC)
 
 def test_a_failure_opens_a_closed_breaker_naming_the_assertion_and_its_evidence() -> None:
     closed = Breaker()
-    opened, change = observe(closed, [Check("pnl_match", True, ""), Check("balance_match", False, "ours 1")], T0)
+    opened, change = observe(
+        closed, [Check("pnl_match", True, ""), Check("balance_match", False, "ours 1")], T0
+    )
     assert opened.state is BreakerState.OPEN
     assert opened.cause == "balance_match" and opened.evidence == "ours 1"
     assert change is not None and change.state is BreakerState.OPEN and "balance_match" in change.cause
