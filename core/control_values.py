@@ -5,6 +5,7 @@ flows apply (`RuntimeControls.with_value`), then put in the one canonical form t
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from core.controls import parse_list
@@ -12,6 +13,8 @@ from core.enums import ControlName, KillSwitch, TradingMode
 from core.money import parse_decimal
 
 __all__ = ["CanonicalControl", "canonical"]
+
+_NAME = re.compile(r"[\w.:-]+")  # an instrument (btc-5m) or a strategy (canary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ def canonical(name: str, value: str) -> CanonicalControl:
         items = sorted(parse_list(text))
     except (ValueError, json.JSONDecodeError) as exc:
         raise ValueError(f"{control.value} takes a list of names: {exc}") from None
-    bad = [i for i in items if len(i) > 100 or not i.isprintable()]
+    bad = [i for i in items if len(i) > 100 or not _NAME.fullmatch(i)]
     if bad:
         raise ValueError(f"{control.value}: not a name: {bad[0]!r}")
     return CanonicalControl(control, "list", items, json.dumps(items))
