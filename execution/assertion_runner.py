@@ -67,7 +67,7 @@ class AssertionRunner:
         snapshot: Callable[[], TickSnapshot],
         pool: ConnectionPool,
         publish: Callable[[str, Event], None],
-        alert: Callable[[Alert], None],
+        alert: Callable[[Alert], object],
     ) -> None:
         self._snapshot, self._pool, self._publish, self._alert = snapshot, pool, publish, alert
         self.breaker = Breaker()
@@ -92,7 +92,7 @@ class AssertionRunner:
         return self.breaker.state is BreakerState.OPEN
 
     @staticmethod
-    def _safely(call: Callable[..., None], *args: object) -> None:
+    def _safely(call: Callable[..., object], *args: object) -> None:
         try:
             call(*args)
         except Exception as exc:  # the table has it; a lost copy on Kafka or an alert is logged, not fatal
