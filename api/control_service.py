@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool
 from core.breaker import Breaker, reset
 from core.control_values import canonical
 from core.models import ControlChange, Event
-from sinks.postgres.assertion_table import read_breaker
+from sinks.postgres.assertion_table import lock_breaker, read_breaker
 from sinks.postgres.control_table import write_breaker_change, write_control
 
 __all__ = ["ControlService", "Outcome"]
@@ -60,7 +60,8 @@ class ControlService:
     def reset_breaker(self, who: str, why: str) -> Outcome:
         """Close the open breaker (core.breaker.InvalidTransition when it is not open)."""
         at = self._now()
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
+            lock_breaker(conn)  # two resets at once: the second finds it closed (409)
             held = read_breaker(conn)
             closed, change = reset(held, f"{who}: {why}", at)
             write_breaker_change(conn, change, who, why)

@@ -21,7 +21,7 @@ from core.assertions import Check, TickSnapshot, run_all
 from core.breaker import Breaker, observe
 from core.enums import BreakerState, Severity
 from core.models import Alert, AssertionResult, Event
-from sinks.postgres.assertion_table import read_breaker, record_tick
+from sinks.postgres.assertion_table import lock_breaker, read_breaker, record_tick
 
 __all__ = ["AssertionRunner", "alerts_for"]
 
@@ -75,7 +75,8 @@ class AssertionRunner:
     def tick(self) -> list[Check]:
         snap = self._snapshot()
         checks = run_all(snap)
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
+            lock_breaker(conn)  # the read and the write as one step against an operator's reset
             held = read_breaker(conn)
             self.breaker, change = observe(held, checks, snap.at)
             record_tick(conn, checks, change, snap.at)

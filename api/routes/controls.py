@@ -91,7 +91,7 @@ def _changed(outcome: Outcome) -> Changed:
 
 
 @public.get("/api/controls", response_model=dict[str, ControlView])
-def show_controls(request: Request, controls: Service) -> dict[str, ControlView]:
+def show_controls(request: Request) -> dict[str, ControlView]:
     """The six runtime controls as the table holds them."""
     with request.app.state.pool.connection() as conn:
         snapshot = read_controls(conn, request.app.state.now())

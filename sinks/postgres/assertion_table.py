@@ -18,7 +18,12 @@ from core.breaker import Breaker
 from core.enums import BreakerState
 from core.models import BreakerChange
 
-__all__ = ["LatestResult", "latest_results", "read_breaker", "record_tick"]
+__all__ = ["LatestResult", "latest_results", "lock_breaker", "read_breaker", "record_tick"]
+
+
+def lock_breaker(conn: psycopg.Connection) -> None:
+    """Serialise breaker changes until the end of the caller's transaction."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('polywindow.breaker_events'))")
 
 
 def read_breaker(conn: psycopg.Connection) -> Breaker:
