@@ -53,5 +53,9 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.include_router(history.router)
     app.include_router(stream.router)
     app.state.guard = bearer_guard(deps.token)
-    app.include_router(controls.private, dependencies=[Depends(bearer_scheme)])
+    app.include_router(
+        controls.private,
+        dependencies=[Depends(bearer_scheme)],
+        responses={401: {"description": "no bearer token, or not the right one; nothing changed"}},
+    )
     return app
