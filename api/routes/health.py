@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel, Field
 
 from core.health import FeedAge, PoolUse, evaluate
 from sinks.postgres.assertion_table import latest_results, read_breaker
@@ -17,6 +19,8 @@ from sinks.postgres.health_reads import clock_offsets, feed_rows, lock_rows
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
+
+DATABASE_WAIT_S = 3.0  # a health check answers quickly, even when the database does not
 
 
 class AssertionView(BaseModel):
@@ -56,7 +60,7 @@ class Health(BaseModel):
     healthy: bool
     problems: list[str]
     checked_at: datetime
-    breaker: BreakerView
+    breaker: BreakerView | None = Field(description="None when the database cannot be read")
     assertions: list[AssertionView]
     feeds: list[FeedView]
     locks: list[LockView]
@@ -79,12 +83,27 @@ def health(request: Request) -> JSONResponse:
     """The system's health; 503 with the problems when anything is wrong."""
     now: datetime = request.app.state.now()
     pool = _pool_use(request)  # measured before this request takes its own connection
-    with request.app.state.pool.connection() as conn:
-        breaker = read_breaker(conn)
-        results = latest_results(conn)
-        feeds = feed_rows(conn)
-        locks = lock_rows(conn)
-        offsets = {c.source: c.offset_ms for c in clock_offsets(conn)}
+    try:
+        with request.app.state.pool.connection(timeout=DATABASE_WAIT_S) as conn:
+            breaker = read_breaker(conn)
+            results = latest_results(conn)
+            feeds = feed_rows(conn)
+            locks = lock_rows(conn)
+            offsets = {c.source: c.offset_ms for c in clock_offsets(conn)}
+    except (psycopg.Error, PoolTimeout) as exc:
+        problem = f"database unreachable: {type(exc).__name__}"
+        unread = Health(
+            healthy=False,
+            problems=[problem],
+            checked_at=now,
+            breaker=None,
+            assertions=[],
+            feeds=[],
+            locks=[],
+            pool=pool,
+            clock_offsets_ms={},
+        )
+        return JSONResponse(unread.model_dump(mode="json"), status_code=503)
     problems = evaluate(
         now,
         breaker,
