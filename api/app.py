@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from fastapi import Depends, FastAPI
-from psycopg_pool import ConnectionPool
+import psycopg
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import SecretStr
 
 from api.auth import bearer_guard, bearer_scheme
@@ -36,6 +38,12 @@ class ApiDeps:
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database away (refused, timed out, pool exhausted): a 503 saying so; nothing was changed
+    that is not in the table (a control's write and its audit row are one transaction)."""
+    return JSONResponse({"detail": f"database unavailable ({type(exc).__name__}); retry"}, status_code=503)
+
+
 def create_app(deps: ApiDeps) -> FastAPI:
     app = FastAPI(
         title="polywindow control API",
@@ -43,6 +51,8 @@ def create_app(deps: ApiDeps) -> FastAPI:
         description="Runtime controls, kill switch, circuit breaker, health, history and a live event stream. "
         "State-changing routes need `Authorization: Bearer <POLYWINDOW_API_TOKEN>`.",
     )
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.state.pool = deps.pool
     app.state.now = deps.now
     app.state.health_limits = deps.health_limits

@@ -73,7 +73,7 @@ def serve_api() -> None:
     pump = KafkaPump(consumer, broadcaster)
     stop = threading.Event()
     pump_thread = threading.Thread(target=pump.run, args=(stop.is_set,), name="api-event-pump", daemon=True)
-    with ConnectionPool(endpoints.database_url, min_size=1, max_size=10, open=True) as pool:
+    with ConnectionPool(endpoints.database_url, min_size=1, max_size=10, timeout=5, open=True) as pool:
         app = create_app(
             ApiDeps(pool=pool, token=settings.api_token, publish=publish, broadcaster=broadcaster)
         )

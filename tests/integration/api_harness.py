@@ -66,7 +66,7 @@ def running_api(database: str, bootstrap: str, **deps: object) -> Iterator[Runni
         producer.flush(5)
 
     try:
-        with ConnectionPool(database, min_size=1, max_size=4, open=True) as pool:
+        with ConnectionPool(database, min_size=1, max_size=4, timeout=5, open=True) as pool:
             built = ApiDeps(pool=pool, token=SecretStr(TOKEN), publish=publish, **deps)  # type: ignore[arg-type]
             with serve(create_app(built)) as base:
                 yield RunningApi(base, database, built, producer)

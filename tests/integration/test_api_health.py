@@ -30,3 +30,11 @@ def test_health_is_503_naming_the_database_when_it_cannot_be_reached(
     assert answer.status_code == 503
     body = answer.json()
     assert body["healthy"] is False and any("database" in p for p in body["problems"])
+
+
+def test_a_write_while_the_database_is_away_is_a_503_not_a_500(api_without_database: RunningApi) -> None:
+    with api_without_database.client() as client:
+        answer = client.post("/api/kill-switch/pause", json={"who": "ops", "why": "db test"})
+        history = client.get("/api/history/orders")
+    assert answer.status_code == 503 and "database unavailable" in answer.json()["detail"]
+    assert history.status_code == 503
