@@ -27,7 +27,7 @@ from bytewax.testing import cluster_main, run_main
 
 from core.backtest import Gap, ReplayControls, controls_due, overlaps_gap
 from core.models import IntentRejected, OrderIntent, Quarantined, Signal, WindowEvent
-from core.serde import DecodeError, decode, encode
+from core.serde import DecodeError, decode
 from flows.trading import CONTROLS_TABLE, RawRecord, TradingFlowSettings, TradingSinks, build_flow
 from sinks.archive_reader import ArchivedEvent
 
@@ -95,8 +95,8 @@ class _ArchivePartition(StatefulSourcePartition[RawRecord, None]):
             read += 1
             if controls_due(self._stated, event.recv_ts):
                 self._stated = event.recv_ts
-                snapshot = self._inp.controls.snapshot(event.recv_ts)
-                out.append(RawRecord(CONTROLS_TABLE, encode(snapshot), event.recv_ts))
+                controls = self._inp.controls.snapshot_json(event.recv_ts)
+                out.append(RawRecord(CONTROLS_TABLE, controls, event.recv_ts))
             if event.topic == "md.windows" and self._inp.gaps and self._has_gap(event):
                 continue
             out.append(RawRecord(event.topic, event.value, event.recv_ts))

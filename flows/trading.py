@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from core.models import ControlsSnapshot, IntentRejected, OrderIntent, Quarantined, Signal
 from core.risk import RiskLimits
 from core.routing import RouteResult, RouterInput, WindowInput, WindowRouter
-from core.serde import DecodeError, decode
+from core.serde import DecodeError, decode_compact
 from core.strategies import build_strategy
 from core.window_engine import Desk, Output, step
 from core.window_state import CandleOpen, WindowState
@@ -117,7 +117,7 @@ def decode_record(record: RawRecord) -> tuple[RawRecord, RouterInput] | Quaranti
             return record, _SNAPSHOT.validate_json(record.value)
         if record.topic not in INPUT_TOPICS:
             return _quarantine(record, f"topic {record.topic!r} is not an input of the trading flow")
-        event = decode(record.topic, record.value)
+        event = decode_compact(record.topic, record.value)
     except (DecodeError, ValidationError) as exc:
         return _quarantine(record, f"undecodable: {exc}")
     if getattr(event, "kind", None) == "candle":
