@@ -19,7 +19,8 @@ from core.breaker import Breaker, reset
 from core.control_values import canonical
 from core.models import ControlChange, Event
 from sinks.postgres.assertion_table import lock_breaker, read_breaker
-from sinks.postgres.control_table import write_breaker_change, write_control
+from sinks.postgres.control_table import write_control
+from sinks.postgres.safety import close_breaker
 
 __all__ = ["ControlService", "Outcome"]
 
@@ -64,7 +65,7 @@ class ControlService:
             lock_breaker(conn)  # two resets at once: the second finds it closed (409)
             held = read_breaker(conn)
             closed, change = reset(held, f"{who}: {why}", at)
-            write_breaker_change(conn, change, who, why)
+            close_breaker(conn, who, why, at)
         published = self._send("ops.assertions", change)
         return Outcome("circuit_breaker", closed.state.value, held.state.value, published, at)
 

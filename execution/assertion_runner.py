@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 from core.assertions import Check, TickSnapshot, run_all
 from core.breaker import Breaker, observe
 from core.enums import BreakerState, Severity
-from core.models import Alert, AssertionResult, Event
+from core.models import Alert, AssertionResult, BreakerChange, Event
 from sinks.postgres.assertion_table import lock_breaker, read_breaker, record_tick
 
 __all__ = ["AssertionRunner", "alerts_for"]
@@ -28,9 +28,11 @@ __all__ = ["AssertionRunner", "alerts_for"]
 log = structlog.get_logger(__name__)
 
 
-def alerts_for(checks: list[Check], breaker: Breaker, tripped: bool) -> list[Alert]:
-    """A CRITICAL alert for the trip and one per failing assertion, keyed to the breaker episode
-    (`breaker.since`), so an assertion failing tick after tick alerts once per episode."""
+def alerts_for(checks: list[Check], breaker: Breaker, opened: BreakerChange | None) -> list[Alert]:
+    """A CRITICAL alert per failing assertion, keyed to the breaker episode (`breaker.since`), so an
+    assertion failing tick after tick alerts once per episode; and, on the tick that opened the
+    breaker, the `breaker.open` alert with the identity of the row sinks.postgres.safety wrote for it
+    (so delivering it marks that row delivered)."""
     since = breaker.since
     if breaker.state is not BreakerState.OPEN or since is None:
         return []
@@ -46,18 +48,15 @@ def alerts_for(checks: list[Check], breaker: Breaker, tripped: bool) -> list[Ale
         for c in checks
         if not c.passed
     ]
-    if tripped:
-        alerts.insert(
-            0,
-            Alert(
-                alert_kind="breaker.tripped",
-                severity=Severity.CRITICAL,
-                message=f"circuit breaker OPEN, entries blocked until an operator resets it: "
-                f"{breaker.cause}: {breaker.evidence}"[:2000],
-                dedupe_key=f"breaker:{episode}",
-                event_ts=since,
-            ),
+    if opened is not None:
+        trip = Alert(
+            alert_kind="breaker.open",
+            severity=Severity.CRITICAL,
+            message=f"circuit breaker opened: {opened.cause}",
+            dedupe_key=opened.cause[:200],
+            event_ts=opened.event_ts,
         )
+        alerts.insert(0, trip)
     return alerts
 
 
@@ -85,7 +84,7 @@ class AssertionRunner:
         if change is not None:
             log.error("breaker.opened", cause=change.cause)
             self._safely(self._publish, "ops.assertions", change)
-        for a in alerts_for(checks, self.breaker, change is not None):
+        for a in alerts_for(checks, self.breaker, change):
             self._safely(self._alert, a)
         return checks
 

@@ -2,7 +2,8 @@
 
 `breaker_events` is the breaker's truth across processes: its latest row is the state (an
 operator's reset through the API is a CLOSED row). A tick's results and the breaker change they
-caused are written in one transaction. The `cause` of an OPEN row is `assertion: evidence`.
+caused are written in one transaction. The `cause` of an OPEN row is `assertion: evidence`. Rows are read and written through
+sinks.postgres.safety, as reconciliation and the kill switch do, so every writer agrees.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from core.assertions import Check
 from core.breaker import Breaker
 from core.enums import BreakerState
 from core.models import BreakerChange
+from sinks.postgres import safety
+
+ACTOR = "assertions"  # who opens the breaker for a failing assertion, in the audit log
 
 __all__ = ["LatestResult", "latest_results", "lock_breaker", "read_breaker", "record_tick"]
 
@@ -27,32 +31,30 @@ def lock_breaker(conn: psycopg.Connection) -> None:
 
 
 def read_breaker(conn: psycopg.Connection) -> Breaker:
-    """The breaker as its latest event says (CLOSED when there never was one)."""
-    row = conn.execute(
-        "SELECT state, cause, event_ts FROM breaker_events ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
+    """The breaker as its latest event says (CLOSED when there never was one), read as every
+    other reader reads it (sinks.postgres.safety)."""
+    row = safety.read_breaker(conn)
+    if row.since is None:
         return Breaker()
-    state, cause, at = BreakerState(row[0]), str(row[1]), row[2]
-    if state is BreakerState.CLOSED:
-        return Breaker(BreakerState.CLOSED, "", "", at)
-    name, _, evidence = cause.partition(": ")
-    return Breaker(state, name, evidence, at)
+    if row.state is BreakerState.CLOSED:
+        return Breaker(BreakerState.CLOSED, "", "", row.since)
+    name, _, evidence = row.cause.partition(": ")
+    return Breaker(row.state, name, evidence, row.since)
 
 
 def record_tick(
     conn: psycopg.Connection, checks: Sequence[Check], change: BreakerChange | None, at: datetime
 ) -> None:
-    with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO assertion_results (name, passed, detail, event_ts) VALUES (%s, %s, %s, %s)",
-            [(c.name, c.passed, c.evidence[:2000], at) for c in checks],
-        )
-        if change is not None:
-            cur.execute(
-                "INSERT INTO breaker_events (state, cause, event_ts) VALUES (%s, %s, %s)",
-                (change.state.value, change.cause, change.event_ts),
+    """The tick's results and, when they opened the breaker, its OPEN event with the `breaker.open`
+    alert row and the audit entry (sinks.postgres.safety.open_breaker), in one transaction."""
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO assertion_results (name, passed, detail, event_ts) VALUES (%s, %s, %s, %s)",
+                [(c.name, c.passed, c.evidence[:2000], at) for c in checks],
             )
+        if change is not None:
+            safety.open_breaker(conn, change.cause, change.event_ts, ACTOR)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""Writes of the control service: a runtime control, a breaker event, and the audit row that says who
-did it and why, each in the same transaction as its audit row (a change is never unaudited).
+"""Writes of the control service: a runtime control and the audit row that says who did it and why,
+in one transaction (a change is never unaudited). The breaker's reset is sinks.postgres.safety's.
 
 `audit_log` is append-only (migration 0001 refuses UPDATE, DELETE and TRUNCATE).
 """
@@ -13,10 +13,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core.control_values import CanonicalControl
-from core.enums import BreakerState
-from core.models import BreakerChange, ControlChange
+from core.models import ControlChange
 
-__all__ = ["audit", "write_breaker_change", "write_control"]
+__all__ = ["audit", "write_control"]
 
 _UPSERT_CONTROL = "UPDATE runtime_controls SET value_type = %s, value = %s, updated_at = %s, updated_by = %s WHERE name = %s"
 
@@ -55,14 +54,3 @@ def write_control(conn: psycopg.Connection, control: CanonicalControl, change: C
             {"from": before, "to": change.value, "why": change.reason},
         )
     return before
-
-
-def write_breaker_change(conn: psycopg.Connection, change: BreakerChange, actor: str, why: str) -> None:
-    """An operator's breaker event (a reset) and its audit row, in one transaction."""
-    with conn.transaction():
-        conn.execute(
-            "INSERT INTO breaker_events (state, cause, event_ts) VALUES (%s, %s, %s)",
-            (change.state.value, change.cause, change.event_ts),
-        )
-        action = "breaker.reset" if change.state is BreakerState.CLOSED else "breaker.open"
-        audit(conn, actor, action, "circuit_breaker", {"why": why, "cause": change.cause})

@@ -125,9 +125,7 @@ def test_a_failing_assertion_trips_the_breaker_alerts_once_shows_in_health_and_a
             wait_for(lambda: len(receiver.received) >= 2, 20, "the alerts at the webhook")
             titles = sorted(m["title"] for m in receiver.received)
             assert len(receiver.received) == 2, titles  # the trip and the assertion, each once
-            assert any("breaker.tripped" in t for t in titles) and any(
-                "assertion.failed" in t for t in titles
-            )
+            assert any("breaker.open" in t for t in titles) and any("assertion.failed" in t for t in titles)
             assert len(sent) == 4  # the trip once, the assertion every tick it failed; each delivered once
 
             venue_differs[0] = False
@@ -141,11 +139,15 @@ def test_a_failing_assertion_trips_the_breaker_alerts_once_shows_in_health_and_a
             assert client.post("/api/breaker/reset", json={"who": "carol", "why": "again"}).status_code == 409
         runner.tick()
         assert not runner.blocked()
-    assert ("carol", "breaker.reset") in _audit_actions(database)
+    assert ("carol", "breaker.close") in _audit_actions(database)
     with psycopg.connect(database) as conn:
         states = [s for (s,) in conn.execute("SELECT state FROM breaker_events ORDER BY id").fetchall()]
         failed = conn.execute("SELECT count(*) FROM assertion_results WHERE NOT passed").fetchone()
+        trips = conn.execute(
+            "SELECT delivered_at IS NOT NULL FROM alerts WHERE kind = 'breaker.open'"
+        ).fetchall()
     assert states == ["OPEN", "CLOSED"] and failed == (3,)
+    assert trips == [(True,)]  # the row the trip wrote is the alert delivered: one row, marked delivered
     opened = [e for t, e in published if t == "ops.assertions" and isinstance(e, BreakerChange)]
     assert [e.state for e in opened] == [BreakerState.OPEN]
     consumer = Consumer(consumer_config(kafka.bootstrap, f"t-{uuid.uuid4().hex[:8]}", embedded=True))
@@ -172,9 +174,7 @@ def test_a_webhook_failing_twice_still_gets_the_alert_once_and_a_dead_one_is_rec
 ) -> None:
     migrate(fresh_database)
     at = datetime(2031, 5, 1, tzinfo=UTC)
-    first = Alert(
-        alert_kind="breaker.tripped", severity="CRITICAL", message="m", dedupe_key="k1", event_ts=at
-    )
+    first = Alert(alert_kind="breaker.open", severity="CRITICAL", message="m", dedupe_key="k1", event_ts=at)
     with ConnectionPool(fresh_database, min_size=1, max_size=2, open=True) as pool:
         notifier = Notifier([SecretStr(receiver.url)], AlertDeliveryLog(pool), wait_max_s=0.1)
         receiver.fail_next = 2

@@ -110,7 +110,7 @@ def test_a_venue_position_we_do_not_hold_trips_the_breaker_alerts_once_and_a_res
             assert health.status_code == 503 and health.json()["breaker"]["cause"] == "position_count"
             wait_for(lambda: len(receiver.received) >= 2, 20, "the alerts at the webhook")
             kinds = sorted(m["title"] for m in receiver.received)
-            assert kinds == ["[CRITICAL] assertion.failed", "[CRITICAL] breaker.tripped"]
+            assert kinds == ["[CRITICAL] assertion.failed", "[CRITICAL] breaker.open"]
             sim.admin("/balance", {"address": HARDHAT_ADDRESS, "asset": up, "amount": "0"})
             assert all(c.passed for c in runner.tick())
             reset = http.post("/api/breaker/reset", json={"who": "ops", "why": "venue position explained"})
