@@ -11,8 +11,10 @@ import typer
 
 from core.models import Alert
 from infra import stack
+from polywindow.api_cli import controls_app, serve_api
 from polywindow.logs import configure as configure_logging
 from polywindow.settings import (
+    AlertSettings,
     LogSettings,
     RecorderSettings,
     SettingsError,
@@ -24,6 +26,7 @@ from sinks.postgres.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:
     from simulator.replay_books import ReplayBooksScenario
+    from sinks.alerts import Notifier
 
 S = TypeVar("S", bound=LogSettings)
 
@@ -34,6 +37,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Settings.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(controls_app, name="controls")
+app.command("api")(serve_api)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -362,12 +367,13 @@ def sink() -> None:
     from core.models import Quarantined
     from sinks.postgres.alert_table import AlertTableSink
 
-    settings = _settings(StackSettings)
+    settings = _settings(AlertSettings)
     endpoints = _reach(settings)
     try:
         migrate(endpoints.database_url)
     except MigrationError as exc:
         fail(str(exc))
+    notifier = _notifier(settings, endpoints.database_url)
     consumer = Consumer(
         consumer_config(
             endpoints.kafka_bootstrap,
@@ -382,11 +388,14 @@ def sink() -> None:
         producer.produce("ops.quarantine", event)
         producer.flush()
 
-    alert_sink = AlertTableSink(consumer, endpoints.database_url, quarantine)
+    alert_sink = AlertTableSink(
+        consumer, endpoints.database_url, quarantine, deliver=None if notifier is None else notifier.notify
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    typer.echo("sink: ops.alerts -> alerts (group sink-alerts)")
+    where = f", delivered to {len(settings.alert_urls)} alert URL(s)" if notifier else ""
+    typer.echo(f"sink: ops.alerts -> alerts (group sink-alerts){where}")
     try:
         alert_sink.run(stop.is_set)
     finally:
@@ -394,6 +403,24 @@ def sink() -> None:
         typer.echo(
             f"sink: stopped, {s.consumed} consumed, {s.inserted} new alert rows, {s.quarantined} quarantined"
         )
+
+
+def _notifier(settings: AlertSettings, database_url: str) -> Notifier | None:
+    """The apprise notifier for POLYWINDOW_ALERT_URLS (None when there are none); its pool lives as
+    long as the process."""
+    from psycopg_pool import ConnectionPool
+
+    from sinks.alerts import Notifier
+    from sinks.postgres.alert_delivery import AlertDeliveryLog
+
+    if not settings.alert_urls:
+        return None
+    pool = ConnectionPool(database_url, min_size=1, max_size=2, open=True)
+    try:
+        return Notifier(settings.alert_urls, AlertDeliveryLog(pool))
+    except ValueError as exc:
+        pool.close()
+        fail(f"POLYWINDOW_ALERT_URLS=<hidden>: {exc}")
 
 
 FEEDS_ONLY = typer.Option(

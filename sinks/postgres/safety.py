@@ -25,7 +25,9 @@ _ALERT = (
     " ON CONFLICT (kind, dedupe_key, event_ts) DO NOTHING"
 )
 _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (%s, %s, %s, %s, %s)"
-_LATEST = "SELECT state, cause, event_ts FROM breaker_events ORDER BY event_ts DESC, id DESC LIMIT 1"
+# The latest act wins, whatever clock stamped it: a reset stamped by the API's wall clock must close a
+# trip stamped by a simulator clock running ahead at --speed 60.
+_LATEST = "SELECT state, cause, event_ts FROM breaker_events ORDER BY id DESC LIMIT 1"
 _SWITCH = (
     "UPDATE runtime_controls SET value = to_jsonb(%s::text), updated_at = %s, updated_by = %s"
     " WHERE name = 'kill_switch'"
