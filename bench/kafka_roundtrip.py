@@ -2,7 +2,7 @@
 
 Latency: 1 KB JSON events at a paced rate (default 200 msg/s), one hop, the consumer in its own
 thread; throughput: a burst of pre-built events produced and consumed as fast as the client goes.
-Last line: one JSON object with the figures.
+Last line: one JSON object with the figures. Runs on the bench's own topics (see TOPIC).
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from connectors.kafka import consumer_config, producer_config
 from infra import stack
 from polywindow.settings import StackSettings, load
 
-TOPIC = "ops.alerts"  # latency: any declared topic; ops.alerts is quiet
-BURST_TOPIC = "md.book"  # throughput: 6 partitions, so a burst fits the mock's ~5 MB per partition
+# Topics of the bench's own, never a declared one: bench payloads on ops.alerts or md.book were read
+# (and quarantined) by the operator's sink and flow. The embedded broker creates them on first use
+# (4 partitions); a real cluster needs them created, or auto-creation on.
+TOPIC = "bench.latency"
+BURST_TOPIC = "bench.burst"
 WARMUP = 300  # the first ~1.5 s measure the consumer's offset lookup, not a hop
 
 
