@@ -23,7 +23,7 @@ import structlog
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from core.daily_summary import daily_summary, summary_day
-from core.health import FeedAge, HealthLimits, evaluate
+from core.health import FeedAge, HealthLimits, PoolUse, evaluate
 from core.models import Alert
 from core.ops_watch import (
     Episodes,
@@ -92,10 +92,7 @@ class OpsWatcher:
         self.checks += 1
         return raised
 
-    def _health(self, conn: psycopg.Connection, now: datetime, use: object) -> list[str]:
-        from core.health import PoolUse
-
-        assert isinstance(use, PoolUse)
+    def _health(self, conn: psycopg.Connection, now: datetime, use: PoolUse) -> list[str]:
         return evaluate(
             now,
             read_breaker(conn),
