@@ -13,7 +13,6 @@ from core.models import Alert
 from infra import stack
 from polywindow.api_cli import controls_app, serve_api
 from polywindow.logs import configure as configure_logging
-from polywindow.watch_cli import watch
 from polywindow.settings import (
     AlertSettings,
     LogSettings,
@@ -23,6 +22,7 @@ from polywindow.settings import (
     check_every_process,
     load,
 )
+from polywindow.watch_cli import watch
 from sinks.postgres.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:

@@ -56,7 +56,9 @@ def watch() -> None:
         max_size=2,
         timeout=5.0,
     )
-    limits = WatchLimits(drawdown_usd=settings.alert_drawdown_usd, max_connections=settings.db_max_connections)
+    limits = WatchLimits(
+        drawdown_usd=settings.alert_drawdown_usd, max_connections=settings.db_max_connections
+    )
     watcher = OpsWatcher(pool, publish, limits, _now)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -103,7 +103,9 @@ class OpsWatcher:
             self._limits.health,
         )
 
-    def run(self, should_stop: Callable[[], bool], wait: Callable[[float], object], interval_s: float) -> None:
+    def run(
+        self, should_stop: Callable[[], bool], wait: Callable[[float], object], interval_s: float
+    ) -> None:
         """Check every `interval_s` until `should_stop()`; `wait` sleeps, returning early on a stop."""
         while not should_stop():
             try:

@@ -26,7 +26,7 @@ from sinks.postgres.alert_delivery import AlertDeliveryLog
 from sinks.postgres.alert_table import AlertTableSink
 from sinks.postgres.migrate import migrate
 from sinks.postgres.statement_timeout import timeout_pool
-from tests.integration.private_kafka import PrivateKafka, private_kafka
+from tests.integration.private_kafka import private_kafka
 from tests.integration.webhook_receiver import Receiver, webhook_receiver
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
@@ -139,7 +139,11 @@ def test_an_unknown_order_reaches_the_webhook_once(path: Path) -> None:
 
 def test_an_open_feed_gap_and_the_feeds_own_alert_of_it_are_delivered_once(path: Path) -> None:
     started = NOW - timedelta(seconds=30)
-    _sql(path.database_url, "INSERT INTO feed_gaps (feed, started_at, detail) VALUES ('rtds', %s, 'silent')", started)
+    _sql(
+        path.database_url,
+        "INSERT INTO feed_gaps (feed, started_at, detail) VALUES ('rtds', %s, 'silent')",
+        started,
+    )
     from core.enums import Severity
 
     path.publish(  # as connectors.ws_runner raises it when the gap opens
@@ -170,10 +174,18 @@ def test_a_failing_health_check_is_delivered_once_per_episode(path: Path) -> Non
         watcher.check()
     assert path.delivered()["[CRITICAL] health.failing"] == 1
     assert "position_count" in next(b for b in path.receiver.received if "health" in b["title"])["message"]
-    _sql(path.database_url, "INSERT INTO breaker_events (state, cause, event_ts) VALUES ('CLOSED', 'reset', %s)", clock[0])
+    _sql(
+        path.database_url,
+        "INSERT INTO breaker_events (state, cause, event_ts) VALUES ('CLOSED', 'reset', %s)",
+        clock[0],
+    )
     clock[0] += timedelta(seconds=10)
     watcher.check()
-    _sql(path.database_url, "INSERT INTO breaker_events (state, cause, event_ts) VALUES ('OPEN', 'pnl_match: x', %s)", clock[0])
+    _sql(
+        path.database_url,
+        "INSERT INTO breaker_events (state, cause, event_ts) VALUES ('OPEN', 'pnl_match: x', %s)",
+        clock[0],
+    )
     clock[0] += timedelta(seconds=10)
     _checks(watcher, 2)
     assert path.delivered()["[CRITICAL] health.failing"] == 2  # a second episode
@@ -218,13 +230,14 @@ def test_the_daily_summary_is_sent_once_per_utc_day(path: Path) -> None:
 
 
 def test_a_query_past_its_statement_timeout_is_an_alert_with_its_secrets_redacted(path: Path) -> None:
-    with timeout_pool(
-        path.database_url, process="feeds", timeout_ms=100, report=path.publish, now=lambda: NOW
-    ) as pool, pool.connection() as conn:
-        with pytest.raises(psycopg.errors.QueryCanceled):
-            conn.execute(
-                "SELECT pg_sleep(%(s)s) WHERE %(token)s <> ''", {"s": 2, "token": "hunter2-secret"}
-            )
+    with (
+        timeout_pool(
+            path.database_url, process="feeds", timeout_ms=100, report=path.publish, now=lambda: NOW
+        ) as pool,
+        pool.connection() as conn,
+        pytest.raises(psycopg.errors.QueryCanceled),
+    ):
+        conn.execute("SELECT pg_sleep(%(s)s) WHERE %(token)s <> ''", {"s": 2, "token": "hunter2-secret"})
     assert path.delivered()["[CRITICAL] db.statement_timeout"] == 1
     (body,) = [b for b in path.receiver.received if "statement_timeout" in b["title"]]
     assert "select pg_sleep" in body["message"] and "100 ms" in body["message"] and "feeds" in body["message"]

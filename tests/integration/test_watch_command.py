@@ -45,7 +45,12 @@ def test_an_unknown_order_found_by_the_watcher_is_delivered_once_by_the_sink(
         }
         procs = [
             subprocess.Popen(
-                [str(POLYWINDOW), cmd], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                [str(POLYWINDOW), cmd],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for cmd in ("watch", "sink")
         ]

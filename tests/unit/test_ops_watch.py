@@ -14,8 +14,8 @@ from core.health import PoolUse
 from core.ops_watch import (
     ClosedPnl,
     Episodes,
-    OpenGap,
     Novelty,
+    OpenGap,
     UnknownOrder,
     drawdown,
     drawdown_alerts,

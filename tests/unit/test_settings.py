@@ -194,7 +194,9 @@ def test_a_bad_value_of_a_public_setting_is_echoed(monkeypatch: pytest.MonkeyPat
         check_every_process()
 
 
-def test_the_watcher_settings_are_unit_named_with_a_statement_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_watcher_settings_are_unit_named_with_a_statement_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from decimal import Decimal
 
     from polywindow.settings import WatchSettings
