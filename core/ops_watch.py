@@ -9,7 +9,9 @@ delivers one message per episode however often the watcher finds the same condit
 - `feed.gap` (WARNING): an open `feed_gaps` row, with the identity the feeds give the alert they
   raise when they open it, so the two are one delivery.
 - `health.failing` (CRITICAL) and `db.pool_high` (WARNING): conditions without an identity of
-  their own; `Episodes` dates each from the first check that found it to the first that did not.
+  their own; `Episodes` dates each from the first check that found it to the first that did not,
+  whose end is said by `health.recovered` / `db.pool_recovered` (INFO) under the same key (so a
+  restarted watcher can tell an episode still open from the alerts table: `Episodes.restore`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "feed_gap_alerts",
     "health_alert",
     "pool_alert",
+    "recovered_alert",
     "unknown_order_alerts",
 ]
 
@@ -152,6 +155,20 @@ def pool_alert(use: PoolUse, since: datetime) -> Alert:
     )
 
 
+RECOVERED = {"health.failing": "health.recovered", "db.pool_high": "db.pool_recovered"}
+
+
+def recovered_alert(kind: str, since: datetime, now: datetime) -> Alert:
+    """The end of an episode of `kind` (one of RECOVERED's keys) that began at `since`."""
+    return Alert(
+        alert_kind=RECOVERED[kind],
+        severity=Severity.INFO,
+        message=f"{kind} cleared after {(now - since).total_seconds():.0f} s (since {since.isoformat()})",
+        dedupe_key=since.isoformat(),
+        event_ts=now,
+    )
+
+
 @dataclass
 class Episodes:
     """When each named condition began holding; a condition that clears is forgotten, so the next
@@ -165,6 +182,10 @@ class Episodes:
             self.open.pop(name, None)
             return None
         return self.open.setdefault(name, now)
+
+    def restore(self, name: str, since: datetime) -> None:
+        """An episode a previous watcher began and did not end (read back from the alerts table)."""
+        self.open[name] = since
 
 
 @dataclass

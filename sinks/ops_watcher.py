@@ -8,6 +8,8 @@ the health check failing (core.health over GET /health's inputs, the database's 
 standing in for the API's pool), connection use above 80%, and once a UTC day is over, its summary.
 An alert found again by the next check is not raised again (core.ops_watch.Novelty); a restarted
 watcher raises what it finds once more and the sink's delivery log keeps it from being sent twice.
+`health.failing` and `db.pool_high` episodes still open in the alerts table (no recovery alert
+after them) are taken up again by a restarted watcher, so they are not sent twice either.
 A check that cannot read the database is logged and retried at the next interval, never fatal.
 """
 
@@ -26,17 +28,26 @@ from core.daily_summary import daily_summary, summary_day
 from core.health import FeedAge, HealthLimits, PoolUse, evaluate
 from core.models import Alert
 from core.ops_watch import (
+    RECOVERED,
     Episodes,
     Novelty,
     drawdown_alerts,
     feed_gap_alerts,
     health_alert,
     pool_alert,
+    recovered_alert,
     unknown_order_alerts,
 )
 from sinks.postgres.assertion_table import latest_results, read_breaker
 from sinks.postgres.health_reads import clock_offsets, feed_rows
-from sinks.postgres.watch_reads import closed_pnl, connection_use, day_rows, open_gaps, unknown_orders
+from sinks.postgres.watch_reads import (
+    closed_pnl,
+    connection_use,
+    day_rows,
+    open_episode,
+    open_gaps,
+    unknown_orders,
+)
 
 __all__ = ["OpsWatcher", "WatchLimits"]
 
@@ -62,6 +73,7 @@ class OpsWatcher:
         self._episodes = Episodes()
         self._novelty = Novelty()
         self._summarized: date | None = None
+        self._restored = False
         self.checks = 0
 
     def check(self) -> list[Alert]:
@@ -69,6 +81,12 @@ class OpsWatcher:
         now = self._now()
         today = now.date()
         with self._pool.connection() as conn:
+            if not self._restored:
+                for kind in RECOVERED:
+                    since = open_episode(conn, kind, RECOVERED[kind])
+                    if since is not None:
+                        self._episodes.restore(kind, since)
+                self._restored = True
             use = connection_use(conn, self._limits.max_connections)
             found = drawdown_alerts(closed_pnl(conn, today), today, self._limits.drawdown_usd)
             found += unknown_order_alerts(unknown_orders(conn))
@@ -76,13 +94,15 @@ class OpsWatcher:
             problems = self._health(conn, now, use)
             due = summary_day(now)
             summary = None if due == self._summarized else daily_summary(due, day_rows(conn, due))
-        unhealthy_since = self._episodes.update("health", bool(problems), now)
+        ended: list[Alert] = []
+        unhealthy_since = self._episode("health.failing", bool(problems), now, ended)
         if unhealthy_since is not None:
             found.append(health_alert(problems, unhealthy_since))
-        crowded_since = self._episodes.update("pool", use.fraction > self._limits.health.max_pool_use, now)
+        crowded = use.fraction > self._limits.health.max_pool_use
+        crowded_since = self._episode("db.pool_high", crowded, now, ended)
         if crowded_since is not None:
             found.append(pool_alert(use, crowded_since))
-        raised = self._novelty.new(found)
+        raised = self._novelty.new(found) + ended
         if summary is not None:
             raised.append(summary)
         for alert in raised:
@@ -91,6 +111,14 @@ class OpsWatcher:
             self._summarized = due
         self.checks += 1
         return raised
+
+    def _episode(self, kind: str, active: bool, now: datetime, ended: list[Alert]) -> datetime | None:
+        """The episode's start while `active`; on its first check without, its end goes to `ended`."""
+        began = self._episodes.open.get(kind)
+        since = self._episodes.update(kind, active, now)
+        if since is None and began is not None:
+            ended.append(recovered_alert(kind, began, now))
+        return since
 
     def _health(self, conn: psycopg.Connection, now: datetime, use: PoolUse) -> list[str]:
         return evaluate(

@@ -12,7 +12,7 @@ from core.daily_summary import DayRows, Gap, day_bounds
 from core.health import PoolUse
 from core.ops_watch import ClosedPnl, OpenGap, UnknownOrder
 
-__all__ = ["closed_pnl", "connection_use", "day_rows", "open_gaps", "unknown_orders"]
+__all__ = ["closed_pnl", "connection_use", "day_rows", "open_episode", "open_gaps", "unknown_orders"]
 
 _PNL = (
     "SELECT mode, coalesce(closed_at, updated_at), realized_pnl_usd FROM positions"
@@ -82,3 +82,15 @@ def day_rows(conn: psycopg.Connection, day: date) -> DayRows:
         assertions_total=total,
         gaps=[Gap(_utc(s), None if e is None else _utc(e)) for s, e in gaps],
     )
+
+
+def open_episode(conn: psycopg.Connection, kind: str, ended_kind: str) -> datetime | None:
+    """When the episode of `kind` the alerts table shows open began: its latest alert, unless the
+    alert that ended it (`ended_kind`, same key) came after. None when there is none open."""
+    row = conn.execute(
+        "SELECT kind, event_ts FROM alerts WHERE kind IN (%s, %s) ORDER BY event_ts DESC, id DESC LIMIT 1",
+        (kind, ended_kind),
+    ).fetchone()
+    if row is None or row[0] != kind:
+        return None
+    return _utc(row[1])

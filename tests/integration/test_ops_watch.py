@@ -173,6 +173,10 @@ def test_a_failing_health_check_is_delivered_once_per_episode(path: Path) -> Non
         clock[0] += timedelta(seconds=10)
         watcher.check()
     assert path.delivered()["[CRITICAL] health.failing"] == 1
+    watcher = path.watcher(lambda: clock[0])  # restarted mid-episode: the same episode, read back
+    clock[0] += timedelta(seconds=10)
+    watcher.check()
+    assert path.delivered()["[CRITICAL] health.failing"] == 1
     assert "position_count" in next(b for b in path.receiver.received if "health" in b["title"])["message"]
     _sql(
         path.database_url,
@@ -188,7 +192,9 @@ def test_a_failing_health_check_is_delivered_once_per_episode(path: Path) -> Non
     )
     clock[0] += timedelta(seconds=10)
     _checks(watcher, 2)
-    assert path.delivered()["[CRITICAL] health.failing"] == 2  # a second episode
+    titles = path.delivered()
+    assert titles["[CRITICAL] health.failing"] == 2  # a second episode
+    assert titles["[INFO] health.recovered"] == 1
 
 
 def test_database_connections_above_80_percent_are_delivered_once(path: Path) -> None:

@@ -21,7 +21,9 @@ def _timeout_alerts(database: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def test_a_feeds_query_past_its_statement_timeout_is_alerted(endpoints: stack.Endpoints, fresh_database: str) -> None:
+def test_a_feeds_query_past_its_statement_timeout_is_alerted(
+    endpoints: stack.Endpoints, fresh_database: str
+) -> None:
     migrate(fresh_database)
     settings = FeedSettings(db_statement_timeout_ms=200)
     feeds = Feeds(settings, endpoints.kafka_bootstrap, fresh_database, only={"gamma"})

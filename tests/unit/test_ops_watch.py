@@ -22,6 +22,7 @@ from core.ops_watch import (
     feed_gap_alerts,
     health_alert,
     pool_alert,
+    recovered_alert,
     unknown_order_alerts,
 )
 
@@ -104,3 +105,17 @@ def test_novelty_passes_an_alert_once_while_it_keeps_being_found_and_forgets_wha
     assert novelty.new([a, b]) == [b]
     assert novelty.new([b]) == []
     assert novelty.new([a]) == [a] and novelty.seen == {(a.alert_kind, a.dedupe_key)}
+
+
+def test_an_episode_restored_from_the_alerts_table_keeps_its_start() -> None:
+    ep = Episodes()
+    ep.restore("health", T0)
+    assert ep.update("health", True, T0 + timedelta(minutes=5)) == T0
+
+
+def test_the_end_of_an_episode_is_said_under_the_episode_key() -> None:
+    r = recovered_alert("health.failing", T0, T0 + timedelta(minutes=3))
+    assert r.alert_kind == "health.recovered" and r.severity is Severity.INFO
+    assert r.dedupe_key == T0.isoformat() and r.event_ts == T0 + timedelta(minutes=3)
+    assert "180 s" in r.message
+    assert recovered_alert("db.pool_high", T0, T0).alert_kind == "db.pool_recovered"
