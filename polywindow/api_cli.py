@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -32,7 +33,6 @@ def serve_api() -> None:
     """The control API on POLYWINDOW_API_HOST:POLYWINDOW_API_PORT (127.0.0.1:8780) until Ctrl-C or SIGTERM."""
     import uvicorn
     from confluent_kafka import Consumer
-    from psycopg_pool import ConnectionPool
 
     from api.app import ApiDeps, create_app
     from api.stream import Broadcaster, KafkaPump
@@ -41,6 +41,7 @@ def serve_api() -> None:
     from polywindow.cli import _reach, fail
     from polywindow.processes import port_taken
     from sinks.postgres.migrate import MigrationError, migrate
+    from sinks.postgres.statement_timeout import timeout_pool
 
     settings = _settings()
     if settings.api_token is None:
@@ -73,7 +74,17 @@ def serve_api() -> None:
     pump = KafkaPump(consumer, broadcaster)
     stop = threading.Event()
     pump_thread = threading.Thread(target=pump.run, args=(stop.is_set,), name="api-event-pump", daemon=True)
-    with ConnectionPool(endpoints.database_url, min_size=1, max_size=10, timeout=5, open=True) as pool:
+    pool = timeout_pool(  # a query cancelled by the statement timeout is a db.statement_timeout alert
+        endpoints.database_url,
+        process="api",
+        timeout_ms=settings.db_statement_timeout_ms,
+        report=lambda alert: publish("ops.alerts", alert),
+        now=lambda: datetime.now(UTC),
+        min_size=1,
+        max_size=10,
+        timeout=5,
+    )
+    with pool:
         app = create_app(
             ApiDeps(pool=pool, token=settings.api_token, publish=publish, broadcaster=broadcaster)
         )

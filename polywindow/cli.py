@@ -22,6 +22,7 @@ from polywindow.settings import (
     check_every_process,
     load,
 )
+from polywindow.watch_cli import watch
 from sinks.postgres.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(controls_app, name="controls")
 app.command("api")(serve_api)
+app.command("watch")(watch)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

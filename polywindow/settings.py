@@ -51,6 +51,13 @@ class StackSettings(LogSettings):
     )
     stack_dir: Path = Field(default=Path(".stack"), validation_alias="POLYWINDOW_STACK_DIR")
     startup_timeout_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STARTUP_TIMEOUT_S")
+    db_statement_timeout_ms: int = Field(
+        default=30_000,
+        gt=0,
+        validation_alias="POLYWINDOW_DB_STATEMENT_TIMEOUT_MS",
+        description="statement_timeout of the database pools of the long-running processes; a query cancelled"
+        " by it is a db.statement_timeout alert",
+    )
 
     @field_validator("kafka_client_config", mode="before")
     @classmethod
@@ -305,6 +312,22 @@ class AlertSettings(StackSettings):
         return value
 
 
+class WatchSettings(StackSettings):
+    """`polywindow watch`: how often it reads PostgreSQL, and the thresholds it alerts on."""
+
+    watch_interval_s: float = Field(default=10.0, gt=0, validation_alias="POLYWINDOW_WATCH_INTERVAL_S")
+    alert_drawdown_usd: Decimal = Field(
+        default=Decimal(50), gt=0, validation_alias="POLYWINDOW_ALERT_DRAWDOWN_USD"
+    )
+    db_max_connections: int | None = Field(
+        default=None,
+        gt=0,
+        validation_alias="POLYWINDOW_DB_MAX_CONNECTIONS",
+        description="connections to our database counted as 100% (unset: the server's max_connections"
+        " less its superuser reserve)",
+    )
+
+
 class ApiSettings(AlertSettings):
     """`polywindow api` (and `polywindow controls`, its shell client): where it listens, its bearer
     token, and the alert URLs (apprise) the safety net notifies. Binds to loopback unless told otherwise."""
@@ -369,6 +392,10 @@ PUBLIC_SETTINGS = frozenset(
         "strategies",
         "min_time_left_s",
         "max_daily_drawdown_usd",
+        "db_statement_timeout_ms",
+        "watch_interval_s",
+        "alert_drawdown_usd",
+        "db_max_connections",
         "workers",
         "batch_size",
         "controls_poll_ms",
@@ -433,6 +460,7 @@ EVERY_PROCESS: tuple[type[StackSettings], ...] = (
     SimSettings,
     FlowSettings,
     ApiSettings,
+    WatchSettings,
 )
 
 

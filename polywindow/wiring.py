@@ -16,7 +16,6 @@ from functools import partial
 
 import httpx
 import structlog
-from psycopg_pool import ConnectionPool
 
 from connectors.binance_klines import BinanceKlineChannel
 from connectors.clock import Clock, SimulatorClock, SystemClock
@@ -46,6 +45,7 @@ from core.window_integrity import (
 )
 from polywindow.settings import FeedSettings
 from sinks.postgres.ops import OpsWriter
+from sinks.postgres.statement_timeout import timeout_pool
 from sinks.postgres.write_queue import WriteFailure, WriteQueue
 
 log = structlog.get_logger(__name__)
@@ -95,7 +95,17 @@ class Feeds:
         self.producer = EventProducer(kafka_bootstrap, settings.kafka_client())
         # A short wait for a connection, so a database outage turns into retries held in order by
         # the writer instead of a writer stuck for the pool's default 30 s.
-        self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True, timeout=5.0)
+        # A statement timeout, so one slow query cannot hold the writer; one that hits it is an alert.
+        self.pool = timeout_pool(
+            database_url,
+            process="feeds",
+            timeout_ms=settings.db_statement_timeout_ms,
+            report=self._alert,
+            now=self.now,
+            min_size=1,
+            max_size=4,
+            timeout=5.0,
+        )
         self.ops = OpsWriter(self.pool)
         self.writes = WriteQueue(WRITE_QUEUE_CAPACITY, on_failure=self._write_failed).start()
         self.supervisor = Supervisor(self.clock, Backoff(base_s=1.0, cap_s=30.0), self._crashed)

@@ -192,3 +192,22 @@ def test_a_bad_value_of_a_public_setting_is_echoed(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("POLYWINDOW_ARCHIVE_ROLL_ROWS", "many")
     with pytest.raises(SettingsError, match='POLYWINDOW_ARCHIVE_ROLL_ROWS="many"'):
         check_every_process()
+
+
+def test_the_watcher_settings_are_unit_named_with_a_statement_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from decimal import Decimal
+
+    from polywindow.settings import WatchSettings
+
+    defaults = load(WatchSettings)
+    assert defaults.watch_interval_s == 10 and defaults.alert_drawdown_usd == Decimal(50)
+    assert defaults.db_statement_timeout_ms == 30_000 and defaults.db_max_connections is None
+    monkeypatch.setenv("POLYWINDOW_ALERT_DRAWDOWN_USD", "-1")
+    with pytest.raises(SettingsError, match="POLYWINDOW_ALERT_DRAWDOWN_USD"):
+        load(WatchSettings)
+    monkeypatch.delenv("POLYWINDOW_ALERT_DRAWDOWN_USD")
+    monkeypatch.setenv("POLYWINDOW_DB_STATEMENT_TIMEOUT_MS", "0")
+    with pytest.raises(SettingsError, match="POLYWINDOW_DB_STATEMENT_TIMEOUT_MS"):
+        load(StackSettings)
