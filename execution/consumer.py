@@ -1,0 +1,54 @@
+"""The `trade.intents` consumer: each intent through `OrderManager.execute`, offsets committed after.
+
+One consumer group; a message's offset is committed only once its execution (and so every row it
+wrote to PostgreSQL) is done: an executor killed mid-intent sees the intent again on restart, and
+the order manager finds the order it stored and settles it instead of placing a second one. An
+undecodable value is logged and skipped (its offset committed): it can never become an order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from confluent_kafka import Consumer, KafkaException
+
+from connectors.kafka import decode_message
+from core.models import OrderIntent
+from execution.order_manager import ExecutionResult, OrderManager
+
+__all__ = ["IntentConsumer"]
+
+log = structlog.get_logger(__name__)
+
+
+class IntentConsumer:
+    def __init__(self, consumer: Consumer, manager: OrderManager) -> None:
+        self._consumer = consumer
+        self._manager = manager
+        self.executed = 0
+        self.undecodable = 0
+
+    def poll_once(self, timeout_s: float = 0.05) -> list[ExecutionResult]:
+        """Take what is waiting, execute it in order, then commit; returns what was executed."""
+        results: list[ExecutionResult] = []
+        msgs = self._consumer.consume(100, timeout_s)
+        for msg in msgs:
+            if msg.error() is not None:
+                log.warning("execute.kafka_error", error=str(msg.error()))
+                continue
+            try:
+                event = decode_message(msg)
+            except (ValueError, KafkaException) as exc:
+                self.undecodable += 1
+                log.error("execute.undecodable_intent", offset=msg.offset(), error=str(exc))
+            else:
+                if isinstance(event, OrderIntent):
+                    results.append(self._manager.execute(event))
+                    self.executed += 1
+            self._consumer.commit(message=msg, asynchronous=False)
+        return results
+
+    def run(self, stop: Callable[[], bool]) -> None:
+        while not stop():
+            self.poll_once()
