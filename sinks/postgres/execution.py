@@ -167,7 +167,8 @@ class ExecutionStore:
                     )
             for entry in batch.audit:
                 detail = Jsonb({**entry.detail, "mode": self.mode.value, "run_id": self.run_id})
-                cur.execute(_AUDIT, (entry.at, entry.action, entry.subject, detail, entry.event_key))
+                key = f"{self.mode.value}:{self._run_key}:{entry.event_key}"
+                cur.execute(_AUDIT, (entry.at, entry.action, entry.subject, detail, key))
 
     def _position(self, cur: psycopg.Cursor[Any], row: PositionRow) -> None:
         p = row.position
