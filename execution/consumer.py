@@ -3,7 +3,8 @@
 One consumer group; a message's offset is committed only once its execution (and so every row it
 wrote to PostgreSQL) is done: an executor killed mid-intent sees the intent again on restart, and
 the order manager finds the order it stored and settles it instead of placing a second one. An
-undecodable value is logged and skipped (its offset committed): it can never become an order.
+undecodable value is logged and skipped (its offset committed): it can never become an order; so is
+an intent risk approved for another mode than this executor's.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class IntentConsumer:
         self._manager = manager
         self.executed = 0
         self.undecodable = 0
+        self.other_mode = 0
 
     def poll_once(self, timeout_s: float = 0.05) -> list[ExecutionResult]:
         """Take what is waiting, execute it in order, then commit; returns what was executed."""
@@ -43,7 +45,9 @@ class IntentConsumer:
                 self.undecodable += 1
                 log.error("execute.undecodable_intent", offset=msg.offset(), error=str(exc))
             else:
-                if isinstance(event, OrderIntent):
+                if isinstance(event, OrderIntent) and event.mode is not self._manager.mode:
+                    self.other_mode += 1  # risk approved it for another mode: never ours to trade
+                elif isinstance(event, OrderIntent):
                     results.append(self._manager.execute(event))
                     self.executed += 1
             self._consumer.commit(message=msg, asynchronous=False)

@@ -396,6 +396,86 @@ def sink() -> None:
         )
 
 
+EXECUTE_MODE = typer.Option(None, "--mode", help="LIVE, DRY_RUN, PAPER or BACKTEST (default: POLYWINDOW_MODE).")
+EXECUTE_RUN = typer.Option(None, "--run-id", help="BACKTEST: the run the rows belong to.")
+
+
+@app.command("execute")
+def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -> None:
+    """The execution consumer: trade.intents (group `execute`) through the order manager in one
+    mode, rows to PostgreSQL, offsets committed after them; until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    import psycopg
+
+    from connectors.kafka import new_consumer
+    from connectors.polymarket.clob import PostFailed
+    from core.enums import TradingMode
+    from core.execution_guards import ExecutionLimits
+    from core.fees import FeeSchedule
+    from execution.consumer import IntentConsumer
+    from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
+    from polywindow.settings import ExecuteSettings
+
+    overrides = {"mode": TradingMode(mode.upper())} if mode else {}
+    try:
+        settings = load(ExecuteSettings, **overrides)
+    except (SettingsError, ValueError) as exc:
+        fail(str(exc))
+    chosen = settings.mode
+    if chosen is TradingMode.BACKTEST and not run_id:
+        fail("--mode BACKTEST needs --run-id")
+    endpoints = _reach(settings)
+    try:
+        migrate(endpoints.database_url)
+    except MigrationError as exc:
+        fail(str(exc))
+    venue = None
+    if chosen is not TradingMode.BACKTEST:
+        try:
+            key = settings.private_key
+            if key is None:  # PAPER reads books only: a throwaway key for the client's L1 calls
+                import secrets
+
+                from pydantic import SecretStr
+
+                key = SecretStr("0x" + secrets.token_hex(32))
+            venue = connect_venue(settings.clob_url, key)
+        except PostFailed as exc:
+            fail(f"the venue at {settings.clob_url} refused the API credentials: {exc}")
+    conn = psycopg.connect(endpoints.database_url, autocommit=True)
+    manager = build_manager(
+        chosen,
+        conn,
+        venue=venue,
+        market=FixedMarket(settings.backtest_tick, FeeSchedule(settings.backtest_fee_rate)),
+        paper_balance_usd=settings.paper_balance_usd,
+        run_id=run_id if chosen is TradingMode.BACKTEST else None,
+        limits=ExecutionLimits(settings.max_position_usd, settings.daily_drawdown_usd),
+        confirm_s=settings.confirm_s,
+    )
+    manager.start()
+    consumer = new_consumer(
+        endpoints.kafka_bootstrap,
+        settings.group_id,
+        ["trade.intents"],
+        embedded=endpoints.kafka_embedded,
+        client_config=settings.kafka_client(),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"execute: {chosen.value}, trade.intents (group {settings.group_id}) (Ctrl-C stops)")
+    runner = IntentConsumer(consumer, manager)
+    try:
+        runner.run(stop.is_set)
+    finally:
+        consumer.close()
+        conn.close()
+        typer.echo(f"execute: stopped, {runner.executed} intents executed")
+
+
 FEEDS_ONLY = typer.Option(
     "gamma,market,user,rtds,klines", "--only", help="Comma-separated subset of connectors to run."
 )
