@@ -247,6 +247,16 @@ def sim(
 UP_ONLY_SIM = typer.Option(False, "--sim-only", help="Serve only the simulator after the stack.")
 
 
+def _sim_trader() -> dict[str, str]:
+    """A throwaway key for the DRY_RUN executor on the simulator (it signs, never posts), unless one is set."""
+    import os
+    import secrets
+
+    if os.environ.get("POLY_PRIVATE_KEY"):
+        return {}
+    return {"POLY_PRIVATE_KEY": "0x" + secrets.token_hex(32)}
+
+
 @app.command("up")
 def up(
     port: int | None = SIM_PORT,
@@ -293,7 +303,8 @@ def up(
         group.start(Child("record", ("record",), {}))
         group.start(Child("sink", ("sink",), {}))
         group.start(Child("flow", ("flow",), simulator_env(chosen)))
-        typer.echo("running: sim, feeds, record, sink, flow (Ctrl-C stops them)")
+        group.start(Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()}))
+        typer.echo("running: sim, feeds, record, sink, flow, execute (Ctrl-C stops them)")
         code, why = group.wait()
     except KeyboardInterrupt:
         code, why = group.stopped()

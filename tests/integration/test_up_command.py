@@ -109,6 +109,7 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         wait_for(lambda: len(_archived_parts(archive)) >= 1, 30, "an archived part from the record child")
         family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
         assert sorted(p.cmdline()[2] for p in family[0].children()) == [
+            "execute",
             "feeds",
             "flow",
             "record",
@@ -132,6 +133,7 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         "record: stopped",
         "sink: stopped",
         "flow: stopped",
+        "execute: stopped",
         "polywindow up: stopped",
     )
     for line in stops:
