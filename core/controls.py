@@ -109,21 +109,39 @@ _CLOSED = RuntimeControls(
 
 def apply_snapshot(held: RuntimeControls | None, snapshot: ControlsSnapshot) -> RuntimeControls:
     """The controls after a full table read. The read must carry all six controls (the migration
-    inserts them) or ValueError is raised: a partial read is not the truth. The version moves only
-    when a value changed; `as_of` always moves to the read time."""
+    inserts them) or ValueError is raised: a partial read is not the truth. A control whose held
+    value came from a change newer than the row read keeps that value (the read began before the
+    change was written). The version moves only when a value changed; `as_of` moves to the read time."""
     names = {row.name for row in snapshot.rows}
     missing = set(ControlName) - names
     if missing:
         raise ValueError(f"runtime_controls read lacks {sorted(m.value for m in missing)}")
     fresh = replace(_CLOSED, as_of=snapshot.read_at)
+    stamps: dict[ControlName, datetime] = {}
     for row in sorted(snapshot.rows, key=lambda r: r.updated_at):
         fresh = fresh.with_value(row.name, row.value)
-    stamps = {row.name: row.updated_at for row in snapshot.rows}
+        stamps[row.name] = row.updated_at
+    if held is not None:  # a change newer than the row read (the read raced with it) stands
+        for name, seen in held.updated_at.items():
+            if seen > stamps[name]:
+                fresh, stamps[name] = _copy_value(fresh, held, name), seen
     if held is None:
         return replace(fresh, version=1, updated_at=stamps)
     version = held.version + (1 if fresh.values() != held.values() else 0)
     as_of = max(snapshot.read_at, held.as_of)
     return replace(fresh, version=version, as_of=as_of, updated_at=stamps)
+
+
+def _copy_value(into: RuntimeControls, source: RuntimeControls, name: ControlName) -> RuntimeControls:
+    field = {
+        ControlName.KILL_SWITCH: "kill_switch",
+        ControlName.TRADING_MODE: "trading_mode",
+        ControlName.MAX_POSITION_USD: "max_position_usd",
+        ControlName.MAX_SESSION_LOSS_USD: "max_session_loss_usd",
+        ControlName.ALLOWED_INSTRUMENTS: "allowed_instruments",
+        ControlName.ALLOWED_STRATEGIES: "allowed_strategies",
+    }[name]
+    return replace(into, **{field: getattr(source, field)})
 
 
 def apply_change(held: RuntimeControls | None, change: ControlChange) -> RuntimeControls | None:

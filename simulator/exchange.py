@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
@@ -187,6 +188,10 @@ class Exchange:
         )
         self.submit(req)
         return order_id
+
+    def batched(self) -> AbstractContextManager[None]:
+        """Changes made inside the block reach the market channel as one net `price_change`."""
+        return self._pub.hold()
 
     def cancel_owner_orders(self, owner: str, token_id: str | None = None) -> int:
         """Cancel an owner's resting orders, all or those on one token; returns how many."""

@@ -184,6 +184,8 @@ def market_json(window: Window, now: datetime, settings: WindowSettings) -> dict
     market["acceptingOrders"] = not ended
     market["closed"] = resolved if settings.gamma_closed_at_resolution else ended
     bid, ask, last = window.quote
+    if window.tick is not None:
+        market["orderPriceMinTickSize"] = float(window.tick)
     if not ended:
         if bid is not None:
             market["bestBid"] = float(bid)

@@ -1,30 +1,50 @@
-"""Simulated resting liquidity that thins towards a window's close as the venue's books do (§11b).
+"""Simulated resting liquidity shaped like the venue's books, per window length (§11b, §11c).
 
-A book that stays deep to the end makes every strategy look better than it can be, so the maker
-follows POLYMARKET.md §11b's medians by time to close: how often both sides are quoted, the
-favourite's depth within 5 cents of the touch, and nothing at all in the last 30 s. The fair price is
-a model, not money: P(Up) = Φ(ln(S/K) / (σ√τ)), then snapped to the market's tick as Decimal.
+The maker prices a window from the oracle (P(Up) from ln(spot/strike), the time left and the
+asset's quoting volatility, `oracle.ASSET_MODELS`), takes its book shape from
+`book_profile.profile_for(interval)` and its levels from `quote_model.build_levels`.
+
+A requote replaces the maker's levels in one step: the cancels and placements happen inside one
+`Exchange.batched()` block, so the market channel sends one `price_change` with the net change and
+no reader, REST or socket, ever sees the half-built book in between. Only levels that changed (price,
+size, or an order partly taken) are replaced; the others keep their orders. Levels that would cross
+someone else's resting order are left out (the maker posts, it never takes).
+
+The tick follows the book: once the maker's price passes 0.96 or 0.04, or the end state bids the
+favourite at 0.99, the market moves to 0.001 (`tick_size_change`; Gamma's field follows). Like
+the venue's documented change it is one-way.
 """
 
 from __future__ import annotations
 
-import math
 import random
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
-from statistics import NormalDist
+from decimal import Decimal
 from typing import Protocol
 
-from simulator.book import Side
+from simulator.book import BookSide, Order, Side
+from simulator.book_profile import profile_for
+from simulator.oracle import ASSET_MODELS
 from simulator.protocol import VenueError
+from simulator.quote_model import (
+    FINE_TICK,
+    Level,
+    WindowDraws,
+    build_levels,
+    crosses_fine_edge,
+    fair_up,
+    window_draws,
+)
 from simulator.windows import Window
 
 MM_OWNER = "sim-mm"
 
 
 class LiquidityVenue(Protocol):
-    """The part of part A's Exchange the maker uses."""
+    """The part of the Exchange the maker uses."""
 
     def place_liquidity(
         self, token_id: str, side: Side, price: Decimal, size: Decimal, owner: str = MM_OWNER
@@ -32,49 +52,28 @@ class LiquidityVenue(Protocol):
 
     def cancel_owner_orders(self, owner: str, token_id: str | None = None) -> int: ...
 
+    def batched(self) -> AbstractContextManager[None]: ...
 
-@dataclass(frozen=True, slots=True)
-class BookBand:
-    """One row of §11b: from `min_tau_s` to the next row, the quoting odds and depth."""
+    def cancel(self, account: str, order_ids: list[str]) -> tuple[list[str], dict[str, str]]: ...
 
-    min_tau_s: int
-    both_sides: float
-    favourite_depth: Decimal
-    other_depth: Decimal
+    def order(self, order_id: str) -> Order | None: ...
 
+    def best(self, token_id: str) -> tuple[Decimal | None, Decimal | None]: ...
 
-BANDS = (
-    BookBand(600, 1.00, Decimal("8700"), Decimal("8700")),
-    BookBand(300, 1.00, Decimal("8200"), Decimal("8200")),
-    BookBand(120, 0.92, Decimal("3000"), Decimal("3000")),
-    BookBand(60, 0.54, Decimal("40"), Decimal("400")),
-    BookBand(30, 0.18, Decimal("0"), Decimal("150")),
-)
+    def tick_size(self, token_or_condition: str) -> Decimal: ...
 
-
-def band_for(tau_s: float) -> BookBand | None:
-    """The §11b row for `tau_s` seconds to close; None in the last 30 s (empty book)."""
-    return next((b for b in BANDS if tau_s >= b.min_tau_s), None)
+    def set_tick_size(self, condition_id: str, tick: Decimal) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class MakerSettings:
-    levels: int = 5
     requote_s: float = 5.0
-    vol_per_s: float = 0.0001
-    min_size: Decimal = Decimal("5")
+    # Kept for the synthetic feed's warm-up: the paths start at least this many seconds early.
+    levels: int = 5
 
 
-def fair_up(spot: Decimal, strike: Decimal, tau_s: float, vol_per_s: float) -> float:
-    """P(close >= strike) for a driftless log-normal price with `vol_per_s` per-second volatility."""
-    if tau_s <= 0:
-        return 1.0 if spot >= strike else 0.0
-    z = float((spot / strike).ln()) / (vol_per_s * math.sqrt(tau_s))
-    return NormalDist().cdf(z)
-
-
-def _floor_tick(p: float, tick: Decimal) -> Decimal:
-    return (Decimal(f"{p:.6f}") / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+def log_moneyness(spot: Decimal, strike: Decimal) -> float:
+    return float((spot / strike).ln())
 
 
 class MarketMaker:
@@ -83,59 +82,86 @@ class MarketMaker:
     def __init__(self, venue: LiquidityVenue, settings: MakerSettings, seed: int) -> None:
         self.venue, self.settings, self.seed = venue, settings, seed
         self._last: dict[str, datetime] = {}
+        self._draws: dict[str, WindowDraws] = {}
+        self._resting: dict[str, dict[tuple[BookSide, Decimal], tuple[str, Decimal]]] = {}
 
     def due(self, window: Window, now: datetime) -> bool:
         last = self._last.get(window.slug)
         return last is None or (now - last).total_seconds() >= self.settings.requote_s
 
     def withdraw(self, window: Window) -> None:
+        """Pull the window's quotes at its close and forget it."""
         self.venue.cancel_owner_orders(MM_OWNER, window.up_token_id)
         self._last.pop(window.slug, None)
+        self._draws.pop(window.slug, None)
+        self._resting.pop(window.slug, None)
         window.quote = (None, None, window.quote[2])
 
-    def quote(
-        self, window: Window, now: datetime, spot: Decimal | None, strike: Decimal | None, tick: Decimal
-    ) -> None:
+    def quote(self, window: Window, now: datetime, spot: Decimal | None, strike: Decimal | None) -> None:
         """Replace the maker's orders on `window` for time `now` (deterministic per window and second)."""
         self._last[window.slug] = now
-        self.venue.cancel_owner_orders(MM_OWNER, window.up_token_id)
         tau = (window.end - now).total_seconds()
-        band = band_for(tau)
-        if band is None or spot is None:
+        if spot is None or tau <= 0:
+            with self.venue.batched():
+                self.venue.cancel_owner_orders(MM_OWNER, window.up_token_id)
+            self._resting.pop(window.slug, None)
             window.quote = (None, None, window.quote[2])
             return
+        profile = profile_for(window.interval_s)
+        model = ASSET_MODELS.get(window.asset, ASSET_MODELS["btc"])
+        vol = model.quote_vol_per_s if profile.quote_vol == "print" else model.vol_per_s
+        p_up = 0.5 if strike is None else fair_up(log_moneyness(spot, strike), tau, vol)
+        tick = self._tick(window, p_up, profile.end_state(tau))
+        draws = self._draws.get(window.slug)
+        if draws is None:
+            draws = self._draws[window.slug] = window_draws(self.seed, window.slug)
         rng = random.Random(f"{self.seed}:{window.slug}:{int(now.timestamp())}")
-        p = 0.5 if strike is None else fair_up(spot, strike, tau, self.settings.vol_per_s)
-        p = min(max(p, float(tick)), 1 - 2 * float(tick))
-        bid = _floor_tick(p, tick)
-        ask = bid + tick
-        up_favourite = p >= 0.5
-        both = rng.random() < band.both_sides
-        # When one side goes, it is the favourite's asks: Up asks if Up leads, else Up bids (= Down asks).
-        quote_bids = both or up_favourite
-        quote_asks = both or not up_favourite
-        fav_depth, other_depth = band.favourite_depth, band.other_depth
-        bid_depth = other_depth if up_favourite else fav_depth
-        ask_depth = fav_depth if up_favourite else other_depth
-        placed_bid = self._ladder(window, "BUY", bid, -tick, bid_depth, tick) if quote_bids else None
-        placed_ask = self._ladder(window, "SELL", ask, tick, ask_depth, tick) if quote_asks else None
-        window.quote = (placed_bid, placed_ask, window.quote[2])
+        levels = build_levels(profile, tau, p_up, tick, draws, rng)
+        with self.venue.batched():
+            self._replace(window, levels)
+        bid, ask = self.venue.best(window.up_token_id)
+        window.quote = (bid, ask, window.quote[2])
 
-    def _ladder(
-        self, window: Window, side: Side, touch: Decimal, step: Decimal, depth: Decimal, tick: Decimal
-    ) -> Decimal | None:
-        """Spread `depth` shares over up to `levels` ticks from the touch; returns the touch placed."""
-        if depth <= 0:
-            return None
-        size = max((depth / self.settings.levels).quantize(Decimal("0.01")), self.settings.min_size)
-        placed: Decimal | None = None
-        for k in range(self.settings.levels):
-            price = touch + step * k
-            if not tick <= price <= 1 - tick:
-                break
+    def _tick(self, window: Window, p_up: float, end_state: bool) -> Decimal:
+        tick = self.venue.tick_size(window.condition_id)
+        if tick > FINE_TICK and crosses_fine_edge(p_up, end_state):
+            self.venue.set_tick_size(window.condition_id, FINE_TICK)
+            tick = FINE_TICK
+        window.tick = tick
+        return tick
+
+    def _replace(self, window: Window, levels: list[Level]) -> None:
+        """Cancel the resting levels that changed or went, then post the new ones."""
+        resting = self._resting.setdefault(window.slug, {})
+        target = {(lv.side, lv.price): lv.size for lv in levels}
+        stale: list[str] = []
+        for key, (order_id, size) in list(resting.items()):
+            order = self.venue.order(order_id)
+            intact = order is not None and order.status == "LIVE" and order.remaining == size
+            if not intact or target.get(key) != size:
+                if order is not None and order.status == "LIVE":
+                    stale.append(order_id)
+                del resting[key]
+        if stale:
+            self.venue.cancel(MM_OWNER, stale)
+        fresh = [lv for lv in levels if (lv.side, lv.price) not in resting]
+        for level in self._posting(window, fresh):
+            side: Side = "BUY" if level.side == "bid" else "SELL"
             try:
-                self.venue.place_liquidity(window.up_token_id, side, price, size, owner=MM_OWNER)
-            except (VenueError, KeyError, ValueError):  # a refused quote (closed market, tick) is skipped
+                order_id = self.venue.place_liquidity(
+                    window.up_token_id, side, level.price, level.size, MM_OWNER
+                )
+            except (VenueError, KeyError, ValueError):  # a refused quote (closed market) is skipped
                 continue
-            placed = price if placed is None else placed
-        return placed
+            if order_id:  # "" while a swept level waits for its refill (simulator.refill)
+                resting[(level.side, level.price)] = (order_id, level.size)
+
+    def _posting(self, window: Window, levels: list[Level]) -> Iterator[Level]:
+        """The levels that do not cross the others' resting orders (the maker's own are canceled)."""
+        bid, ask = self.venue.best(window.up_token_id)
+        for level in levels:
+            if level.side == "bid" and ask is not None and level.price >= ask:
+                continue
+            if level.side == "ask" and bid is not None and level.price <= bid:
+                continue
+            yield level

@@ -105,18 +105,35 @@ class ReplaySource:
 
 @dataclass(frozen=True, slots=True)
 class AssetModel:
-    """Start price, per-second volatility and price steps of one synthetic asset."""
+    """Start price, per-second volatilities and price steps of one synthetic asset.
+
+    `vol_per_s` drives the path: the per-second volatility that gives the real window-scale
+    (300 s) moves. `quote_vol_per_s` is what the venue's books price with: the volatility of one
+    second's print. On real prints the first exceeds the second (the oracle's moves trend over
+    seconds), and real books price the favourite as the second says (§11c's medians at 60-120 s).
+    BTC's are measured on the fixture day (`simulator.vol_calibration`, checked by a test); there
+    are no recorded ETH/SOL/XRP prints, so theirs are BTC's times 1.22, 1.56 and 1.44, the ratios
+    the model used before calibration (typical of those assets' realized volatility against BTC).
+    """
 
     start_price: Decimal
     vol_per_s: float
+    quote_vol_per_s: float
     binance_tick: Decimal
 
 
+BTC_PATH_VOL_PER_S = 0.0000947  # fixture day 2026-06-08, 300 s log returns, per sqrt(s)
+BTC_QUOTE_VOL_PER_S = 0.0000662  # fixture day 2026-06-08, 1 s log returns
+
 ASSET_MODELS = {
-    "btc": AssetModel(Decimal("64000"), 0.00009, Decimal("0.01")),
-    "eth": AssetModel(Decimal("3200"), 0.00011, Decimal("0.01")),
-    "sol": AssetModel(Decimal("150"), 0.00014, Decimal("0.01")),
-    "xrp": AssetModel(Decimal("0.6"), 0.00013, Decimal("0.0001")),
+    "btc": AssetModel(Decimal("64000"), BTC_PATH_VOL_PER_S, BTC_QUOTE_VOL_PER_S, Decimal("0.01")),
+    "eth": AssetModel(
+        Decimal("3200"), BTC_PATH_VOL_PER_S * 1.22, BTC_QUOTE_VOL_PER_S * 1.22, Decimal("0.01")
+    ),
+    "sol": AssetModel(Decimal("150"), BTC_PATH_VOL_PER_S * 1.56, BTC_QUOTE_VOL_PER_S * 1.56, Decimal("0.01")),
+    "xrp": AssetModel(
+        Decimal("0.6"), BTC_PATH_VOL_PER_S * 1.44, BTC_QUOTE_VOL_PER_S * 1.44, Decimal("0.0001")
+    ),
 }
 
 

@@ -7,7 +7,8 @@ exchange. Simulated market makers (unlimited accounts) get no user-channel messa
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from simulator.accounts import Ledger
 from simulator.book import Order
@@ -27,6 +28,21 @@ class Publisher:
         self.rng = rng
         self.listeners: list[Callable[[Message], None]] = []
         self.notifications: dict[str, list[Json]] = {}
+        self._held: dict[str, MarketState] | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Defer level flushes to the end of the block: one `price_change` per market for the net
+        change, so a requote (cancel all, place all) never shows its half-built book."""
+        if self._held is not None:
+            yield
+            return
+        self._held = {}
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            self.levels([held[cid] for cid in sorted(held)])
 
     def now_ms(self) -> int:
         return ms(self.clock.now())
@@ -54,6 +70,9 @@ class Publisher:
 
     def levels(self, states: list[MarketState]) -> None:
         """One `price_change` per market for the levels changed since the last flush, then tops."""
+        if self._held is not None:
+            self._held.update((s.market.condition_id, s) for s in states)
+            return
         now_ms = self.now_ms()
         for state in states:
             touched = state.book.drain_touched()
@@ -63,7 +82,8 @@ class Publisher:
             self.tops(state, now_ms)
 
     def order(self, state: MarketState, order: Order, kind: str, now_ms: int) -> None:
-        self.user(order.account, state, order_event(order, state.market, kind, now_ms))
+        if not self.ledger.is_unlimited(order.account):  # makers get no user channel: skip the build
+            self.user(order.account, state, order_event(order, state.market, kind, now_ms))
 
     def trade(self, state: MarketState, trade: TradeRecord, now_ms: int) -> None:
         for account in trade.accounts():

@@ -211,11 +211,7 @@ class Scenario:
             if not self.maker.due(window, t):
                 continue
             spot, strike = self._spot(window, int(t.timestamp() * 1000))
-            try:
-                tick = self.exchange.tick_size(window.condition_id)
-            except KeyError:
-                continue
-            self.maker.quote(window, t, spot, strike, tick)
+            self.maker.quote(window, t, spot, strike)
 
     def _open_windows(self, t: datetime) -> list[Window]:
         return [w for w in self.registry.listed() if w.start <= t < w.end]

@@ -84,6 +84,7 @@ class Window:
     final_price: Decimal | None = None
     resolved_at: datetime | None = None
     quote: tuple[Decimal | None, Decimal | None, Decimal | None] = (None, None, None)
+    tick: Decimal | None = None  # the CLOB's tick once the book has moved it (Gamma follows)
 
     @property
     def token_ids(self) -> tuple[str, str]:

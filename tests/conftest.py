@@ -19,11 +19,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from infra import stack
 from polywindow.settings import SettingsError, StackSettings, load
 
 TEST_ROOT = pytest.StashKey[Path]()
+
+# Property tests judge results, never speed: hypothesis's per-example deadline and its too-slow
+# health check are timing assertions, which a shared CI machine turns into flakes.
+settings.register_profile("polywindow", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("polywindow")
 
 
 def _operator_stack_dir() -> Path:

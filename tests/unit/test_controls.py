@@ -49,6 +49,19 @@ def test_a_change_older_than_the_table_read_is_ignored_after_a_restart() -> None
     assert replayed is held
 
 
+def test_a_table_read_that_began_before_a_change_does_not_revert_it() -> None:
+    """The read's rows predate the change it raced with: the change stands until a newer row."""
+    paused = apply_change(controls(START), _change(ControlName.KILL_SWITCH, "PAUSE", 1))
+    assert paused is not None
+    raced = apply_snapshot(
+        paused, snapshot(START).model_copy(update={"read_at": START + timedelta(seconds=2)})
+    )
+    assert raced.kill_switch is KillSwitch.PAUSE and raced.version == paused.version
+    assert raced.as_of == START + timedelta(seconds=2)
+    resumed = apply_snapshot(raced, snapshot(START + timedelta(seconds=3)))  # a newer row: RUN again
+    assert resumed.kill_switch is KillSwitch.RUN and resumed.version == paused.version + 1
+
+
 def test_a_reread_with_the_same_values_keeps_the_version_but_refreshes_as_of() -> None:
     first = controls(START)
     again = apply_snapshot(first, snapshot(START + timedelta(seconds=1)))
