@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,16 @@ from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the simulator harness lives in tests/
 
-from core.enums import TradingMode  # noqa: E402
-from core.execution_guards import ExecutionLimits  # noqa: E402
-from infra import stack  # noqa: E402
-from polywindow.execution_wiring import build_manager  # noqa: E402
-from polywindow.settings import StackSettings, load  # noqa: E402
-from sinks.postgres.migrate import migrate  # noqa: E402
-from tests.integration.execute_harness import intent_for, venue_of  # noqa: E402
-from tests.simulator.conftest import fast_config, start_sim  # noqa: E402
+from core.enums import TradingMode
+from core.execution_guards import ExecutionLimits
+from infra import stack
+from polywindow.execution_wiring import build_manager
+from polywindow.settings import StackSettings, load
+from sinks.postgres.migrate import migrate
+from tests.integration.execute_harness import intent_for, venue_of
+from tests.simulator.conftest import fast_config, start_sim
 
-D = __import__("decimal").Decimal
+D = Decimal
 
 
 def main() -> None:
@@ -58,11 +59,11 @@ def main() -> None:
         post = venue.post
 
         def timed_post(body: Any) -> dict[str, Any]:
-            answer = post(body)
+            answer: dict[str, Any] = post(body)
             accepted.append(time.perf_counter())
             return answer
 
-        venue.post = timed_post  # type: ignore[method-assign]
+        venue.post = timed_post
         limits = ExecutionLimits(max_position_usd=D(10**9), daily_drawdown_usd=D(10**9))
         with psycopg.connect(scratch, autocommit=True) as conn:
             manager = build_manager(TradingMode.LIVE, conn, venue=venue, limits=limits)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from core.enums import Side, TradeStatus, TradingMode
+from core.enums import Side, TradingMode
 from core.execution import TradeSeen, position_id_for
 from core.execution_guards import Blocked, EntryContext, ExecutionLimits, check_entry
 from core.fees import FeeSchedule
@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+DEFAULT_LIMITS = ExecutionLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ class OrderManager:
         markets: MarketInfo,
         balance: Callable[[], Decimal],
         clock: Callable[[OrderIntent | None], datetime],
-        limits: ExecutionLimits = ExecutionLimits(),
+        limits: ExecutionLimits = DEFAULT_LIMITS,
         startup_checks: Callable[[], None] = lambda: None,
     ) -> None:
         self.mode = mode
@@ -195,7 +196,7 @@ class OrderManager:
         for event in placed.events:
             order = apply_order(order, event)
         now = self._clock(intent)
-        position_id = stored.position_id or position_id_for(order.client_order_id)
+        position_id = stored.position_id or position_id_for(ClientOrderId(order.client_order_id))
         known = self.store.position(position_id)
         opened = known[1] if known else now
         intended = intent.limit_price if intent is not None else self._intended(stored)

@@ -303,7 +303,9 @@ def up(
         group.start(Child("record", ("record",), {}))
         group.start(Child("sink", ("sink",), {}))
         group.start(Child("flow", ("flow",), simulator_env(chosen)))
-        group.start(Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()}))
+        group.start(
+            Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()})
+        )
         typer.echo("running: sim, feeds, record, sink, flow, execute (Ctrl-C stops them)")
         code, why = group.wait()
     except KeyboardInterrupt:
@@ -407,7 +409,9 @@ def sink() -> None:
         )
 
 
-EXECUTE_MODE = typer.Option(None, "--mode", help="LIVE, DRY_RUN, PAPER or BACKTEST (default: POLYWINDOW_MODE).")
+EXECUTE_MODE = typer.Option(
+    None, "--mode", help="LIVE, DRY_RUN, PAPER or BACKTEST (default: POLYWINDOW_MODE)."
+)
 EXECUTE_RUN = typer.Option(None, "--run-id", help="BACKTEST: the run the rows belong to.")
 
 

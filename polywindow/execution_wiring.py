@@ -23,7 +23,7 @@ from execution.fill_sources import (
     context_book,
     venue_book,
 )
-from execution.order_manager import OrderManager
+from execution.order_manager import DEFAULT_LIMITS, OrderManager
 from sinks.postgres.execution import ExecutionStore
 
 __all__ = ["FixedMarket", "build_manager", "connect_venue"]
@@ -62,7 +62,7 @@ def build_manager(
     market: FixedMarket | None = None,
     paper_balance_usd: Decimal = Decimal(100),
     run_id: str | None = None,
-    limits: ExecutionLimits = ExecutionLimits(),
+    limits: ExecutionLimits = DEFAULT_LIMITS,
     confirm_s: float = 5.0,
     startup_checks: Callable[[], None] = lambda: None,
 ) -> OrderManager:

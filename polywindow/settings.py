@@ -281,15 +281,26 @@ class ExecuteSettings(TraderSettings):
 
     clob_url: str = Field(default="http://127.0.0.1:8765", validation_alias="POLYWINDOW_CLOB_URL")
     private_key: SecretStr | None = Field(default=None, validation_alias="POLY_PRIVATE_KEY")
-    max_position_usd: Decimal = Field(default=Decimal(5), gt=0, validation_alias="POLYWINDOW_MAX_POSITION_USD")
+    max_position_usd: Decimal = Field(
+        default=Decimal(5), gt=0, validation_alias="POLYWINDOW_MAX_POSITION_USD"
+    )
     daily_drawdown_usd: Decimal = Field(
         default=Decimal(20), gt=0, validation_alias="POLYWINDOW_EXEC_DAILY_DRAWDOWN_USD"
     )
-    paper_balance_usd: Decimal = Field(default=Decimal(100), ge=0, validation_alias="POLYWINDOW_PAPER_BALANCE_USD")
+    paper_balance_usd: Decimal = Field(
+        default=Decimal(100), ge=0, validation_alias="POLYWINDOW_PAPER_BALANCE_USD"
+    )
     confirm_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_CONFIRM_S")
     backtest_tick: Decimal = Field(default=Decimal("0.01"), gt=0, validation_alias="POLYWINDOW_BACKTEST_TICK")
-    backtest_fee_rate: Decimal = Field(default=Decimal("0.07"), ge=0, validation_alias="POLYWINDOW_BACKTEST_FEE_RATE")
+    backtest_fee_rate: Decimal = Field(
+        default=Decimal("0.07"), ge=0, validation_alias="POLYWINDOW_BACKTEST_FEE_RATE"
+    )
     group_id: str = Field(default="execute", min_length=1, validation_alias="POLYWINDOW_EXECUTE_GROUP")
+
+    @field_validator("private_key")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or not value.get_secret_value().strip() else value
 
     @model_validator(mode="after")
     def _key_when_signing(self) -> ExecuteSettings:

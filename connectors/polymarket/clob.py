@@ -117,7 +117,11 @@ class Venue:
     """One account at the CLOB: signing, posting, and the reads the executor confirms with."""
 
     def __init__(
-        self, host: str, private_key: SecretStr, chain_id: int = 137, sleep: Callable[[float], None] = time.sleep
+        self,
+        host: str,
+        private_key: SecretStr,
+        chain_id: int = 137,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._host = host.rstrip("/")
         self._chain_id = chain_id
@@ -148,7 +152,10 @@ class Venue:
                 return fn(*args)
             except PolyApiException as exc:
                 failed = _failed(exc)
-                if classify(failed.status, failed.error) is not Remedy.RETRY or attempt + 1 == self.read_attempts:
+                if (
+                    classify(failed.status, failed.error) is not Remedy.RETRY
+                    or attempt + 1 == self.read_attempts
+                ):
                     raise failed from None
                 self._sleep(failed.retry_after_s if failed.retry_after_s is not None else self.read_backoff_s)
         raise AssertionError("unreachable")
@@ -192,7 +199,7 @@ class Venue:
         args = OrderArgsV2(
             token_id=token_id, price=float(price), size=float(size), side=side.value, metadata=metadata
         )
-        options = PartialCreateOrderOptions(tick_size=str(tick), neg_risk=False)  # type: ignore[arg-type]
+        options = PartialCreateOrderOptions(tick_size=str(tick), neg_risk=False)
         signed = self._call(self._client.create_order, args, options)
         body = order_to_json_v2(signed, self._creds.api_key, order_type.value)
         order = body["order"]

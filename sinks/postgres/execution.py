@@ -29,7 +29,7 @@ from core.pnl import realized_pnl
 from core.positions import Position
 from sinks.postgres.fills import write_fills
 
-__all__ = ["AuditEntry", "ExecutionWrite", "OrderRow", "PositionRow", "StoredOrder", "ExecutionStore"]
+__all__ = ["AuditEntry", "ExecutionStore", "ExecutionWrite", "OrderRow", "PositionRow", "StoredOrder"]
 
 
 @dataclass(frozen=True, slots=True)

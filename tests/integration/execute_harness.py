@@ -76,11 +76,15 @@ def rows(conn: psycopg.Connection, sql: str, *args: Any) -> list[tuple[Any, ...]
 
 
 def order_row(conn: psycopg.Connection, coid: str) -> tuple[Any, ...]:
-    found = rows(conn, "SELECT status, size_matched, venue_order_id FROM orders WHERE client_order_id = %s", coid)
+    found = rows(
+        conn, "SELECT status, size_matched, venue_order_id FROM orders WHERE client_order_id = %s", coid
+    )
     assert len(found) == 1, found
     return found[0]
 
 
 def sim_orders_of(sim: RunningSim, address: str) -> list[Any]:
     """The simulator's own record: every order our account ever placed."""
-    return list(sim.call(lambda: [o for o in sim.exchange._store.orders.values() if o.account == address.lower()]))
+    return list(
+        sim.call(lambda: [o for o in sim.exchange._store.orders.values() if o.account == address.lower()])
+    )

@@ -21,7 +21,14 @@ from connectors.kafka import EventProducer
 from infra import stack
 from tests.integration.cli import POLYWINDOW, REPO
 from tests.integration.execute_harness import intent_for, rows, sim_orders_of
-from tests.simulator.conftest import HARDHAT_ADDRESS, HARDHAT_KEY, RunningSim, fast_config, start_sim, wait_until
+from tests.simulator.conftest import (
+    HARDHAT_ADDRESS,
+    HARDHAT_KEY,
+    RunningSim,
+    fast_config,
+    start_sim,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
 D = Decimal
@@ -48,9 +55,13 @@ def as_url(conninfo: str) -> str:
     port = parts.pop("port", None)
     query = urlencode({k: str(v) for k, v in parts.items()})
     if host.startswith("/"):
-        query = urlencode({"host": host, **({"port": str(port)} if port else {})}) + ("&" + query if query else "")
+        query = urlencode({"host": host, **({"port": str(port)} if port else {})}) + (
+            "&" + query if query else ""
+        )
         return f"postgresql://{user}@/{dbname}?{query}"
-    return f"postgresql://{user}@{host}{':' + str(port) if port else ''}/{dbname}" + (f"?{query}" if query else "")
+    return f"postgresql://{user}@{host}{':' + str(port) if port else ''}/{dbname}" + (
+        f"?{query}" if query else ""
+    )
 
 
 def _executor(sim: RunningSim, database_url: str, bootstrap: str, group: str) -> subprocess.Popen[bytes]:
@@ -71,7 +82,7 @@ def _executor(sim: RunningSim, database_url: str, bootstrap: str, group: str) ->
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(os.environ.get("PW_EXEC_LOG", os.devnull), "ab"),  # noqa: SIM115
+        stderr=open(os.environ.get("PW_EXEC_LOG", os.devnull), "ab"),
     )
 
 
@@ -79,7 +90,8 @@ def run_once(sim: RunningSim, database_url: str, bootstrap: str, rng: random.Ran
     """Intents in, one SIGKILL at a random moment, a restart, then the rows against the venue."""
     group = f"execute-{uuid.uuid4().hex[:8]}"
     intents = [
-        intent_for(sim, i, price="0.50", size="2", window_id=f"btc-updown-5m-{tag}-{i}") for i in range(INTENTS)
+        intent_for(sim, i, price="0.50", size="2", window_id=f"btc-updown-5m-{tag}-{i}")
+        for i in range(INTENTS)
     ]
     first = _executor(sim, database_url, bootstrap, group)
     try:
@@ -105,7 +117,11 @@ def run_once(sim: RunningSim, database_url: str, bootstrap: str, rng: random.Ran
                 return bool(found[0][0] == INTENTS)
 
             wait_until(settled, 60, "every intent's order settled after the restart")
-            stored = rows(conn, "SELECT client_order_id, venue_order_id, status FROM orders WHERE client_order_id = ANY(%s)", coids)
+            stored = rows(
+                conn,
+                "SELECT client_order_id, venue_order_id, status FROM orders WHERE client_order_id = ANY(%s)",
+                coids,
+            )
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)

@@ -36,7 +36,9 @@ def conn(fresh_database: str) -> Iterator[psycopg.Connection]:
         yield c
 
 
-def test_live_fill_books_the_venues_trade_with_the_schedules_fee(sim: RunningSim, conn: psycopg.Connection) -> None:
+def test_live_fill_books_the_venues_trade_with_the_schedules_fee(
+    sim: RunningSim, conn: psycopg.Connection
+) -> None:
     sim.quote(sim.market.up_token_id, "SELL", "0.48", "4")
     sim.quote(sim.market.up_token_id, "SELL", "0.50", "100")
     manager = build_manager(TradingMode.LIVE, conn, venue=venue_of(sim))
@@ -84,8 +86,22 @@ def test_lost_post_response_is_unknown_then_settled_by_the_venue_with_no_second_
         # A 5xx proves nothing: UNKNOWN, then the venue has no such order, so it was never placed.
         ({"http_error_count": 1, "http_error_status": 500, "http_error_paths": ["/order"]}, "REJECTED"),
         ({"rate_limit_count": 1, "retry_after_s": 0}, "FILLED"),
-        ({"reject_order_count": 1, "reject_status": 400, "reject_message": "not enough balance / allowance"}, "REJECTED"),
-        ({"reject_order_count": 1, "reject_status": 503, "reject_message": "Trading is currently cancel-only."}, "FILLED"),
+        (
+            {
+                "reject_order_count": 1,
+                "reject_status": 400,
+                "reject_message": "not enough balance / allowance",
+            },
+            "REJECTED",
+        ),
+        (
+            {
+                "reject_order_count": 1,
+                "reject_status": 503,
+                "reject_message": "Trading is currently cancel-only.",
+            },
+            "FILLED",
+        ),
         ({"fail_trade_count": 1}, "CANCELED"),
     ],
     ids=["5xx", "429", "rejection", "503-retried", "failed-trade"],

@@ -36,7 +36,9 @@ def conn(fresh_database: str) -> Iterator[psycopg.Connection]:
         yield c
 
 
-def test_one_intent_in_every_mode_gives_the_same_rows_but_the_fills(sim: RunningSim, conn: psycopg.Connection) -> None:
+def test_one_intent_in_every_mode_gives_the_same_rows_but_the_fills(
+    sim: RunningSim, conn: psycopg.Connection
+) -> None:
     sim.quote(sim.market.up_token_id, "SELL", "0.50", "100")
     venue = venue_of(sim)
     intent = intent_for(sim)
@@ -68,8 +70,12 @@ def test_one_intent_in_every_mode_gives_the_same_rows_but_the_fills(sim: Running
     assert {m for m, _ in fills} == {m.value for m in TradingMode}
     assert all(sum(s for m2, s in fills if m2 == m) == D(6) for m, _ in fills)
     assert len(sim_orders_of(sim, HARDHAT_ADDRESS)) == 1, "only LIVE posted"
-    signed = rows(conn, "SELECT signed_payload->'body'->'order'->>'signature' FROM orders WHERE mode = 'DRY_RUN'")
+    signed = rows(
+        conn, "SELECT signed_payload->'body'->'order'->>'signature' FROM orders WHERE mode = 'DRY_RUN'"
+    )
     assert signed[0][0].startswith("0x"), "DRY_RUN stores the signed order"
-    entry = rows(conn, "SELECT detail FROM audit_log WHERE action = 'entry' AND detail->>'mode' = 'LIVE'")[0][0]
+    entry = rows(conn, "SELECT detail FROM audit_log WHERE action = 'entry' AND detail->>'mode' = 'LIVE'")[0][
+        0
+    ]
     for key in ("clob_price", "signal", "risk_result", "balance_usd", "order_payload", "ts_ms"):
         assert entry[key] not in (None, ""), key
