@@ -129,6 +129,9 @@ class Venue:
         self._creds: ApiCreds | None = None
         self._conditions: dict[str, str] = {}
         self._sleep = sleep
+        self._monotonic = time.monotonic
+        self._info: dict[str, tuple[float, tuple[Decimal, FeeSchedule]]] = {}
+        self.info_ttl_s = 5.0
         self.read_attempts = 4
         self.read_backoff_s = 0.2
 
@@ -173,11 +176,21 @@ class Venue:
         return self._conditions[token_id]
 
     def market_info(self, token_id: str) -> tuple[Decimal, FeeSchedule]:
-        """The token's tick size and its market's fee schedule (V2 `GET /clob-markets/{cid}`)."""
+        """The token's tick size and its market's fee schedule (V2 `GET /clob-markets/{cid}`), asked
+        again after `info_ttl_s` (a tick changes at 0.96/0.04: an order signed on a stale one is
+        refused by the venue, never filled at a wrong price)."""
+        now = self._monotonic()
+        cached = self._info.get(token_id)
+        if cached is not None and now - cached[0] < self.info_ttl_s:
+            return cached[1]
         info = self._call(self._client.get_clob_market_info, self.condition_of(token_id))
-        return parse_decimal(repr(info["mts"]) if isinstance(info["mts"], float) else info["mts"]), (
-            fee_schedule_from_clob(info.get("fd") or {"r": 0})
+        tick = info["mts"]
+        found = (
+            parse_decimal(repr(tick) if isinstance(tick, float) else tick),
+            fee_schedule_from_clob(info.get("fd") or {"r": 0}),
         )
+        self._info[token_id] = (now, found)
+        return found
 
     def book(self, token_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = self._call(self._client.get_order_book, token_id)
