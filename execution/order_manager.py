@@ -120,11 +120,11 @@ class OrderManager:
     ) -> None:
         self.mode = mode
         self.store = store
-        self._builder = builder
-        self._fills = fills
-        self._markets = markets
+        self.builder = builder
+        self.fills = fills
+        self.markets = markets
         self._balance = balance
-        self._clock = clock
+        self.clock = clock
         self._limits = limits
         self._startup_checks = startup_checks
 
@@ -137,8 +137,8 @@ class OrderManager:
         """Settle every order a previous run left between steps; returns how many were looked at."""
         left = self.store.unsettled_orders()
         for stored in left:
-            _tick, schedule = self._markets.market_info(stored.token_id)
-            placed = self._fills.resume(stored, schedule)
+            _tick, schedule = self.markets.market_info(stored.token_id)
+            placed = self.fills.resume(stored, schedule)
             self._finish(stored, placed, None)
         return len(left)
 
@@ -147,14 +147,14 @@ class OrderManager:
         stored = self.store.order(coid)
         if stored is not None:  # seen before: never a second order; settle it if it is not yet
             if not stored.state.settled:
-                _tick, schedule = self._markets.market_info(stored.token_id)
-                self._finish(stored, self._fills.resume(stored, schedule), intent)
+                _tick, schedule = self.markets.market_info(stored.token_id)
+                self._finish(stored, self.fills.resume(stored, schedule), intent)
                 stored = self.store.order(coid) or stored
             return ExecutionResult(
                 coid, stored.state.status.value, "duplicate_intent", stored.state.size_matched
             )
-        now = self._clock(intent)
-        tick, schedule = self._markets.market_info(intent.token_id)
+        now = self.clock(intent)
+        tick, schedule = self.markets.market_info(intent.token_id)
         balance = self._balance()
         context = EntryContext(
             window_orders=self.store.window_orders(intent.window_id),
@@ -169,7 +169,7 @@ class OrderManager:
             self.store.write(ExecutionWrite(audit=[entry]))
             return ExecutionResult(coid, "BLOCKED", verdict.rule)
 
-        built = self._builder.build(intent, tick)
+        built = self.builder.build(intent, tick)
         position_id = position_id_for(coid)
         order = apply_order(OrderState(coid, intent.order_type, intent.size), Posted(built.venue_order_id))
         row = self._order_row(intent, order, built, position_id, now, now)
@@ -186,7 +186,7 @@ class OrderManager:
         stored = StoredOrder(
             order, built.venue_order_id, position_id, intent.window_id, intent.token_id, row.payload
         )
-        placed = self._fills.place(intent, built, tick, schedule)
+        placed = self.fills.place(intent, built, tick, schedule)
         final = self._finish(stored, placed, intent)
         return ExecutionResult(coid, final.status.value, "", final.size_matched)
 
@@ -195,7 +195,7 @@ class OrderManager:
         order = stored.state
         for event in placed.events:
             order = apply_order(order, event)
-        now = self._clock(intent)
+        now = self.clock(intent)
         position_id = stored.position_id or position_id_for(ClientOrderId(order.client_order_id))
         known = self.store.position(position_id)
         opened = known[1] if known else now
@@ -261,17 +261,38 @@ class OrderManager:
         return order
 
     def _fill(self, stored: StoredOrder, trade: TradeSeen, now: datetime) -> Fill:
+        return self.fill_of(
+            stored.state.client_order_id,
+            stored.venue_order_id,
+            stored.window_id,
+            stored.token_id,
+            self._side(stored),
+            trade,
+            now,
+        )
+
+    def fill_of(
+        self,
+        client_order_id: str,
+        venue_order_id: str,
+        window_id: str,
+        token_id: str,
+        side: Side,
+        trade: TradeSeen,
+        now: datetime,
+    ) -> Fill:
+        """A trade of ours as the fill row: price and size as the venue (or the book) made them."""
         return Fill(
             source_ts=now,
             recv_ts=now,
             source_id=trade.trade_id,
             trade_id=TradeId(trade.trade_id),
-            venue_order_id=VenueOrderId(stored.venue_order_id),
-            client_order_id=ClientOrderId(stored.state.client_order_id),
-            window_id=WindowId(stored.window_id),
-            token_id=TokenId(stored.token_id),
+            venue_order_id=VenueOrderId(venue_order_id),
+            client_order_id=ClientOrderId(client_order_id),
+            window_id=WindowId(window_id),
+            token_id=TokenId(token_id),
             mode=self.mode,
-            side=self._side(stored),
+            side=side,
             price=trade.price,
             size=trade.size,
             fee_usd=trade.fee,

@@ -288,3 +288,23 @@ class ExecutionStore:
             (self.mode.value, self._run_key),
         ).fetchone()
         return Decimal(row[0]) if row else Decimal(0)
+
+    def open_positions(self, token_id: str, state: PositionState) -> list[tuple[str, str, str, datetime]]:
+        """(position id, window id, strategy, opened at) of this mode's positions on `token_id` in `state`."""
+        rows = self.conn.execute(
+            "SELECT position_id, window_id, strategy, opened_at FROM positions WHERE token_id = %s"
+            " AND mode = %s AND run_key = %s AND state = %s ORDER BY opened_at",
+            (token_id, self.mode.value, self._run_key, state.value),
+        ).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def position_trades(self, position_id: str) -> list[tuple[str, Side, Decimal, Decimal, Decimal, Decimal]]:
+        """(trade id, side, price, size, fee, intended price) of the position's orders' live trades."""
+        rows = self.conn.execute(
+            "SELECT f.trade_id, f.side, f.price, f.size, f.fee_usd, coalesce(f.intended_price, f.price)"
+            " FROM fills f JOIN orders o ON o.client_order_id = f.client_order_id AND o.mode = f.mode"
+            " AND o.run_key = f.run_key WHERE o.position_id = %s AND o.mode = %s AND o.run_key = %s"
+            " AND f.status <> 'FAILED' ORDER BY f.source_ts, f.trade_id",
+            (position_id, self.mode.value, self._run_key),
+        ).fetchall()
+        return [(r[0], Side(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
