@@ -21,5 +21,7 @@ def test_a_backtest_needs_a_run_id() -> None:
 
 
 def test_the_key_is_never_echoed() -> None:
-    done = run_cli("execute", "--mode", "LIVE", env={"POLY_PRIVATE_KEY": "0xnot-a-key", "POLYWINDOW_CONFIRM_S": "-1"})
+    done = run_cli(
+        "execute", "--mode", "LIVE", env={"POLY_PRIVATE_KEY": "0xnot-a-key", "POLYWINDOW_CONFIRM_S": "-1"}
+    )
     assert "0xnot-a-key" not in done.stderr + done.stdout

@@ -34,18 +34,26 @@ CRYPTO = FeeSchedule(D("0.07"))
         (500, "could not insert order", NoAnswer("500: could not insert order")),
         (429, "Too Many Requests", Refused("429: Too Many Requests", retryable=True)),
         (425, "too early", Refused("425: too early", retryable=True)),
-        (503, "Trading is currently cancel-only.", Refused("503: Trading is currently cancel-only.", retryable=True)),
+        (
+            503,
+            "Trading is currently cancel-only.",
+            Refused("503: Trading is currently cancel-only.", retryable=True),
+        ),
         (502, "Trading is currently disabled", Refused("502: Trading is currently disabled", retryable=True)),
         (400, "not enough balance / allowance", Refused("400: not enough balance / allowance")),
     ],
 )
-def test_a_failed_post_proves_only_what_its_answer_says(status: int | None, error: str, expected: object) -> None:
+def test_a_failed_post_proves_only_what_its_answer_says(
+    status: int | None, error: str, expected: object
+) -> None:
     assert post_failure_event(status, error) == expected
 
 
 def test_the_venues_record_reads_as_a_view() -> None:
     assert venue_view({"status": "LIVE", "size_matched": "2"}) == VenueView(D(2), resting=True)
-    assert venue_view({"status": "ORDER_STATUS_MATCHED", "size_matched": "5"}) == VenueView(D(5), resting=False)
+    assert venue_view({"status": "ORDER_STATUS_MATCHED", "size_matched": "5"}) == VenueView(
+        D(5), resting=False
+    )
     assert venue_view({"status": "CANCELED", "size_matched": "0"}).resting is False
 
 
