@@ -423,6 +423,7 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     import threading
 
     import psycopg
+    from confluent_kafka import Consumer
 
     from connectors.kafka import new_consumer
     from connectors.polymarket.clob import PostFailed
@@ -430,6 +431,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     from core.execution_guards import ExecutionLimits
     from core.fees import FeeSchedule
     from execution.consumer import IntentConsumer
+    from execution.exits import ExitManager
+    from execution.monitor import BookMonitor
     from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
     from polywindow.settings import ExecuteSettings
 
@@ -481,12 +484,30 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    typer.echo(f"execute: {chosen.value}, trade.intents (group {settings.group_id}) (Ctrl-C stops)")
+    import uuid
+
+    def monitor_consumer(topic: str, start: str) -> Consumer:
+        group = (
+            f"{settings.group_id}-monitor-{uuid.uuid4().hex[:8]}"  # nothing committed: a new group each start
+        )
+        client = {**settings.kafka_client(), "auto.offset.reset": start}
+        return new_consumer(
+            endpoints.kafka_bootstrap, group, [topic], embedded=endpoints.kafka_embedded, client_config=client
+        )
+
+    watched = [monitor_consumer("md.windows", "earliest"), monitor_consumer("md.book", "latest")]
+    monitor = BookMonitor(watched, ExitManager(manager), manager.store.monitoring_tokens)
+    typer.echo(
+        f"execute: {chosen.value}, trade.intents (group {settings.group_id}), exits on md.book (Ctrl-C stops)"
+    )
     runner = IntentConsumer(consumer, manager)
     try:
-        runner.run(stop.is_set)
+        while not stop.is_set():
+            runner.poll_once(0.02)
+            monitor.poll_once()
     finally:
-        consumer.close()
+        for each in (consumer, *watched):
+            each.close()
         conn.close()
         typer.echo(f"execute: stopped, {runner.executed} intents executed")
 

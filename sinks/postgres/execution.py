@@ -308,3 +308,11 @@ class ExecutionStore:
             (position_id, self.mode.value, self._run_key),
         ).fetchall()
         return [(r[0], Side(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def monitoring_tokens(self) -> set[str]:
+        """Tokens this mode holds MONITORING positions on (what the exit monitor watches)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT token_id FROM positions WHERE mode = %s AND run_key = %s AND state = 'MONITORING'",
+            (self.mode.value, self._run_key),
+        ).fetchall()
+        return {r[0] for r in rows}
