@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from core.enums import OrderType, Outcome, PositionState, Side
+from core.enums import ExitReason, OrderType, Outcome, PositionState, Side
 from core.execution_guards import exit_client_order_id
 from core.exits import ExitConfig, ExitOrder, decide_exit, exit_plan
 from core.ids import TokenId, WindowId
@@ -36,6 +36,7 @@ from core.positions import (
     HeldToResolution,
     Mark,
     Position,
+    Resolved,
     Triggered,
 )
 from core.positions import apply as apply_position
@@ -59,11 +60,69 @@ class ExitManager:
         self._config = config
 
     def _rebuild(self, position_id: str) -> Position:
+        """The position as its stored trades and marks make it, through `core.positions.apply`."""
         position = Position(position_id)
-        for tid, side, price, size, fee, intended in self._m.store.position_trades(position_id):
+        trades = self._m.store.position_trades(position_id)
+        for tid, side, price, size, fee, intended in trades:
             if side is Side.BUY:
                 position = apply_position(position, EntryTrade(tid, size, price, fee, intended))
-        return apply_position(position, EntryDone()) if position.size > 0 else position
+        if position.size <= 0:
+            return position
+        position = apply_position(position, EntryDone())
+        marks = self._m.store.position_marks(position_id)
+        if marks is None:
+            return position
+        _state, reason, held, hold_reason, exit_order = marks
+        if reason is None:
+            return position
+        position = apply_position(position, Triggered(ExitReason(reason)))
+        if exit_order is not None:
+            position = apply_position(position, ExitOrdered(exit_order))
+        else:
+            position = apply_position(position, HeldToResolution(hold_reason))
+        for tid, side, price, size, fee, intended in trades:
+            if side is Side.SELL:
+                position = apply_position(position, ExitTrade(tid, size, price, fee, intended))
+        if held and exit_order is not None and position.state is PositionState.EXIT_PENDING:
+            position = apply_position(position, HeldToResolution(hold_reason))
+        return position
+
+    def on_resolved(
+        self, window_id: str, tokens: tuple[str, str], winner: str, now: datetime
+    ) -> list[ExitResult]:
+        """The window resolved: every position of it still open settles (`core.positions.Resolved`). A
+        lost one closes with its P&L; a won one keeps its payout due until it is redeemed."""
+        results: list[ExitResult] = []
+        found = [
+            (token, row)
+            for token in tokens
+            for state in (PositionState.MONITORING, PositionState.EXIT_PENDING)
+            for row in self._m.store.open_positions(token, state)
+            if row[1] == window_id
+        ]  # read before any write: a settled position is not found again in its new state
+        for token, (position_id, window, strategy, opened) in found:
+            position = self._rebuild(position_id)
+            if position.state is PositionState.MONITORING:
+                position = apply_position(position, Triggered(ExitReason.EXPIRY))
+                position = apply_position(position, HeldToResolution("window_ended"))
+            position = apply_position(position, Resolved(won=token == winner))
+            pnl = realized_pnl(position)
+            audit: dict[str, object] = {
+                "won": token == winner,
+                "realized_pnl_usd": str(pnl.realized),
+                "payout_due_usd": str(position.payout_due),
+                "fees_usd": str(pnl.fees),
+                "slippage_usd": str(pnl.slippage),
+                "ts_ms": int(now.timestamp() * 1000),
+            }
+            self._m.store.write(
+                ExecutionWrite(
+                    position=PositionRow(position, window, token, strategy, opened, now),
+                    audit=[AuditEntry(f"resolved:{position_id}", "resolved", position_id, audit, now)],
+                )
+            )
+            results.append(ExitResult(position_id, "RESOLVED", position.state, position.held_to_resolution))
+        return results
 
     def on_book(
         self, token_id: str, bids: Mapping[Decimal, Decimal], now: datetime, window_end: datetime

@@ -3,8 +3,9 @@
 Each token's book is kept with `core.orderbook.OrderBook` from the feed's snapshots and deltas; a
 book event for a token that has MONITORING positions (the set is read again every
 `refresh_s`) hands the book's bids, the event time and the window's end to `ExitManager.on_book`.
-Window ends come from `md.windows`; a resolved window's books and end are forgotten, so memory stays
-flat. The book consumer reads from the end of `md.book` (what matters is the book from now on) and
+Window ends come from `md.windows`; when the venue resolves a window, its open positions settle
+(`ExitManager.on_resolved`: a lost one closes with its P&L net of fees, a won one keeps its payout
+due until redeemed), and the window's books and end are forgotten, so memory stays flat. The book consumer reads from the end of `md.book` (what matters is the book from now on) and
 commits nothing: after a restart the next snapshot resynchronises the book. `md.windows` is read
 from the beginning (by a group of its own per start), so windows announced before the start are known.
 """
@@ -19,7 +20,7 @@ import structlog
 from confluent_kafka import Consumer
 
 from connectors.kafka import decode_message
-from core.enums import BookSide, WindowPhase
+from core.enums import BookSide, Outcome, WindowPhase
 from core.models import BookDelta, BookSnapshot, WindowEvent
 from core.orderbook import OrderBook
 from execution.exits import ExitManager, ExitResult
@@ -88,6 +89,11 @@ class BookMonitor:
     def _window(self, event: WindowEvent) -> None:
         tokens = (str(event.up_token_id), str(event.down_token_id))
         if event.phase is WindowPhase.RESOLVED:
+            if event.venue_outcome is not None:  # the venue's word settles positions, never ours
+                winner = tokens[0] if event.venue_outcome is Outcome.UP else tokens[1]
+                self.exits.extend(
+                    self._exits.on_resolved(str(event.window_id), tokens, winner, event.source_ts)
+                )
             for token in tokens:
                 self._books.pop(token, None)
                 self._ends.pop(token, None)

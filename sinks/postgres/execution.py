@@ -316,3 +316,14 @@ class ExecutionStore:
             (self.mode.value, self._run_key),
         ).fetchall()
         return {r[0] for r in rows}
+
+    def position_marks(self, position_id: str) -> tuple[str, str | None, bool, str, str | None] | None:
+        """(state, exit reason, held to resolution, hold reason, exit order id) of a stored position."""
+        row = self.conn.execute(
+            "SELECT p.state, p.exit_reason, p.held_to_resolution, p.hold_reason,"
+            " (SELECT o.client_order_id FROM orders o WHERE o.position_id = p.position_id AND o.mode = p.mode"
+            "  AND o.run_key = p.run_key AND o.side = 'SELL' LIMIT 1)"
+            " FROM positions p WHERE p.position_id = %s AND p.mode = %s AND p.run_key = %s",
+            (position_id, self.mode.value, self._run_key),
+        ).fetchone()
+        return (row[0], row[1], row[2], row[3], row[4]) if row else None

@@ -82,3 +82,28 @@ def test_a_window_that_ended_holds_the_position_to_resolution_and_says_so(
     assert rows(conn, "SELECT state, held_to_resolution, hold_reason, size FROM positions") == [
         ("EXIT_PENDING", True, "window_ended", D(6))
     ]
+
+
+def test_a_lost_window_closes_with_the_pnl_the_account_shows_and_a_won_one_keeps_its_payout_due(
+    sim: RunningSim, conn: psycopg.Connection
+) -> None:
+    up, down = sim.market.up_token_id, sim.market.down_token_id
+    sim.quote(up, "SELL", "0.50", "100")
+    venue = venue_of(sim)
+    manager = build_manager(TradingMode.LIVE, conn, venue=venue)
+    before = venue.balance()
+    lost = intent_for(sim, 0, size="5")  # two of $2.50: within the $5 per-token cap
+    won = intent_for(sim, 1, size="5", window_id="btc-updown-5m-won-window")
+    assert manager.execute(lost).status == "FILLED"
+    spent = before - venue.balance()
+    assert manager.execute(won).status == "FILLED"
+    exits = ExitManager(manager)
+    [settled] = exits.on_resolved(lost.window_id, (up, down), down, sim.market.end)
+    assert settled.state.value == "CLOSED"
+    [(pnl,)] = rows(conn, "SELECT realized_pnl_usd FROM positions WHERE window_id = %s", lost.window_id)
+    assert pnl == -spent, "the P&L of a lost position is the account's balance change, fees included"
+    [due] = exits.on_resolved(won.window_id, (up, down), up, sim.market.end)
+    assert due.state.value == "EXIT_PENDING" and due.held
+    assert rows(conn, "SELECT state, size FROM positions WHERE window_id = %s", won.window_id) == [
+        ("EXIT_PENDING", D(5))
+    ]
