@@ -2,7 +2,8 @@
 
 The venue's outcome, conditionId and `priceToBeat` are what money settles on; our own strike and
 resolution (the market's own rule applied to md.oracle ticks, or to the exchange's 1-hour candle
-on md.spot for hourly windows, `core.settlement`) are the independent check. A disagreement, a
+on md.spot for hourly windows, `core.settlement`; per window in the trading flow,
+`core.window_checks`) are the independent check. A disagreement, a
 conditionId that changed since discovery, or a window our prints cannot decide is a discrepancy
 to store and alert on, never silently accepted. Pure: ticks, candles and events are passed in.
 """
@@ -22,8 +23,6 @@ from core.settlement import (
     Settlement,
     SettlementRule,
     Verdict,
-    resolve_candle,
-    resolve_window,
 )
 from core.timestamps import to_ms
 
@@ -235,47 +234,12 @@ def check_strike(ours: Decimal | None, venue: Decimal) -> Discrepancy | None:
     return Discrepancy("strike", str(ours), str(venue), f"our start print {ours}, venue priceToBeat {venue}")
 
 
-def our_settlement(
-    window: WindowEvent, history: OracleHistory, candles: CandleHistory | None = None
-) -> Settlement | str:
-    """Our resolution of a window from the prints we hold, or why it cannot be computed."""
-    rule = rule_from_name(window.settlement_rule, window.asset)
-    if rule is None:
-        return f"no known settlement rule in {window.settlement_rule!r}"
-    if rule.kind is RuleKind.BINANCE_1H_CANDLE:
-        if candles is None:
-            return f"{rule.name}: no candle source"
-        return resolve_candle(
-            rule, window.start_ts, window.end_ts, candles.get(rule.symbol, 3600, window.start_ts)
-        )
-    stream = _STREAM.get((rule.kind, rule.twap_seconds))
-    if stream is None:
-        return f"{rule.name} is not resolved from md.oracle"
-    return resolve_window(rule, window.start_ts, window.end_ts, history.prices(rule.symbol, stream))
-
-
-def observed(window: WindowEvent, history: OracleHistory, candles: CandleHistory | None = None) -> bool:
-    """Our data covers the window's start: the oldest print (hourly: candle) we hold for its rule's
-    stream is at or before the start. A window that opened before our data began (a feeds process
-    started or restarted mid-window) is "not observed": there is nothing to decide it from, and that
-    is no fault to warn about. A hole after our data began is (it stays UNDECIDABLE, a warning); a
-    feed that is silent altogether is the feed monitor's gap alert, not this."""
-    rule = rule_from_name(window.settlement_rule, window.asset)
-    if rule is None:
-        return True  # an unknown rule is a discrepancy in its own right
-    if rule.kind is RuleKind.BINANCE_1H_CANDLE:
-        first = candles.covered_from(rule.symbol, 3600) if candles is not None else None
-    else:
-        stream = _STREAM.get((rule.kind, rule.twap_seconds))
-        first = history.covered_from(rule.symbol, stream) if stream is not None else None
-    return first is not None and first <= to_ms(window.start_ts)
-
-
 def check_window(
     resolved: WindowEvent, discovered: WindowEvent | None, ours: Settlement | str, *, seen: bool = True
 ) -> list[Discrepancy]:
     """Discrepancies between the venue's resolution and what we discovered and computed; a window
-    we did not observe (`seen` False, see `observed`) is not called undecidable."""
+    we did not observe (`seen` False: it started before our data of its rule's stream began, see
+    `core.window_checks.judge`) is not called undecidable."""
     found = []
     if discovered is not None and discovered.condition_id.lower() != resolved.condition_id.lower():
         found.append(

@@ -49,6 +49,7 @@ class CandleOpen:
     open: Decimal
     close: Decimal
     source_ts: datetime
+    closed: bool = False  # only a closed candle's close settles an hourly window (core.window_checks)
 
 
 def instrument_of(asset: str, interval_s: int) -> str:

@@ -4,7 +4,8 @@ Wiring only; every decision is a `core` call:
 decode (`core.serde`) -> route to windows (`core.routing.WindowRouter`, one routing state) ->
 key by window -> `core.window_engine.step` per window (its state is dropped when the window
 resolves or expires) -> split outputs by topic. Undecodable values and unusable control values
-go to the quarantine sink with topic, partition, offset and reason.
+go to the quarantine sink with topic, partition, offset and reason. Window integrity and completeness
+step on the same keyed items (`flows.window_checks`) when `TradingSinks.checks` is given.
 
 `build_flow(source, sinks, settings)` takes any Bytewax source of `RawRecord`s: tests pass
 `TestingSource`, production passes Kafka sources mapped to `RawRecord` (wiring not in this module).
@@ -33,6 +34,7 @@ from core.serde import DecodeError, decode
 from core.strategies import build_strategy
 from core.window_engine import Desk, Output, step
 from core.window_state import CandleOpen, WindowState
+from flows.window_checks import WindowCheckSinks, add_window_checks
 
 __all__ = [
     "CONTROLS_TABLE",
@@ -68,6 +70,7 @@ class TradingSinks:
     intents: Sink[OrderIntent]
     rejections: Sink[IntentRejected]
     quarantine: Sink[Quarantined]
+    checks: WindowCheckSinks | None = None  # window integrity and completeness (None: not computed)
 
 
 class TradingFlowSettings(BaseModel):
@@ -103,6 +106,7 @@ def candle_open(event: Any) -> CandleOpen:
         open=event.open,
         close=event.close,
         source_ts=event.source_ts,
+        closed=bool(getattr(event, "closed", False)),
     )
 
 
@@ -169,6 +173,7 @@ def build_flow(source: Source[RawRecord], sinks: TradingSinks, settings: Trading
         return step(state, item, desk)
 
     outputs = op.stateful_map("window", values, window_step)
+    add_window_checks(good, values, sinks.checks)
     flat = op.flat_map("outputs", outputs, lambda kv: kv[1])
     signals = op.filter_map("signals", flat, lambda o: o if isinstance(o, Signal) else None)
     intents = op.filter_map("intents", flat, lambda o: o if isinstance(o, OrderIntent) else None)

@@ -9,14 +9,15 @@ nothing), while the core refuses to decide on that backlog (`data_stale`: older 
 it in as a `db.runtime_controls` record:
 the core refuses to trade on controls older than one second, so a dead database means no orders,
 never old ones. `EventSink` produces each output to its declared topic with its declared key and
-flushes after every batch. `stop()` ends the inputs, so the flow finishes and the sinks flush.
+flushes after every batch; window integrity and completeness go to PostgreSQL and ops.alerts
+(`flows.window_checks_io`). `stop()` ends the inputs, so the flow finishes and the sinks flush.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, TypeVar
 
@@ -28,9 +29,10 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
 from connectors.kafka import EventProducer, consumer_config
-from core.models import Event
+from core.models import Alert, Event
 from core.serde import encode
 from flows.trading import CONTROLS_TABLE, RawRecord, TradingFlowSettings, TradingSinks, build_flow
+from flows.window_checks_io import kafka_check_sinks
 from sinks.postgres.trading_reads import read_controls
 
 __all__ = ["EventSink", "KafkaInput", "KafkaTradingSource", "build_kafka_flow"]
@@ -236,4 +238,6 @@ def build_kafka_flow(
     """`flows.trading.build_flow` over Kafka and the controls table: what `polywindow flow` runs.
     `clock` stamps the table reads (the process's one clock)."""
     source = KafkaTradingSource(cfg, stop, clock)
-    return build_flow(source, kafka_sinks(cfg.bootstrap, cfg.client_config), settings)
+    alerts: EventSink[Alert] = EventSink(cfg.bootstrap, "ops.alerts", cfg.client_config)
+    checks = kafka_check_sinks(cfg.database_url, alerts)  # window integrity and completeness
+    return build_flow(source, replace(kafka_sinks(cfg.bootstrap, cfg.client_config), checks=checks), settings)

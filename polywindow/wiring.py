@@ -33,7 +33,7 @@ from connectors.ws_runner import Channel, RunnerConfig, WsRunner
 from core.backoff import Backoff
 from core.delivery import delivery_alert
 from core.enums import WindowPhase
-from core.feed_monitor import completeness_due
+from core.feed_monitor import CompletenessRule, completeness_due
 from core.models import Alert, Candle, OracleTick, WindowEvent
 from core.runtime_alerts import task_crash_alert, write_alert
 from core.window_integrity import (
@@ -41,11 +41,7 @@ from core.window_integrity import (
     OracleHistory,
     StrikeWatch,
     check_strike,
-    check_window,
     discrepancy_alert,
-    observed,
-    our_outcome_label,
-    our_settlement,
     our_strike,
 )
 from polywindow.settings import FeedSettings
@@ -78,7 +74,11 @@ class _QueuedAlerts:
 
 
 class Feeds:
-    """The running connectors and their periodic chores (clock offsets, stats, window completeness)."""
+    """The running connectors and their periodic chores (clock offsets, stats, connection coverage).
+
+    Window integrity (our outcome against the venue's) and the oracle's completeness per window are
+    the trading flow's (`core.window_checks`): judged there on the topics, whoever produced them, so
+    a restarted or partial (`--only`) feeds process cannot misjudge a window."""
 
     def __init__(
         self,
@@ -101,8 +101,7 @@ class Feeds:
         self.supervisor = Supervisor(self.clock, Backoff(base_s=1.0, cap_s=30.0), self._crashed)
         self.deliveries = DeliveryWatch(self.producer, _QueuedAlerts(self.ops, self.writes), self.now)
         self.runners: dict[str, WsRunner] = {}
-        self.windows: dict[str, WindowEvent] = {}
-        self.discovered: dict[str, WindowEvent] = {}
+        self.windows: dict[str, WindowEvent] = {}  # for connection coverage; dropped when reported
         self.history = OracleHistory()
         self.candles = CandleHistory()
         self.strikes = StrikeWatch()  # windows waiting for their start print; forgotten at resolution
@@ -167,16 +166,13 @@ class Feeds:
                 self.writes.submit("upsert_window", partial(self.ops.upsert_window, self._with_strike(event)))
                 if event.phase is WindowPhase.RESOLVED:
                     self.strikes.forget(event.window_id)
-                    self._check_integrity(event)
                 else:
-                    self.discovered.setdefault(event.window_id, event)
                     self.strikes.watch(event)
 
             def on_forget(event: WindowEvent) -> None:
                 """Discovery dropped the window (its slug is no longer asked for): so does everyone."""
                 followers.forget(event)
                 self.strikes.forget(event.window_id)
-                self.discovered.pop(event.window_id, None)
                 self.windows.pop(event.window_id, None)
 
             run = self.supervisor.supervise
@@ -210,25 +206,6 @@ class Feeds:
                 tasks.create_task(  # our own producer's health: paced on the wall, whatever the clock
                     run("delivery", lambda: every(SystemClock(), DELIVERY_CHECK_S, self._deliveries))
                 )
-
-    def _check_integrity(self, resolved: WindowEvent) -> None:
-        """Our resolution vs the venue's; discrepancies stored and alerted, behind the window's upsert."""
-        ours = our_settlement(resolved, self.history, self.candles)
-        seen = observed(resolved, self.history, self.candles)
-        found = check_window(resolved, self.discovered.pop(resolved.window_id, None), ours, seen=seen)
-        at = self.now()
-        outcome = our_outcome_label(ours, seen=seen)
-        self.writes.submit(
-            "record_our_outcome", partial(self.ops.record_our_outcome, resolved.window_id, outcome, at)
-        )
-        for d in found:
-            self.writes.submit(
-                "record_discrepancy",
-                partial(
-                    self.ops.record_discrepancy, resolved.window_id, d.kind, d.ours, d.venue, d.detail, at
-                ),
-            )
-            self._alert(discrepancy_alert(resolved.window_id, d, at))
 
     def _with_strike(self, window: WindowEvent) -> WindowEvent:
         strike = our_strike(window, self.history, self.candles)
@@ -316,7 +293,11 @@ class Feeds:
             followed = self.market.followed() if self.market is not None else []
             rates = market.rates.rates(at, followed)
             self.writes.submit("record_capture_rates", partial(self.ops.record_capture_rates, rates, at))
-        data_feeds = [r for r in self.runners.values() if not r.feed.endswith("user")]
+        # Only what the connection knows (connected, subscribed, no gap): the market channel and the
+        # klines. Feeds judged by their prints (RTDS) are the trading flow's, per window.
+        data_feeds = [
+            r for r in self.runners.values() if r.channel.completeness is CompletenessRule.CONNECTED
+        ]
         event_now = max((t for r in data_feeds if (t := r.completeness.newest) is not None), default=None)
         data_now = at if event_now is None else max(at, event_now)
         ends = [(w.window_id, w.end_ts) for w in self.windows.values()]

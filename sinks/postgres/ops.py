@@ -236,10 +236,13 @@ class OpsWriter:
         self._execute(_UPSERT_WINDOW, _window_params(event))
 
     def record_our_outcome(self, window_id: str, outcome: str, at: datetime) -> None:
-        """Our resolution ('UP', 'DOWN' or 'UNDECIDABLE') of a known window."""
+        """Our resolution (UP, DOWN, UNDECIDABLE or NOT_OBSERVED) of a known window. A flow that
+        restarts after our data left the broker judges the window again as NOT_OBSERVED: that never
+        replaces an outcome decided before."""
         self._execute(
-            "UPDATE windows SET our_outcome = %s, our_resolved_at = %s, updated_at = now() WHERE window_id = %s",
-            (outcome, at, window_id),
+            "UPDATE windows SET our_outcome = %s, our_resolved_at = %s, updated_at = now()"
+            " WHERE window_id = %s AND NOT (%s = 'NOT_OBSERVED' AND our_outcome IS NOT NULL)",
+            (outcome, at, window_id, outcome),
         )
 
     def record_venue_prices(
@@ -310,9 +313,13 @@ class OpsWriter:
     def record_completeness(
         self, feed: str, window_id: str, start: datetime, end: datetime, percent: Decimal, at: datetime
     ) -> None:
+        """A feed's coverage of a window. A run that saw less of it (a flow restarted after part of
+        the window's data left the broker, a feeds process restarted mid-window) never lowers what
+        an earlier run measured: the row keeps the best coverage and when it was computed."""
         self._execute(
             "INSERT INTO feed_completeness (feed, window_id, start_ts, end_ts, percent, computed_at)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (feed, window_id) DO UPDATE"
-            " SET percent = EXCLUDED.percent, computed_at = EXCLUDED.computed_at",
+            " SET percent = EXCLUDED.percent, computed_at = EXCLUDED.computed_at"
+            " WHERE EXCLUDED.percent > feed_completeness.percent",
             (feed, window_id, start, end, percent, at),
         )

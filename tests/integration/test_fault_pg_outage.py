@@ -83,7 +83,7 @@ def test_a_database_outage_holds_back_no_market_data_and_loses_no_row(
                 "the market socket back",
             )
             wait_for(lambda: time.monotonic() - down_mono >= OUTAGE_S, OUTAGE_S + 5, "the outage's end")
-            windows_seen = set(feeds.windows) | set(feeds.discovered)
+            windows_seen = set(feeds.windows)  # windows known and not yet reported on
             up_at = feeds.now()
             set_reachable(endpoints.database_url, fresh_database, True)
             wait_for(lambda: feeds.writes.depth == 0, 60, "the held writes")

@@ -1,6 +1,7 @@
 """Hourly windows settle on the Binance 1-hour candle: against the simulator (60x) serving klines
-built from the prints it resolves on, the feeds process gets an hourly window's strike from the
-candle's open and decides it from the closed candle, agreeing with the simulator."""
+built from the prints it resolves on, the feeds process stores an hourly window's strike from the
+candle's open, and only connects and produces: our outcome is the trading flow's
+(tests/flows/test_window_checks_flow.py decides an hourly window from its closed candle)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def hourly_rows(database: str) -> list[Row]:
         ).fetchall()
 
 
-def test_an_hourly_window_is_decided_from_the_candle_and_agrees_with_the_simulator(
+def test_feeds_stores_an_hourly_strike_from_the_candle_and_leaves_the_outcome_to_the_flow(
     endpoints: stack.Endpoints, fresh_database: str
 ) -> None:
     migrate(fresh_database)
@@ -54,11 +55,13 @@ def test_an_hourly_window_is_decided_from_the_candle_and_agrees_with_the_simulat
                 candles_from = venue.scenario.clock.now()
 
                 def resolved() -> list[Row]:
-                    """Hourly windows that ended after the candles began, resolved by the venue and us."""
+                    """Hourly windows that ended after the candles began, resolved by the venue."""
                     rows = hourly_rows(fresh_database)
-                    return [r for r in rows if r[1] > candles_from and r[4] is not None and r[3] is not None]
+                    return [r for r in rows if r[1] > candles_from and r[4] is not None and r[2] is not None]
 
-                wait_for(lambda: bool(resolved()), 150, "an hourly window resolved by the venue and by us")
+                wait_for(
+                    lambda: bool(resolved()), 150, "an hourly window with our strike, resolved by the venue"
+                )
                 counts = dict(klines.counts)
         finally:
             feeds.close()
@@ -66,7 +69,8 @@ def test_an_hourly_window_is_decided_from_the_candle_and_agrees_with_the_simulat
         simulated = venue.scenario.registry.get(window_id)
     assert counts["events"] > 0 and counts.get("quarantined", 0) == 0
     assert simulated is not None and simulated.verdict is not None
-    assert ours == venue_outcome == ("UP" if simulated.verdict is Verdict.UP else "DOWN")
+    assert venue_outcome == ("UP" if simulated.verdict is Verdict.UP else "DOWN")
+    assert ours is None, "our outcome is the trading flow's, not the feeds process's"
     assert strike is not None and strike == simulated.strike, "the candle's open is the strike"
     with psycopg.connect(fresh_database) as conn:
         found = conn.execute(

@@ -105,3 +105,42 @@ def test_the_venues_prices_of_a_window_not_yet_stored_are_kept_with_its_row(
             (w.window_id,),
         ).fetchone()
     assert row == (Decimal("100.3"), None, "RESOLVED")
+
+
+def test_a_not_observed_rerun_never_replaces_an_outcome_decided_before(ops: OpsWriter, database: str) -> None:
+    """A flow restarted after our prints left the broker judges a window again as NOT_OBSERVED: the
+    outcome it decided before stays; a decided outcome replaces anything."""
+    decided, fresh = window(WindowPhase.RESOLVED, 7), window(WindowPhase.RESOLVED, 8)
+    for w in (decided, fresh):
+        ops.upsert_window(w)
+    ops.record_our_outcome(decided.window_id, "UP", START)
+    ops.record_our_outcome(decided.window_id, "NOT_OBSERVED", START + timedelta(hours=1))
+    ops.record_our_outcome(fresh.window_id, "NOT_OBSERVED", START)
+    ops.record_our_outcome(fresh.window_id, "DOWN", START + timedelta(hours=1))
+    with psycopg.connect(database) as conn:
+        rows: dict[str, str] = dict(conn.execute("SELECT window_id, our_outcome FROM windows").fetchall())
+    assert rows == {decided.window_id: "UP", fresh.window_id: "DOWN"}
+
+
+def test_a_rerun_that_saw_less_of_a_window_never_lowers_its_completeness(
+    ops: OpsWriter, database: str
+) -> None:
+    """A flow restarted after part of a window's prints left the broker measures less of it: the
+    coverage a run saw before stays; a run that saw more raises it."""
+    w = window(WindowPhase.RESOLVED, 9)
+    ops.record_completeness("rtds", w.window_id, w.start_ts, w.end_ts, Decimal("99.67"), START)
+    ops.record_completeness(
+        "rtds", w.window_id, w.start_ts, w.end_ts, Decimal("40.00"), START + timedelta(hours=1)
+    )
+    ops.record_completeness("polymarket.market", w.window_id, w.start_ts, w.end_ts, Decimal("50.00"), START)
+    ops.record_completeness(
+        "polymarket.market", w.window_id, w.start_ts, w.end_ts, Decimal("100.00"), START + timedelta(hours=1)
+    )
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT feed, percent, computed_at FROM feed_completeness ORDER BY feed"
+        ).fetchall()
+    assert rows == [
+        ("polymarket.market", Decimal("100.00"), START + timedelta(hours=1)),
+        ("rtds", Decimal("99.67"), START),
+    ]

@@ -17,7 +17,6 @@ from core.window_integrity import (
     StrikeWatch,
     check_strike,
     discrepancy_alert,
-    our_settlement,
     our_strike,
     strikes_agree,
 )
@@ -89,11 +88,9 @@ def test_the_hourly_strike_is_the_candle_open_and_its_close_decides() -> None:
     candles.add(running)
     assert watch.due_candle(running) == [w]
     assert our_strike(w, history, candles) == Decimal(100)
-    assert not our_settlement(w, history, candles).decided  # type: ignore[union-attr]
     final = kline("100", "101", closed=True, at=START + timedelta(hours=1))
     candles.add(final)
-    ours = our_settlement(w, history, candles)
-    assert not isinstance(ours, str) and ours.decided and ours.verdict.value == "Up"
+    assert candles.get("btcusdt", 3600, START) is not None and our_strike(w, history, candles) == Decimal(100)
 
 
 def test_a_late_running_update_never_reopens_a_closed_candle() -> None:

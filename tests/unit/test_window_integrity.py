@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from core.enums import OracleStream, Outcome, WindowPhase
 from core.models import OracleTick, WindowEvent
+from core.settlement import Settlement
+from core.window_checks import WindowChecks, WindowVerdict, judge
 from core.window_integrity import (
     OracleHistory,
     check_window,
-    observed,
     our_outcome_label,
-    our_settlement,
     rule_from_name,
 )
 
@@ -53,6 +53,19 @@ def history(*ticks: OracleTick) -> OracleHistory:
     return h
 
 
+def settle(resolved: WindowEvent, *ticks: OracleTick) -> Settlement | str:
+    """Our settlement as the flow computes it: the window's checks fed the prints routed to it."""
+    checks = WindowChecks(resolved.model_copy(update={"phase": WindowPhase.OPEN}))
+    for t in ticks:
+        if t.source_ts >= START:  # the router admits nothing stamped before the start
+            checks.apply_oracle(t)
+    return checks.settle()
+
+
+def first_ms(*ticks: OracleTick) -> int | None:
+    return min((int(t.source_ts.timestamp() * 1000) for t in ticks), default=None)
+
+
 def test_rule_names_map_back_to_rules() -> None:
     assert rule_from_name("CHAINLINK_TWAP(60)", "btc").twap_seconds == 60  # type: ignore[union-attr]
     assert rule_from_name("CHAINLINK_SPOT", "eth").symbol == "eth/usd"  # type: ignore[union-attr]
@@ -61,15 +74,14 @@ def test_rule_names_map_back_to_rules() -> None:
 
 
 def test_agreeing_resolution_has_no_discrepancy() -> None:
-    h = history(tick(START, "100"), tick(START + timedelta(minutes=5), "101"))
-    ours = our_settlement(window(Outcome.UP), h)
+    ours = settle(window(Outcome.UP), tick(START, "100"), tick(START + timedelta(minutes=5), "101"))
     assert check_window(window(Outcome.UP), window(None), ours) == []
 
 
 def test_disagreeing_outcome_and_changed_condition_id_are_both_reported() -> None:
-    h = history(tick(START, "100"), tick(START + timedelta(minutes=5), "99"))
     resolved = window(Outcome.UP, cid="0x" + "aa" * 32)
-    found = check_window(resolved, window(None), our_settlement(resolved, h))
+    ours = settle(resolved, tick(START, "100"), tick(START + timedelta(minutes=5), "99"))
+    found = check_window(resolved, window(None), ours)
     assert {(d.kind, d.ours, d.venue) for d in found} == {
         ("condition_id", CID, "0x" + "aa" * 32),
         ("outcome", "DOWN", "UP"),
@@ -77,10 +89,8 @@ def test_disagreeing_outcome_and_changed_condition_id_are_both_reported() -> Non
 
 
 def test_a_missing_boundary_tick_is_undecidable_never_a_guess() -> None:
-    h = history(
-        tick(START, "100"), tick(START + timedelta(minutes=5), "101", stream=OracleStream.CHAINLINK_SPOT)
-    )
-    found = check_window(window(Outcome.DOWN), None, our_settlement(window(Outcome.DOWN), h))
+    ticks = tick(START, "100"), tick(START + timedelta(minutes=5), "101", stream=OracleStream.CHAINLINK_SPOT)
+    found = check_window(window(Outcome.DOWN), None, settle(window(Outcome.DOWN), *ticks))
     assert [d.kind for d in found] == ["undecidable"] and "close" in found[0].detail
 
 
@@ -107,28 +117,28 @@ def test_discrepancy_alerts_are_critical_for_mismatches_and_warnings_when_undeci
     assert mismatch.dedupe_key != unknown.dedupe_key
 
 
+def verdict(resolved: WindowEvent, *ticks: OracleTick) -> WindowVerdict:
+    key = "CHAINLINK_TWAP_60:btc/usd"
+    return WindowVerdict(resolved, window(None), settle(resolved, *ticks), key)
+
+
 def test_a_window_that_opened_before_our_data_began_is_not_observed_not_undecidable() -> None:
-    """feeds started mid-window: the first print we hold is after the start; no warning for it."""
-    h = history(tick(START + timedelta(seconds=40), "100"), tick(START + timedelta(minutes=5), "101"))
-    resolved = window(Outcome.UP)
-    ours = our_settlement(resolved, h)
-    assert not observed(resolved, h)
-    assert check_window(resolved, window(None), ours, seen=False) == []
-    assert our_outcome_label(ours, seen=False) == "NOT_OBSERVED"
+    """Our data of the stream began mid-window (a flow started then): no warning for it."""
+    ticks = tick(START + timedelta(seconds=40), "100"), tick(START + timedelta(minutes=5), "101")
+    result = judge(verdict(window(Outcome.UP), *ticks), first_ms(*ticks))
+    assert result.discrepancies == () and result.outcome == "NOT_OBSERVED"
 
 
 def test_a_hole_after_our_data_began_is_still_undecidable() -> None:
     """Prints from before the start, the start print itself missing: a real hole, a warning."""
-    h = history(tick(START - timedelta(seconds=30), "99"), tick(START + timedelta(minutes=5), "101"))
-    resolved = window(Outcome.UP)
-    ours = our_settlement(resolved, h)
-    assert observed(resolved, h)
-    [found] = check_window(resolved, window(None), ours, seen=True)
-    assert found.kind == "undecidable" and our_outcome_label(ours) == "UNDECIDABLE"
+    ticks = tick(START - timedelta(seconds=30), "99"), tick(START + timedelta(minutes=5), "101")
+    result = judge(verdict(window(Outcome.UP), *ticks), first_ms(*ticks))
+    [found] = result.discrepancies
+    assert found.kind == "undecidable" and result.outcome == "UNDECIDABLE"
 
 
 def test_no_print_at_all_is_not_observed_and_a_decided_window_keeps_its_verdict() -> None:
-    resolved = window(Outcome.UP)
-    assert not observed(resolved, OracleHistory())
-    h = history(tick(START, "100"), tick(START + timedelta(minutes=5), "101"))
-    assert our_outcome_label(our_settlement(resolved, h), seen=observed(resolved, h)) == "UP"
+    assert judge(verdict(window(Outcome.UP)), None).outcome == "NOT_OBSERVED"
+    ticks = tick(START, "100"), tick(START + timedelta(minutes=5), "101")
+    assert judge(verdict(window(Outcome.UP), *ticks), first_ms(*ticks)).outcome == "UP"
+    assert our_outcome_label(settle(window(Outcome.UP), *ticks)) == "UP"
