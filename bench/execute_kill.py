@@ -52,7 +52,7 @@ def main() -> None:
         rng = random.Random(args.seed)
         for run in range(args.runs):
             try:
-                run_once(sim, scratch, eps.kafka_bootstrap, rng, f"b{run}")
+                run_once(sim, scratch, eps.kafka_bootstrap, rng, f"b{run}{uuid.uuid4().hex[:6]}")
             except AssertionError as exc:
                 failures.append(f"run {run}: {exc}")
         orders = sim_orders_of(sim, HARDHAT_ADDRESS)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ from core.money import parse_decimal
 from core.orders import NoAnswer, OrderEvent, Refused, VenueView
 
 __all__ = [
+    "DEFAULT_MAX_INTENT_AGE",
     "RETRYABLE_STATUSES",
     "TradeSeen",
     "is_duplicate_refusal",
@@ -37,6 +39,7 @@ __all__ = [
     "simulated_events",
     "simulated_trade_id",
     "simulated_venue_order_id",
+    "stale_intent",
     "venue_view",
 ]
 
@@ -62,6 +65,22 @@ def simulated_venue_order_id(client_order_id: ClientOrderId) -> VenueOrderId:
 def simulated_trade_id(client_order_id: ClientOrderId, level: int) -> str:
     """The id of the `level`-th level a simulated order took: the same on every re-run."""
     return f"sim-{_digest('simulated-trade', client_order_id, str(level))[:32]}"
+
+
+DEFAULT_MAX_INTENT_AGE = timedelta(seconds=30)
+
+
+def stale_intent(
+    event_ts: datetime, now: datetime, max_age: timedelta = DEFAULT_MAX_INTENT_AGE
+) -> str | None:
+    """Why an intent is too old to act on, or None: a new consumer group starts at the topic's
+    beginning, and a decision made minutes ago on a book that has moved must not become an order."""
+    age = now - event_ts
+    return (
+        f"intent is {age.total_seconds():.1f} s old (max {max_age.total_seconds():g} s)"
+        if age > max_age
+        else None
+    )
 
 
 def is_duplicate_refusal(error: str) -> bool:

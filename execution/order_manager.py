@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import structlog
 
 from core.enums import Side, TradingMode
-from core.execution import TradeSeen, position_id_for
+from core.execution import TradeSeen, position_id_for, stale_intent
 from core.execution_guards import Blocked, EntryContext, ExecutionLimits, check_entry
 from core.fees import FeeSchedule
 from core.ids import ClientOrderId, TokenId, TradeId, VenueOrderId, WindowId
@@ -162,7 +162,10 @@ class OrderManager:
             available_usd=balance,
             day_pnl_usd=self.store.day_pnl(now.replace(hour=0, minute=0, second=0, microsecond=0)),
         )
-        verdict = check_entry(intent, context, schedule, self._limits)
+        stale = stale_intent(intent.event_ts, now) if self.mode is not TradingMode.BACKTEST else None
+        verdict = (
+            Blocked("stale_intent", stale) if stale else check_entry(intent, context, schedule, self._limits)
+        )
         audit = self._audit_detail(intent, balance, str(verdict), now)
         if isinstance(verdict, Blocked):
             entry = AuditEntry(f"entry-blocked:{coid}", "entry_blocked", coid, audit, now)

@@ -142,6 +142,6 @@ def test_sigkill_at_random_points_places_no_duplicate_and_loses_no_order(
     sim.quote(sim.market.up_token_id, "SELL", "0.50", "100000")
     rng = random.Random(12)
     for run in range(2):
-        run_once(sim, fresh_database, endpoints.kafka_bootstrap, rng, f"k{run}")
+        run_once(sim, fresh_database, endpoints.kafka_bootstrap, rng, f"k{run}{uuid.uuid4().hex[:6]}")
     total = sim_orders_of(sim, HARDHAT_ADDRESS)
     assert len(total) == len({o.id for o in total}) <= 2 * INTENTS

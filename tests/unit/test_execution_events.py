@@ -83,3 +83,14 @@ def test_a_simulated_fill_moves_the_order_as_a_venue_fill_would(
     assert sum((t.fee for t in trades), D(0)) == fill.fee
     if fill.filled_size == 0:
         assert order.status in (OrderStatus.REJECTED, OrderStatus.CANCELED)
+
+
+def test_an_intent_older_than_the_limit_is_stale_and_a_fresh_one_is_not() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from core.execution import stale_intent
+
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    assert stale_intent(now - timedelta(seconds=30), now) is None
+    assert stale_intent(now - timedelta(seconds=31), now) == "intent is 31.0 s old (max 30 s)"
+    assert stale_intent(now + timedelta(seconds=5), now) is None
