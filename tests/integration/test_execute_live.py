@@ -120,3 +120,18 @@ def test_each_fault_mode_ends_in_the_right_state(
     position = rows(conn, "SELECT size FROM positions")
     assert position == [(D(6) if status == "FILLED" else D(0),)]
     assert status != "FILLED" or filled == D(6)
+
+
+def test_an_outside_balance_change_is_seen_before_the_entry_and_nothing_is_sent(
+    sim: RunningSim, conn: psycopg.Connection
+) -> None:
+    from simulator.accounts import COLLATERAL
+
+    sim.quote(sim.market.up_token_id, "SELL", "0.50", "100")
+    manager = build_manager(TradingMode.LIVE, conn, venue=venue_of(sim))
+    sim.call(sim.exchange.set_balance, HARDHAT_ADDRESS, COLLATERAL, D("2.50"))  # spent elsewhere
+    result = manager.execute(intent_for(sim))
+    assert (result.status, result.rule) == ("BLOCKED", "balance")
+    assert sim_orders_of(sim, HARDHAT_ADDRESS) == []
+    [(detail,)] = rows(conn, "SELECT detail FROM audit_log WHERE action = 'entry_blocked'")
+    assert D(detail["balance_usd"]) == D("2.50")
