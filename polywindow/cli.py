@@ -463,6 +463,17 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         except PostFailed as exc:
             fail(f"the venue at {settings.clob_url} refused the API credentials: {exc}")
     conn = psycopg.connect(endpoints.database_url, autocommit=True)
+
+    def live_start() -> None:
+        """LIVE starts paused; the start-up safety checks (trader lock, reconciliation, heartbeat)
+        plug in here as they land (issue 12, another slice)."""
+        if chosen is TradingMode.LIVE:
+            from datetime import UTC, datetime
+
+            from sinks.postgres.execution import ExecutionStore
+
+            ExecutionStore(conn, chosen).pause_trading(datetime.now(UTC), "execute:LIVE start")
+
     manager = build_manager(
         chosen,
         conn,
@@ -472,6 +483,7 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         run_id=run_id if chosen is TradingMode.BACKTEST else None,
         limits=ExecutionLimits(settings.max_position_usd, settings.daily_drawdown_usd),
         confirm_s=settings.confirm_s,
+        startup_checks=live_start,
     )
     manager.start()
     consumer = new_consumer(

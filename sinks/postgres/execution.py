@@ -327,3 +327,16 @@ class ExecutionStore:
             (position_id, self.mode.value, self._run_key),
         ).fetchone()
         return (row[0], row[1], row[2], row[3], row[4]) if row else None
+
+    def pause_trading(self, at: datetime, by: str) -> None:
+        """Set the kill switch to PAUSE (a LIVE trader starts paused, whatever the row said), audited."""
+        with self.conn.transaction():
+            self.conn.execute(
+                "UPDATE runtime_controls SET value = '\"PAUSE\"', updated_at = %s, updated_by = %s"
+                " WHERE name = 'kill_switch'",
+                (at, by),
+            )
+            self.conn.execute(
+                "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (%s, %s, 'kill_switch', 'PAUSE', %s)",
+                (at, by, Jsonb({"reason": "LIVE start", "mode": self.mode.value})),
+            )

@@ -143,5 +143,10 @@ def test_sigkill_at_random_points_places_no_duplicate_and_loses_no_order(
     rng = random.Random(12)
     for run in range(2):
         run_once(sim, fresh_database, endpoints.kafka_bootstrap, rng, f"k{run}{uuid.uuid4().hex[:6]}")
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        kill_switch = rows(
+            conn, "SELECT value #>> '{}', updated_by FROM runtime_controls WHERE name = 'kill_switch'"
+        )
+    assert kill_switch == [("PAUSE", "execute:LIVE start")], "a LIVE executor starts paused"
     total = sim_orders_of(sim, HARDHAT_ADDRESS)
     assert len(total) == len({o.id for o in total}) <= 2 * INTENTS
