@@ -239,9 +239,14 @@ class OrderManager:
             ],
             "ts_ms": _ms(now),
         }
+        # An exit order (a SELL) left unsettled is settled here too; its position is EXIT_PENDING and
+        # only `execution.exits` moves it (it rebuilds it from these fills).
+        entry = side is Side.BUY
         self.store.write(
             ExecutionWrite(
-                position=PositionRow(position, stored.window_id, stored.token_id, strategy, opened, now),
+                position=PositionRow(position, stored.window_id, stored.token_id, strategy, opened, now)
+                if entry
+                else None,
                 order=row,
                 fills=fills,
                 audit=[
