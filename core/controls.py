@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
 from core.enums import ControlName, KillSwitch, TradingMode
 from core.models import ControlChange, ControlsSnapshot
@@ -61,18 +63,7 @@ class RuntimeControls:
 
     def with_value(self, name: ControlName, text: str) -> RuntimeControls:
         """A copy with one control set from its canonical text (raises ValueError on a bad value)."""
-        value = text.strip().strip('"') if name in _SCALARS else text
-        if name is ControlName.KILL_SWITCH:
-            return replace(self, kill_switch=KillSwitch(value))
-        if name is ControlName.TRADING_MODE:
-            return replace(self, trading_mode=TradingMode(value))
-        if name is ControlName.MAX_POSITION_USD:
-            return replace(self, max_position_usd=_usd(value))
-        if name is ControlName.MAX_SESSION_LOSS_USD:
-            return replace(self, max_session_loss_usd=_usd(value))
-        if name is ControlName.ALLOWED_INSTRUMENTS:
-            return replace(self, allowed_instruments=parse_list(value))
-        return replace(self, allowed_strategies=parse_list(value))
+        return replace(self, **{_FIELDS[name]: _parse_value(name, text)})
 
     def values(self) -> tuple[object, ...]:
         return (
@@ -94,6 +85,35 @@ _SCALARS = frozenset(
     }
 )
 
+_ALL_NAMES = frozenset(ControlName)
+_FIELDS = {  # in the order of RuntimeControls.values()
+    ControlName.KILL_SWITCH: "kill_switch",
+    ControlName.TRADING_MODE: "trading_mode",
+    ControlName.MAX_POSITION_USD: "max_position_usd",
+    ControlName.MAX_SESSION_LOSS_USD: "max_session_loss_usd",
+    ControlName.ALLOWED_INSTRUMENTS: "allowed_instruments",
+    ControlName.ALLOWED_STRATEGIES: "allowed_strategies",
+}
+
+
+def _parse_value(name: ControlName, text: str) -> Any:  # the type of the field _FIELDS names
+    """One control's value from its canonical text (raises ValueError on a bad value)."""
+    value = text.strip().strip('"') if name in _SCALARS else text
+    if name is ControlName.KILL_SWITCH:
+        return KillSwitch(value)
+    if name is ControlName.TRADING_MODE:
+        return TradingMode(value)
+    if name in (ControlName.MAX_POSITION_USD, ControlName.MAX_SESSION_LOSS_USD):
+        return _usd(value)
+    return parse_list(value)
+
+
+@lru_cache(maxsize=64)  # a replay restates the same rows several times a second
+def _fields(texts: tuple[tuple[ControlName, str], ...]) -> tuple[tuple[str, Any], ...]:
+    """The field values the rows' texts set, in order (a later row for the same control wins)."""
+    return tuple({_FIELDS[name]: _parse_value(name, text) for name, text in texts}.items())
+
+
 _CLOSED = RuntimeControls(
     kill_switch=KillSwitch.PAUSE,
     trading_mode=TradingMode.DRY_RUN,
@@ -112,36 +132,21 @@ def apply_snapshot(held: RuntimeControls | None, snapshot: ControlsSnapshot) -> 
     inserts them) or ValueError is raised: a partial read is not the truth. A control whose held
     value came from a change newer than the row read keeps that value (the read began before the
     change was written). The version moves only when a value changed; `as_of` moves to the read time."""
-    names = {row.name for row in snapshot.rows}
-    missing = set(ControlName) - names
+    rows = sorted(snapshot.rows, key=lambda r: r.updated_at)
+    stamps = {row.name: row.updated_at for row in rows}
+    missing = _ALL_NAMES.difference(stamps)
     if missing:
         raise ValueError(f"runtime_controls read lacks {sorted(m.value for m in missing)}")
-    fresh = replace(_CLOSED, as_of=snapshot.read_at)
-    stamps: dict[ControlName, datetime] = {}
-    for row in sorted(snapshot.rows, key=lambda r: r.updated_at):
-        fresh = fresh.with_value(row.name, row.value)
-        stamps[row.name] = row.updated_at
+    fields = dict(_fields(tuple((row.name, row.value) for row in rows)))  # all six, none is missing
     if held is not None:  # a change newer than the row read (the read raced with it) stands
         for name, seen in held.updated_at.items():
             if seen > stamps[name]:
-                fresh, stamps[name] = _copy_value(fresh, held, name), seen
+                fields[_FIELDS[name]], stamps[name] = getattr(held, _FIELDS[name]), seen
     if held is None:
-        return replace(fresh, version=1, updated_at=stamps)
-    version = held.version + (1 if fresh.values() != held.values() else 0)
+        return RuntimeControls(**fields, version=1, as_of=snapshot.read_at, updated_at=stamps)
+    changed = tuple(fields[name] for name in _FIELDS.values()) != held.values()
     as_of = max(snapshot.read_at, held.as_of)
-    return replace(fresh, version=version, as_of=as_of, updated_at=stamps)
-
-
-def _copy_value(into: RuntimeControls, source: RuntimeControls, name: ControlName) -> RuntimeControls:
-    field = {
-        ControlName.KILL_SWITCH: "kill_switch",
-        ControlName.TRADING_MODE: "trading_mode",
-        ControlName.MAX_POSITION_USD: "max_position_usd",
-        ControlName.MAX_SESSION_LOSS_USD: "max_session_loss_usd",
-        ControlName.ALLOWED_INSTRUMENTS: "allowed_instruments",
-        ControlName.ALLOWED_STRATEGIES: "allowed_strategies",
-    }[name]
-    return replace(into, **{field: getattr(source, field)})
+    return RuntimeControls(**fields, version=held.version + changed, as_of=as_of, updated_at=stamps)
 
 
 def apply_change(held: RuntimeControls | None, change: ControlChange) -> RuntimeControls | None:

@@ -5,6 +5,8 @@ a `book` snapshot replaces everything; a delta older than the last snapshot is i
 each delta the local top of book is compared with the venue's `best_bid`/`best_ask` on it, any
 difference meaning the book has drifted and must be resynchronised from a fresh snapshot. The
 REST `/book` hash (§5) is recomputed by `book_hash` to check a snapshot before trusting it.
+A `CompactBookSnapshot` (a replay's decode) is held as it is and its levels parsed only when the
+book is first read or changed, so a snapshot replaced before anyone looked costs no parsing.
 Pure: no I/O, no clock; Decimal only.
 """
 
@@ -19,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.enums import BookSide
-from core.models import BookDelta, BookSnapshot, Level, LevelChange, TickSizeChange
+from core.models import BookDelta, BookSnapshot, CompactBookSnapshot, Level, LevelChange, TickSizeChange
 
 __all__ = ["Applied", "OrderBook", "book_hash", "book_hash_matches"]
 
@@ -48,6 +50,7 @@ class OrderBook:
         self.token_id = token_id
         self._bids: dict[Decimal, Decimal] = {}
         self._asks: dict[Decimal, Decimal] = {}
+        self._unread: CompactBookSnapshot | None = None  # levels not yet parsed into the dicts
         self.snapshot_ts: datetime | None = None
         self.tick_size: Decimal | None = None
 
@@ -60,16 +63,30 @@ class OrderBook:
         """Forget the levels (after a reconnect or drift): the next snapshot starts afresh."""
         self._bids.clear()
         self._asks.clear()
+        self._unread = None
         self.snapshot_ts = None
 
-    def apply_snapshot(self, snapshot: BookSnapshot) -> Applied:
+    def _read(self) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
+        """Both sides, parsing a compact snapshot's levels first if they are still text."""
+        unread = self._unread
+        if unread is not None:
+            self._unread = None
+            self._bids = {p: s for p, s in unread.level_pairs(BookSide.BID) if s > 0}
+            self._asks = {p: s for p, s in unread.level_pairs(BookSide.ASK) if s > 0}
+        return self._bids, self._asks
+
+    def apply_snapshot(self, snapshot: BookSnapshot | CompactBookSnapshot) -> Applied:
         """Replace both sides with the snapshot's levels; an older snapshot than the last is ignored."""
         if snapshot.token_id != self.token_id:
             return Applied.WRONG_TOKEN
         if self.snapshot_ts is not None and snapshot.source_ts < self.snapshot_ts:
             return Applied.STALE
-        self._bids = {lv.price: lv.size for lv in snapshot.bids if lv.size > 0}
-        self._asks = {lv.price: lv.size for lv in snapshot.asks if lv.size > 0}
+        if isinstance(snapshot, CompactBookSnapshot):
+            self._unread = snapshot
+        else:
+            self._unread = None
+            self._bids = {lv.price: lv.size for lv in snapshot.bids if lv.size > 0}
+            self._asks = {lv.price: lv.size for lv in snapshot.asks if lv.size > 0}
         self.snapshot_ts = snapshot.source_ts
         if snapshot.tick_size is not None:
             self.tick_size = snapshot.tick_size
@@ -77,8 +94,9 @@ class OrderBook:
 
     def apply_changes(self, changes: Iterable[LevelChange]) -> None:
         """Set each level to its new total; a zero size deletes the level."""
+        bids, asks = self._read()
         for change in changes:
-            levels = self._bids if change.side is BookSide.BID else self._asks
+            levels = bids if change.side is BookSide.BID else asks
             if change.size > 0:
                 levels[change.price] = change.size
             else:
@@ -112,15 +130,18 @@ class OrderBook:
         return bid_ok and ask_ok
 
     def best_bid(self) -> Decimal | None:
-        return max(self._bids) if self._bids else None
+        bids = self._read()[0]
+        return max(bids) if bids else None
 
     def best_ask(self) -> Decimal | None:
-        return min(self._asks) if self._asks else None
+        asks = self._read()[1]
+        return min(asks) if asks else None
 
     def top(self, n: int) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         """The best `n` levels per side, best first: (bids descending, asks ascending)."""
-        bids = sorted(self._bids.items(), reverse=True)[:n]
-        asks = sorted(self._asks.items())[:n]
+        bid_levels, ask_levels = self._read()
+        bids = sorted(bid_levels.items(), reverse=True)[:n]
+        asks = sorted(ask_levels.items())[:n]
         return (
             tuple(Level(price=p, size=s) for p, s in bids),
             tuple(Level(price=p, size=s) for p, s in asks),
@@ -128,7 +149,8 @@ class OrderBook:
 
     def levels(self, side: BookSide) -> dict[Decimal, Decimal]:
         """A copy of one side as `{price: size}`."""
-        return dict(self._bids if side is BookSide.BID else self._asks)
+        bids, asks = self._read()
+        return dict(bids if side is BookSide.BID else asks)
 
 
 _HASH_KEYS = (

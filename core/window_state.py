@@ -21,6 +21,7 @@ from core.models import (
     BestBidAsk,
     BookDelta,
     BookSnapshot,
+    CompactBookSnapshot,
     LastTrade,
     Level,
     OracleTick,
@@ -36,7 +37,7 @@ __all__ = ["CandleOpen", "WindowState", "instrument_of", "rule_stream"]
 
 _HALF = Decimal("0.5")
 
-BookItem = BookSnapshot | BookDelta | TickSizeChange | BestBidAsk
+BookItem = BookSnapshot | CompactBookSnapshot | BookDelta | TickSizeChange | BestBidAsk
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,7 @@ class WindowState:
         book = self._books.get(event.token_id)
         if book is None:
             return Applied.WRONG_TOKEN
-        if isinstance(event, BookSnapshot):
+        if isinstance(event, BookSnapshot | CompactBookSnapshot):
             return book.apply_snapshot(event)
         if isinstance(event, BookDelta):
             result = book.apply_delta(event)

@@ -309,6 +309,70 @@ class ExecuteSettings(TraderSettings):
         return self
 
 
+class AlertSettings(StackSettings):
+    """Where alerts go (`polywindow sink` delivers every alert raised on ops.alerts; the API and the
+    executor share it): apprise URLs, secrets, never shown."""
+
+    alert_urls: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="POLYWINDOW_ALERT_URLS",
+        description="apprise URLs (discord://..., tgram://..., json://host/path), comma-separated or a JSON list; secrets",
+    )
+
+    @field_validator("alert_urls", mode="before")
+    @classmethod
+    def _url_list(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("alert_urls")
+    @classmethod
+    def _alert_url_form(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for url in value:
+            if "://" not in url.get_secret_value():
+                raise ValueError("each alert URL needs a scheme (discord://, tgram://, json://, ...)")
+        return value
+
+
+class ApiSettings(AlertSettings):
+    """`polywindow api` (and `polywindow controls`, its shell client): where it listens, its bearer
+    token, and the alert URLs (apprise) the safety net notifies. Binds to loopback unless told otherwise."""
+
+    api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="POLYWINDOW_API_TOKEN",
+        description="the bearer token every state-changing route needs (at least 16 characters); `api` refuses to start without it",
+    )
+    api_host: str = Field(default="127.0.0.1", validation_alias="POLYWINDOW_API_HOST")
+    api_port: int = Field(default=8780, ge=1, le=65_535, validation_alias="POLYWINDOW_API_PORT")
+    api_url: str = Field(
+        default="http://127.0.0.1:8780",
+        validation_alias="POLYWINDOW_API_URL",
+        description="where `polywindow controls` finds the API",
+    )
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < 16:
+            raise ValueError("the token must have at least 16 characters")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_form(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 
@@ -352,6 +416,9 @@ PUBLIC_SETTINGS = frozenset(
         "backtest_tick",
         "backtest_fee_rate",
         "group_id",
+        "api_host",
+        "api_port",
+        "api_url",
     }
 )
 
@@ -407,6 +474,7 @@ EVERY_PROCESS: tuple[type[StackSettings], ...] = (
     FeedSettings,
     SimSettings,
     FlowSettings,
+    ApiSettings,
 )
 
 

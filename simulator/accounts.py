@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 COLLATERAL = "COLLATERAL"
+MAX_ALLOWANCE = Decimal(2**256 - 1)
 FEE_ACCOUNT = "sim-fee-collector"
 ZERO = Decimal(0)
 
@@ -32,6 +33,7 @@ class Ledger:
         self._balances: dict[str, dict[str, Decimal]] = {}
         self._held: dict[str, defaultdict[str, Decimal]] = {}
         self._unlimited: set[str] = set()
+        self._allowances: dict[tuple[str, str], Decimal] = {}
 
     def ensure(self, account: str) -> None:
         if account not in self._balances:
@@ -83,3 +85,24 @@ class Ledger:
 
     def total(self, asset: str) -> Decimal:
         return sum((b.get(asset, ZERO) for b in self._balances.values()), ZERO)
+
+    def holders(self, *assets: str) -> list[str]:
+        """Accounts holding a non-zero balance of any of `assets`."""
+        return [a for a, book in self._balances.items() if any(book.get(x, ZERO) != 0 for x in assets)]
+
+    def redeem(self, account: str, winning_token: str, losing_token: str) -> Decimal:
+        """CTF `redeemPositions` for one account: burn both tokens, pay 1 collateral per winning share."""
+        self.ensure(account)
+        won = self.balance(account, winning_token)
+        self.set_balance(account, winning_token, ZERO)
+        self.set_balance(account, losing_token, ZERO)
+        if won:
+            self.apply([Transfer(account, COLLATERAL, won)])
+        return won
+
+    def allowance(self, account: str, spender: str) -> Decimal:
+        """What `account` has approved `spender` (an exchange contract) to move; unlimited unless set."""
+        return self._allowances.get((account, spender.lower()), MAX_ALLOWANCE)
+
+    def set_allowance(self, account: str, spender: str, amount: Decimal) -> None:
+        self._allowances[(account, spender.lower())] = amount

@@ -2,7 +2,7 @@
 
 Admin calls are how tests and operators inject faults at run time: switch HTTP latency, 5xx, 429,
 lost order responses, rejections, partial fills, failed trades, market-feed stalls, duplicated,
-reordered and malformed frames; drop websockets; set any balance from outside.
+reordered and malformed frames; drop websockets; set any balance or exchange allowance from outside.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulator.exchange import Exchange
 from simulator.faults import FaultState, FaultUpdate
+from simulator.protocol import account_key
 from simulator.ws_market import MarketHub
 from simulator.ws_user import UserHub
 
@@ -33,6 +34,14 @@ class BalanceUpdate(BaseModel):
 
     address: str
     asset: str = "COLLATERAL"
+    amount: Decimal
+
+
+class AllowanceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str
+    spender: str
     amount: Decimal
 
 
@@ -55,6 +64,7 @@ class AdminApi:
             Route("/faults", self.set_faults, methods=["POST"]),
             Route("/faults/reset", self.reset_faults, methods=["POST"]),
             Route("/balance", self.set_balance, methods=["POST"]),
+            Route("/allowance", self.set_allowance, methods=["POST"]),
             Route("/ws", self.sockets, methods=["GET"]),
             Route("/ws/disconnect", self.disconnect, methods=["POST"]),
         ]
@@ -97,6 +107,15 @@ class AdminApi:
         assert isinstance(body, BalanceUpdate)
         self.ex.set_balance(body.address, body.asset, body.amount)
         return JSONResponse({"address": body.address, "asset": body.asset, "balance": str(body.amount)})
+
+    async def set_allowance(self, request: Request) -> Response:
+        """What an account approved an exchange contract to move (the venue reports it per spender)."""
+        body = await self._body(request, AllowanceUpdate)
+        if isinstance(body, Response):
+            return body
+        assert isinstance(body, AllowanceUpdate)
+        self.ex.ledger.set_allowance(account_key(body.address), body.spender, body.amount)
+        return JSONResponse({"address": body.address, "spender": body.spender, "allowance": str(body.amount)})
 
     async def sockets(self, request: Request) -> Response:
         """How many market and (authenticated) user sockets are open: what a disconnect would close."""

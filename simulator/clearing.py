@@ -1,4 +1,4 @@
-"""The ledger side of trading: order holds, fill settlement, failed-trade reversal, resolution payouts."""
+"""The ledger side of trading: order holds, fill settlement, failed-trade reversal (redemption: Ledger.redeem)."""
 
 from __future__ import annotations
 
@@ -62,18 +62,3 @@ def settle_fill(
 def reverse(ledger: Ledger, trade: TradeRecord) -> None:
     """Undo a FAILED trade's transfers: on chain it never happened."""
     ledger.apply([Transfer(t.account, t.asset, -t.amount) for t in trade.transfers])
-
-
-def pay_out(ledger: Ledger, winning_token: str, losing_token: str) -> list[str]:
-    """Pay $1 collateral per winning share and zero both tokens; returns the accounts that held either."""
-    paid: list[str] = []
-    for account in ledger.accounts():
-        won = ledger.balance(account, winning_token)
-        lost = ledger.balance(account, losing_token)
-        if won == 0 and lost == 0:
-            continue
-        ledger.apply([Transfer(account, COLLATERAL, won)])
-        ledger.set_balance(account, winning_token, Decimal(0))
-        ledger.set_balance(account, losing_token, Decimal(0))
-        paid.append(account)
-    return paid

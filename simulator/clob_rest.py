@@ -23,7 +23,6 @@ from simulator.signed_order import EXCHANGE_V2, OrderIntake
 from simulator.wire import Json, fmt, order_json, trade_json
 
 MAX_BATCH = 15
-MAX_ALLOWANCE = str(2**256 - 1)
 
 
 class ConnectionDropped(Exception):
@@ -230,7 +229,8 @@ class PrivateApi:
         else:
             raise VenueError(400, "Invalid asset type")
         micros = int(self.ex.balance(who.account, asset) * 1_000_000)
-        return JSONResponse({"balance": str(micros), "allowances": {EXCHANGE_V2: MAX_ALLOWANCE}})
+        allowance = self.ex.ledger.allowance(who.account, EXCHANGE_V2)
+        return JSONResponse({"balance": str(micros), "allowances": {EXCHANGE_V2: str(int(allowance))}})
 
     async def notifications(self, request: Request) -> Response:
         who, _ = await self._auth(request)

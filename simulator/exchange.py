@@ -134,7 +134,7 @@ class Exchange:
         self._state(condition_id).closed = True
 
     def resolve_market(self, condition_id: str, winning_token_id: str) -> None:
-        """Cancel resting orders (CANCELED_MARKET_RESOLVED), pay $1 per winning share, zero losers."""
+        """Cancel resting orders (CANCELED_MARKET_RESOLVED) and record the winner; shares wait for a redeem."""
         state = self._state(condition_id)
         m = state.market
         if winning_token_id not in m.token_ids:
@@ -148,7 +148,8 @@ class Exchange:
             self._cancel(order, "CANCELED_MARKET_RESOLVED")
         now_ms = self._pub.now_ms()
         self._pub.books(state, now_ms)
-        for account in clearing.pay_out(self.ledger, winning_token_id, m.other_token(winning_token_id)):
+        # Nothing is paid here: as on chain, holders redeem (simulator.chain, Ledger.redeem).
+        for account in self.ledger.holders(winning_token_id, m.other_token(winning_token_id)):
             note = {"type": 4, "market": condition_id, "winning_asset_id": winning_token_id}
             self._pub.notify(account, note)
         payload = market_lifecycle_event(m, "market_resolved", now_ms, winning_token_id)

@@ -67,7 +67,9 @@ class LiquidityVenue(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MakerSettings:
-    requote_s: float = 5.0
+    # Scenario seconds between requotes. The venue's books change many times a second; a maker that
+    # went quiet for the feeds' gap threshold (5 s) would make every quiet stretch a false feed gap.
+    requote_s: float = 1.0
     # Kept for the synthetic feed's warm-up: the paths start at least this many seconds early.
     levels: int = 5
 

@@ -1,6 +1,7 @@
 """Composition of the simulator's ASGI app, and `run()` for the `polywindow sim` command.
 
-`build_app` serves the CLOB REST routes at the root, `/ws/market`, `/ws/user`, `/_admin`, plus any
+`build_app` serves the CLOB REST routes at the root, `/ws/market`, `/ws/user`, `/_admin`, the chain's
+JSON-RPC at `/rpc` (redeeming resolved positions, simulator.chain), plus any
 `extra_routes` (part B mounts Gamma at `/gamma` and RTDS at `/rtds` that way) and runs the
 `background` coroutines (scenario drivers) and the exchange pump while the app is up.
 """
@@ -23,6 +24,7 @@ from starlette.routing import BaseRoute
 
 from simulator.admin import AdminApi, HttpFaultMiddleware
 from simulator.auth import ApiKeyStore
+from simulator.chain import chain_routes
 from simulator.clob_rest import ConnectionDropped, clob_routes
 from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange
@@ -91,6 +93,7 @@ def build_app(
         user_hub.route(),
         admin.mount(),
         *extra_routes,
+        *chain_routes(exchange),
         *clob_routes(exchange, keys),
     ]
 

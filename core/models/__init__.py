@@ -1,6 +1,7 @@
 """Versioned pydantic models for every topic value (DESIGN.md "Topics")."""
 
 from core.models.base import Event, MarketEvent
+from core.models.compact_book import CompactBookSnapshot
 from core.models.market import (
     BestBidAsk,
     BookDelta,
@@ -40,6 +41,7 @@ __all__ = [
     "BookSnapshot",
     "BreakerChange",
     "Candle",
+    "CompactBookSnapshot",
     "ControlChange",
     "ControlsSnapshot",
     "DecisionContext",

@@ -4,7 +4,9 @@ A process with PostgreSQL at hand (`feeds`) writes its alert rows directly, so a
 Kafka outage; a process with only Kafka (`record`) raises alerts on the topic alone. This sink
 consumes the topic and inserts each alert once: the table's identity (kind, dedupe_key, event_ts,
 migration 0004) makes a direct row and its topic copy, or a batch delivered twice, one row.
-Offsets are committed only after the rows (at-least-once into an idempotent insert). A value that
+Offsets are committed only after the rows (at-least-once into an idempotent insert). With a
+`deliver` callable (sinks.alerts.Notifier.notify) each stored alert is then sent to the operator's
+alert URLs, once per kind and dedupe key. A value that
 does not decode is quarantined with its topic, partition and offset, and counted. A database outage
 holds the batch and retries it with backoff until the database answers or the sink is stopped; a
 commit the group refuses (a rebalance) is counted and covered by the next one.
@@ -63,8 +65,10 @@ class AlertTableSink:
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        deliver: Callable[[Alert], object] | None = None,
     ) -> None:
         self.consumer, self.database_url, self.quarantine = consumer, database_url, quarantine
+        self.deliver = deliver
         self.batch_size, self.poll_timeout_s = batch_size, poll_timeout_s
         self.backoff = backoff or Backoff(base_s=0.5, cap_s=10.0)
         self.sleep, self.now = sleep, now
@@ -95,6 +99,9 @@ class AlertTableSink:
         if alerts and not self._insert(alerts, should_stop):
             return read  # stopped before the database came back: nothing committed, re-read next start
         self._commit()
+        if self.deliver is not None:
+            for alert in alerts:  # the notifier sends each alert once (by kind and dedupe key), never raises
+                self.deliver(alert)
         return read
 
     def _decode(self, msg: Message) -> Alert | None:

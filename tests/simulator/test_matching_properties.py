@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.accounts import COLLATERAL, FEE_ACCOUNT
+from simulator.chain import redeem_positions
 from simulator.config import SimulatorConfig
 from simulator.exchange import Exchange, OrderRequest, VenueError
 from simulator.markets import ManualClock, SimMarket
@@ -133,14 +134,19 @@ def test_mint_match_pays_each_side_its_own_price() -> None:
     assert ex.balance(b, MARKET.down_token_id) == Decimal(110)
 
 
-def test_resolution_pays_winners_and_cancels_resting_orders() -> None:
+def test_resolution_cancels_resting_orders_and_only_a_redeem_pays_winners() -> None:
     ex = fresh_exchange()
     a = ACCOUNTS[0]
     ex.submit(OrderRequest("0x" + "c" * 64, a, MARKET.up_token_id, "BUY", Decimal("0.30"), Decimal(10)))
+    assert redeem_positions(ex, a, MARKET.condition_id) == "result for condition not received yet"
     ex.resolve_market(MARKET.condition_id, MARKET.up_token_id)
     assert ex.order("0x" + "c" * 64).status == "CANCELED_MARKET_RESOLVED"  # type: ignore[union-attr]
+    assert ex.balance(a, COLLATERAL) == Decimal(200), "an unredeemed win is not capital yet"
+    assert ex.balance(a, MARKET.up_token_id) == Decimal(100)
+    assert ex.ledger.available(a, COLLATERAL) == Decimal(200)
+    assert redeem_positions(ex, a, MARKET.condition_id) == ""
     assert ex.balance(a, COLLATERAL) == Decimal(300)
-    assert ex.balance(a, MARKET.down_token_id) == 0
+    assert ex.balance(a, MARKET.up_token_id) == 0 and ex.balance(a, MARKET.down_token_id) == 0
     assert ex.ledger.available(a, COLLATERAL) == Decimal(300)
 
 

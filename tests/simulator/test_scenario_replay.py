@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from core.settlement import Verdict
+from simulator.chain import redeem_positions
 from simulator.exchange import Exchange
 from simulator.fixture_day import FixtureDay, load_fixture_day
 from simulator.gamma_objects import market_json
@@ -80,13 +81,16 @@ def test_windows_resolve_at_their_recorded_closed_time_and_gamma_shows_it(
         assert market["conditionId"] == recorded.condition_id and market["closed"]
 
 
-def test_winners_are_credited_and_the_market_is_resolved_on_the_exchange(
+def test_the_market_is_resolved_on_the_exchange_and_winners_are_paid_once_they_redeem(
     day: FixtureDay, replayed: Scenario
 ) -> None:
     recorded = next(w for w in day.windows if w.slug == "btc-updown-5m-1780906500")
     assert recorded.outcome is Verdict.DOWN
     exchange = replayed.exchange
     assert exchange.winner(recorded.condition_id) == recorded.down_token_id
+    assert exchange.balance(HOLDER, "COLLATERAL") == Decimal("0"), "resolution alone pays nothing"
+    assert exchange.balance(HOLDER, recorded.down_token_id) == Decimal("10")
+    assert redeem_positions(exchange, HOLDER, recorded.condition_id) == ""
     assert exchange.balance(HOLDER, "COLLATERAL") == Decimal("10")
     assert exchange.balance(HOLDER, recorded.down_token_id) == Decimal("0")
     assert exchange.market(recorded.condition_id).slug == recorded.slug

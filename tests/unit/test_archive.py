@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.serde import encode
-from sinks.archive import ArchiveRow, ArchiveWriter, day_dir, part_files
-from sinks.archive_reader import archive_counts, read_archive
+from sinks.archive import ArchiveRow, ArchiveWriter, day_dir, part_files, write_part
+from sinks.archive_reader import archive_counts, part_span, read_archive
 from tests.archive_events import book_mix
 
 T0 = datetime(2031, 3, 4, 23, 59, 59, 999_000, tzinfo=UTC)
@@ -210,3 +210,27 @@ def test_a_source_event_re_sent_later_is_replayed_once_and_an_old_part_without_i
 
     got = [e.value for e in read_archive(tmp_path, ["md.oracle"], base, base + timedelta(minutes=5))]
     assert got == [r.value for r in live] + [no_id.value, b"tick-new"]
+
+
+def test_a_part_spans_its_rows_order_times_including_those_read_at_their_kafka_time(tmp_path: Path) -> None:
+    late_kafka = WALL + timedelta(hours=3)
+    rows = [
+        row("md.oracle", 0, WALL + timedelta(minutes=1)),
+        row("md.oracle", 1, WALL + timedelta(minutes=2)),
+        ArchiveRow("md.oracle", 0, 2, None, b"{bad", None, None, None, late_kafka, "invalid JSON"),
+    ]
+    part = str(write_part(day_dir(tmp_path, "md.oracle", WALL.date()), rows))
+    assert part_span(part) == (WALL + timedelta(minutes=1), late_kafka)
+    only_recv = str(write_part(day_dir(tmp_path, "md.oracle", WALL.date()), rows[:2]))
+    assert part_span(only_recv) == (WALL + timedelta(minutes=1), WALL + timedelta(minutes=2))
+
+
+def test_reading_hour_by_hour_opens_only_the_parts_of_each_hour_and_misses_none(tmp_path: Path) -> None:
+    directory = day_dir(tmp_path, "md.oracle", WALL.date())
+    times = [WALL + timedelta(minutes=17 * n, seconds=n) for n in range(40)]  # parts straddle the hours
+    for n in range(0, 40, 3):
+        write_part(directory, [row("md.oracle", k, times[k]) for k in range(n, min(n + 3, 40))])
+    got = list(
+        read_archive(tmp_path, ["md.oracle"], WALL, WALL + timedelta(days=1), chunk=timedelta(hours=1))
+    )
+    assert [e.recv_ts for e in got] == times

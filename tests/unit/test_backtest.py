@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.backtest import CONTROLS_EVERY, ReplayControls, all_instruments, controls_due, overlaps_gap
 from core.controls import MAX_STALENESS, apply_snapshot
 from core.enums import KillSwitch, TradingMode
+from core.serde import encode
 from tests.trading_builders import START
 
 END = START + timedelta(minutes=15)
@@ -47,3 +50,9 @@ def test_controls_are_restated_well_inside_the_staleness_limit() -> None:
     assert controls_due(None, START)
     assert not controls_due(START, START + CONTROLS_EVERY - timedelta(microseconds=1))
     assert controls_due(START, START + CONTROLS_EVERY)
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_the_restated_controls_json_is_exactly_the_encoded_snapshot(at: datetime) -> None:
+    controls = ReplayControls(instruments=all_instruments(), strategies=frozenset({"canary", "x"}))
+    assert controls.snapshot_json(at) == encode(controls.snapshot(at))
