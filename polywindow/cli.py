@@ -254,6 +254,16 @@ def sim(
 UP_ONLY_SIM = typer.Option(False, "--sim-only", help="Serve only the simulator after the stack.")
 
 
+def _sim_trader() -> dict[str, str]:
+    """A throwaway key for the DRY_RUN executor on the simulator (it signs, never posts), unless one is set."""
+    import os
+    import secrets
+
+    if os.environ.get("POLY_PRIVATE_KEY"):
+        return {}
+    return {"POLY_PRIVATE_KEY": "0x" + secrets.token_hex(32)}
+
+
 @app.command("up")
 def up(
     port: int | None = SIM_PORT,
@@ -300,7 +310,10 @@ def up(
         group.start(Child("record", ("record",), {}))
         group.start(Child("sink", ("sink",), {}))
         group.start(Child("flow", ("flow",), simulator_env(chosen)))
-        typer.echo("running: sim, feeds, record, sink, flow (Ctrl-C stops them)")
+        group.start(
+            Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()})
+        )
+        typer.echo("running: sim, feeds, record, sink, flow, execute (Ctrl-C stops them)")
         code, why = group.wait()
     except KeyboardInterrupt:
         code, why = group.stopped()
@@ -405,6 +418,121 @@ def sink() -> None:
         typer.echo(
             f"sink: stopped, {s.consumed} consumed, {s.inserted} new alert rows, {s.quarantined} quarantined"
         )
+
+
+EXECUTE_MODE = typer.Option(
+    None, "--mode", help="LIVE, DRY_RUN, PAPER or BACKTEST (default: POLYWINDOW_MODE)."
+)
+EXECUTE_RUN = typer.Option(None, "--run-id", help="BACKTEST: the run the rows belong to.")
+
+
+@app.command("execute")
+def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -> None:
+    """The execution consumer: trade.intents (group `execute`) through the order manager in one
+    mode, rows to PostgreSQL, offsets committed after them; until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    import psycopg
+    from confluent_kafka import Consumer
+
+    from connectors.kafka import new_consumer
+    from connectors.polymarket.clob import PostFailed
+    from core.enums import TradingMode
+    from core.execution_guards import ExecutionLimits
+    from core.fees import FeeSchedule
+    from execution.consumer import IntentConsumer
+    from execution.exits import ExitManager
+    from execution.monitor import BookMonitor
+    from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
+    from polywindow.settings import ExecuteSettings
+
+    overrides = {"mode": TradingMode(mode.upper())} if mode else {}
+    try:
+        settings = load(ExecuteSettings, **overrides)
+    except (SettingsError, ValueError) as exc:
+        fail(str(exc))
+    chosen = settings.mode
+    if chosen is TradingMode.BACKTEST and not run_id:
+        fail("--mode BACKTEST needs --run-id")
+    endpoints = _reach(settings)
+    try:
+        migrate(endpoints.database_url)
+    except MigrationError as exc:
+        fail(str(exc))
+    venue = None
+    if chosen is not TradingMode.BACKTEST:
+        try:
+            key = settings.private_key
+            if key is None:  # PAPER reads books only: a throwaway key for the client's L1 calls
+                import secrets
+
+                from pydantic import SecretStr
+
+                key = SecretStr("0x" + secrets.token_hex(32))
+            venue = connect_venue(settings.clob_url, key)
+        except PostFailed as exc:
+            fail(f"the venue at {settings.clob_url} refused the API credentials: {exc}")
+    conn = psycopg.connect(endpoints.database_url, autocommit=True)
+
+    def live_start() -> None:
+        """LIVE starts paused; the start-up safety checks (trader lock, reconciliation, heartbeat)
+        plug in here as they land (issue 12, another slice)."""
+        if chosen is TradingMode.LIVE:
+            from datetime import UTC, datetime
+
+            from sinks.postgres.execution import ExecutionStore
+
+            ExecutionStore(conn, chosen).pause_trading(datetime.now(UTC), "execute:LIVE start")
+
+    manager = build_manager(
+        chosen,
+        conn,
+        venue=venue,
+        market=FixedMarket(settings.backtest_tick, FeeSchedule(settings.backtest_fee_rate)),
+        paper_balance_usd=settings.paper_balance_usd,
+        run_id=run_id if chosen is TradingMode.BACKTEST else None,
+        limits=ExecutionLimits(settings.max_position_usd, settings.daily_drawdown_usd),
+        confirm_s=settings.confirm_s,
+        startup_checks=live_start,
+    )
+    manager.start()
+    consumer = new_consumer(
+        endpoints.kafka_bootstrap,
+        settings.group_id,
+        ["trade.intents"],
+        embedded=endpoints.kafka_embedded,
+        client_config=settings.kafka_client(),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    import uuid
+
+    def monitor_consumer(topic: str, start: str) -> Consumer:
+        group = (
+            f"{settings.group_id}-monitor-{uuid.uuid4().hex[:8]}"  # nothing committed: a new group each start
+        )
+        client = {**settings.kafka_client(), "auto.offset.reset": start}
+        return new_consumer(
+            endpoints.kafka_bootstrap, group, [topic], embedded=endpoints.kafka_embedded, client_config=client
+        )
+
+    watched = [monitor_consumer("md.windows", "earliest"), monitor_consumer("md.book", "latest")]
+    monitor = BookMonitor(watched, ExitManager(manager), manager.store.monitoring_tokens)
+    typer.echo(
+        f"execute: {chosen.value}, trade.intents (group {settings.group_id}), exits on md.book (Ctrl-C stops)"
+    )
+    runner = IntentConsumer(consumer, manager)
+    try:
+        while not stop.is_set():
+            runner.poll_once(0.02)
+            monitor.poll_once()
+    finally:
+        for each in (consumer, *watched):
+            each.close()
+        conn.close()
+        typer.echo(f"execute: stopped, {runner.executed} intents executed")
 
 
 def _notifier(settings: AlertSettings, database_url: str) -> Notifier | None:

@@ -282,6 +282,40 @@ class FlowSettings(TraderSettings):
         return value
 
 
+class ExecuteSettings(TraderSettings):
+    """`polywindow execute`: the venue, the trading key (LIVE and DRY_RUN sign with it; API
+    credentials are derived from it at start), limits and the paper balance."""
+
+    clob_url: str = Field(default="http://127.0.0.1:8765", validation_alias="POLYWINDOW_CLOB_URL")
+    private_key: SecretStr | None = Field(default=None, validation_alias="POLY_PRIVATE_KEY")
+    max_position_usd: Decimal = Field(
+        default=Decimal(5), gt=0, validation_alias="POLYWINDOW_MAX_POSITION_USD"
+    )
+    daily_drawdown_usd: Decimal = Field(
+        default=Decimal(20), gt=0, validation_alias="POLYWINDOW_EXEC_DAILY_DRAWDOWN_USD"
+    )
+    paper_balance_usd: Decimal = Field(
+        default=Decimal(100), ge=0, validation_alias="POLYWINDOW_PAPER_BALANCE_USD"
+    )
+    confirm_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_CONFIRM_S")
+    backtest_tick: Decimal = Field(default=Decimal("0.01"), gt=0, validation_alias="POLYWINDOW_BACKTEST_TICK")
+    backtest_fee_rate: Decimal = Field(
+        default=Decimal("0.07"), ge=0, validation_alias="POLYWINDOW_BACKTEST_FEE_RATE"
+    )
+    group_id: str = Field(default="execute", min_length=1, validation_alias="POLYWINDOW_EXECUTE_GROUP")
+
+    @field_validator("private_key")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or not value.get_secret_value().strip() else value
+
+    @model_validator(mode="after")
+    def _key_when_signing(self) -> ExecuteSettings:
+        if self.mode in (TradingMode.LIVE, TradingMode.DRY_RUN) and self.private_key is None:
+            raise ValueError(f"POLYWINDOW_MODE={self.mode.value} signs orders: POLY_PRIVATE_KEY must be set")
+        return self
+
+
 class AlertSettings(StackSettings):
     """Where alerts go (`polywindow sink` delivers every alert raised on ops.alerts; the API and the
     executor share it): apprise URLs, secrets, never shown."""
@@ -401,6 +435,14 @@ PUBLIC_SETTINGS = frozenset(
         "controls_poll_ms",
         "market_data_start",
         "clock",
+        "clob_url",
+        "max_position_usd",
+        "daily_drawdown_usd",
+        "paper_balance_usd",
+        "confirm_s",
+        "backtest_tick",
+        "backtest_fee_rate",
+        "group_id",
         "api_host",
         "api_port",
         "api_url",

@@ -109,6 +109,7 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         wait_for(lambda: len(_archived_parts(archive)) >= 1, 30, "an archived part from the record child")
         family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
         assert sorted(p.cmdline()[2] for p in family[0].children()) == [
+            "execute",
             "feeds",
             "flow",
             "record",
@@ -132,10 +133,11 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         "record: stopped",
         "sink: stopped",
         "flow: stopped",
+        "execute: stopped",
         "polywindow up: stopped",
     )
     for line in stops:
-        assert out.count(line) == 1, out
+        assert out.count(line) == 1, (line, out)
     assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in family)
 
 
@@ -222,7 +224,7 @@ def test_children_stop_when_up_itself_is_killed(
             "the children to be started",
         )
         children = psutil.Process(proc.pid).children()
-        assert len(children) == 5
+        assert len(children) == 6
         proc.kill()  # no chance to stop them: the kernel tells each child its parent died
         proc.wait()
         _gone, alive = psutil.wait_procs(children, timeout=45)

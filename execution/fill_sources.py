@@ -1,0 +1,226 @@
+"""What the mode chooses at start-up: how an order is built, and where its fills come from.
+
+- `SignedOrders` (LIVE, DRY_RUN): the order signed through py-clob-client-v2, its `metadata` the
+  bytes32 derived from the client order id; `UnsignedOrders` (PAPER, BACKTEST): the same order
+  described, with a derived venue-shaped id.
+- `VenueFills` (LIVE): POST the stored body, then the confirmation loop (poll the order, 5 s by
+  default) until the venue says it is settled and its trades are final; sizes, prices and fees
+  from the venue's trades (fee from the market's schedule, `core.fees`). A retryable refusal
+  sends the same body again after the wait; no answer leaves the order UNKNOWN until the venue is
+  asked by its id. `resume` asks the venue about a stored order and re-posts its stored body only
+  when the venue has no such order.
+- `BookFills` (DRY_RUN, PAPER, BACKTEST): `core.fills.simulate_fill` on a book: the one captured
+  in the intent's decision context (DRY_RUN; BACKTEST, whose context is the replayed book at event
+  time) or the venue's live book (PAPER).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from connectors.polymarket.clob import PostFailed, Venue
+from core.enums import OrderType, Outcome, Side, TradeStatus
+from core.execution import (
+    TradeSeen,
+    is_duplicate_refusal,
+    post_failure_event,
+    simulated_events,
+    simulated_venue_order_id,
+    venue_view,
+)
+from core.execution_guards import order_metadata
+from core.fees import FeeSchedule, trade_fee
+from core.fills import FillRequest, levels_from, simulate_fill
+from core.models import OrderIntent
+from core.money import parse_decimal
+from core.orders import ConfirmTimeout, NoAnswer, NotAtVenue, OrderEvent, Posted, Refused, TradeFailed
+from execution.order_manager import BuiltOrder, Placed
+from sinks.postgres.execution import StoredOrder
+
+__all__ = ["BookFills", "SignedOrders", "UnsignedOrders", "VenueFills", "context_book", "venue_book"]
+
+_FINAL_TRADES = (TradeStatus.CONFIRMED, TradeStatus.FAILED)
+
+
+class SignedOrders:
+    def __init__(self, venue: Venue) -> None:
+        self._venue = venue
+
+    def build(self, intent: OrderIntent, tick: Decimal) -> BuiltOrder:
+        signed = self._venue.sign(
+            intent.token_id,
+            intent.side,
+            intent.limit_price,
+            intent.size,
+            intent.order_type,
+            tick,
+            order_metadata(intent.client_order_id),
+        )
+        return BuiltOrder(signed.venue_order_id, signed.body)
+
+
+class UnsignedOrders:
+    def build(self, intent: OrderIntent, tick: Decimal) -> BuiltOrder:
+        body = {
+            "tokenId": intent.token_id,
+            "side": intent.side.value,
+            "price": str(intent.limit_price),
+            "size": str(intent.size),
+            "orderType": intent.order_type.value,
+            "tick": str(tick),
+        }
+        return BuiltOrder(simulated_venue_order_id(intent.client_order_id), body)
+
+
+def _trade(raw: Mapping[str, Any], venue_order_id: str, schedule: FeeSchedule) -> TradeSeen:
+    """One venue trade of our order, as the taker or as one of the makers."""
+    status = TradeStatus(str(raw["status"]).upper())
+    if raw.get("taker_order_id") == venue_order_id:
+        size, price = parse_decimal(raw["size"]), parse_decimal(raw["price"])
+        return TradeSeen(str(raw["id"]), price, size, trade_fee(schedule, size, price), status)
+    maker = next(m for m in raw.get("maker_orders") or [] if m.get("order_id") == venue_order_id)
+    size, price = parse_decimal(maker["matched_amount"]), parse_decimal(maker["price"])
+    return TradeSeen(str(raw["id"]), price, size, trade_fee(schedule, size, price, is_maker=True), status)
+
+
+class VenueFills:
+    def __init__(
+        self,
+        venue: Venue,
+        confirm_s: float = 5.0,
+        poll_s: float = 0.02,
+        retries: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._venue = venue
+        self._confirm_s = confirm_s
+        self._poll_s = poll_s
+        self._retries = retries
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    def place(self, intent: OrderIntent, built: BuiltOrder, tick: Decimal, schedule: FeeSchedule) -> Placed:
+        return self._post(built.venue_order_id, built.payload, intent.token_id, schedule, [])
+
+    def resume(self, stored: StoredOrder, schedule: FeeSchedule) -> Placed:
+        events: list[OrderEvent] = []
+        try:
+            record = self._venue.order(stored.venue_order_id)
+        except PostFailed as failed:
+            return Placed([NoAnswer(str(failed))] if not stored.state.unknown else [], [])
+        if record is None:
+            body = (stored.payload or {}).get("body")
+            if body is None:
+                return Placed([NotAtVenue()], [])
+            if stored.state.unknown:  # the POST that got no answer never landed: nothing was placed
+                return Placed([NotAtVenue()], [])
+            # Stored but never sent (the executor died before the POST): send the same body now.
+            return self._post(stored.venue_order_id, body, stored.token_id, schedule, events)
+        return self._confirm(stored.venue_order_id, stored.token_id, schedule, events)
+
+    def _post(
+        self,
+        venue_order_id: str,
+        body: dict[str, Any],
+        token_id: str,
+        schedule: FeeSchedule,
+        events: list[OrderEvent],
+    ) -> Placed:
+        for attempt in range(self._retries + 1):
+            try:
+                self._venue.post(body)
+            except PostFailed as failed:
+                if failed.status is not None and is_duplicate_refusal(failed.error):
+                    break  # it landed before: confirm it
+                event = post_failure_event(failed.status, failed.error)
+                events.append(event)
+                if isinstance(event, Refused) and event.retryable and attempt < self._retries:
+                    self._sleep(failed.retry_after_s if failed.retry_after_s is not None else 1.0)
+                    events.append(Posted(venue_order_id))
+                    continue
+                if isinstance(event, Refused):
+                    return Placed(events, [])
+                break  # no answer: UNKNOWN; ask the venue
+            break
+        return self._confirm(venue_order_id, token_id, schedule, events)
+
+    def _confirm(
+        self, venue_order_id: str, token_id: str, schedule: FeeSchedule, events: list[OrderEvent]
+    ) -> Placed:
+        deadline = self._monotonic() + self._confirm_s
+        while True:
+            try:
+                record = self._venue.order(venue_order_id)
+                if record is None:
+                    return Placed([*events, NotAtVenue()], [])
+                view = venue_view(record)
+                trades = [
+                    _trade(t, venue_order_id, schedule)
+                    for t in self._venue.trades_of(venue_order_id, token_id)
+                ]
+            except PostFailed:
+                record, trades = None, []
+            if record is not None and not view.resting and all(t.status in _FINAL_TRADES for t in trades):
+                failed: list[OrderEvent] = [TradeFailed(t.trade_id, t.size) for t in trades if t.failed]
+                return Placed([*events, view, *failed], trades)
+            if self._monotonic() >= deadline:
+                seen: list[OrderEvent] = [view] if record is not None else []
+                return Placed(
+                    [*events, *seen, ConfirmTimeout()], [t for t in trades if t.status in _FINAL_TRADES]
+                )
+            self._sleep(self._poll_s)
+
+
+BookFor = Callable[[OrderIntent], Mapping[Decimal, Decimal]]
+
+
+def _side_levels(intent: OrderIntent) -> tuple[str, str]:
+    """The context's level fields the order takes from: its token's asks for a BUY, bids for a SELL."""
+    ctx = intent.context
+    outcome = ctx.signal.outcome if ctx is not None else Outcome.UP
+    token = "up" if outcome is Outcome.UP else "down"
+    return token, "asks" if intent.side is Side.BUY else "bids"
+
+
+def context_book(intent: OrderIntent) -> Mapping[Decimal, Decimal]:
+    """The book captured in the intent's decision context (DRY_RUN; BACKTEST's replayed book)."""
+    if intent.context is None:
+        return {}
+    token, side = _side_levels(intent)
+    return levels_from(getattr(intent.context, f"{token}_{side}"))
+
+
+def venue_book(venue: Venue) -> BookFor:
+    """The venue's book now (PAPER)."""
+
+    def book(intent: OrderIntent) -> Mapping[Decimal, Decimal]:
+        raw = venue.book(intent.token_id)
+        side = "asks" if intent.side is Side.BUY else "bids"
+        out: dict[Decimal, Decimal] = {}
+        for lv in raw.get(side) or []:
+            out[parse_decimal(lv["price"])] = parse_decimal(lv["size"])
+        return out
+
+    return book
+
+
+class BookFills:
+    def __init__(self, book: BookFor) -> None:
+        self._book = book
+
+    def place(self, intent: OrderIntent, built: BuiltOrder, tick: Decimal, schedule: FeeSchedule) -> Placed:
+        order_type = (
+            intent.order_type if intent.order_type in (OrderType.FAK, OrderType.FOK) else OrderType.FAK
+        )
+        request = FillRequest(intent.side, order_type, intent.limit_price, intent.size, intent.limit_price)
+        fill = simulate_fill(self._book(intent), request, schedule, tick)
+        events, trades = simulated_events(intent.client_order_id, fill)
+        return Placed(list(events), trades)
+
+    def resume(self, stored: StoredOrder, schedule: FeeSchedule) -> Placed:
+        """A simulated order left unsettled was never filled: nothing can fill it now."""
+        return Placed([NotAtVenue()] if stored.state.unknown else [Refused("executor restarted")], [])

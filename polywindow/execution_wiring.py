@@ -1,0 +1,128 @@
+"""The executor's composition: the mode picks the order builder, the balance and the fill source,
+once, here; everything else is the same `OrderManager`. Construction only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import psycopg
+from pydantic import SecretStr
+
+from connectors.polymarket.clob import Venue
+from core.enums import TradingMode
+from core.execution_guards import ExecutionLimits
+from core.fees import FeeSchedule
+from core.models import OrderIntent
+from execution.fill_sources import (
+    BookFills,
+    SignedOrders,
+    UnsignedOrders,
+    VenueFills,
+    context_book,
+    venue_book,
+)
+from execution.order_manager import DEFAULT_LIMITS, OrderManager
+from sinks.postgres.execution import ExecutionStore
+
+__all__ = ["FixedMarket", "build_manager", "connect_venue"]
+
+
+class FixedMarket:
+    """Tick and fee schedule without a venue (BACKTEST): the recorded markets' own."""
+
+    def __init__(self, tick: Decimal, schedule: FeeSchedule) -> None:
+        self._info = (tick, schedule)
+
+    def market_info(self, token_id: str) -> tuple[Decimal, FeeSchedule]:
+        return self._info
+
+
+def connect_venue(clob_url: str, private_key: SecretStr) -> Venue:
+    """The venue account, its L2 credentials derived from the key (L1 then L2)."""
+    venue = Venue(clob_url, private_key)
+    venue.connect()
+    return venue
+
+
+def _wall(_intent: OrderIntent | None) -> datetime:
+    return datetime.now(UTC)
+
+
+def _event_time(intent: OrderIntent | None) -> datetime:
+    return intent.event_ts if intent is not None else datetime.now(UTC)
+
+
+def build_manager(
+    mode: TradingMode,
+    conn: psycopg.Connection,
+    *,
+    venue: Venue | None = None,
+    market: FixedMarket | None = None,
+    paper_balance_usd: Decimal = Decimal(100),
+    run_id: str | None = None,
+    limits: ExecutionLimits = DEFAULT_LIMITS,
+    confirm_s: float = 5.0,
+    startup_checks: Callable[[], None] = lambda: None,
+) -> OrderManager:
+    store = ExecutionStore(conn, mode, run_id)
+    if mode in (TradingMode.LIVE, TradingMode.DRY_RUN, TradingMode.PAPER) and venue is None:
+        raise ValueError(f"{mode.value} needs the venue")
+    markets = venue if venue is not None else market
+    if markets is None:
+        raise ValueError("BACKTEST needs a market (tick and fee schedule)")
+
+    def paper() -> Decimal:
+        return paper_balance_usd + store.cash_delta()
+
+    if mode is TradingMode.LIVE:
+        assert venue is not None
+        return OrderManager(
+            mode,
+            store,
+            SignedOrders(venue),
+            VenueFills(venue, confirm_s),
+            venue,
+            venue.balance,
+            _wall,
+            limits,
+            startup_checks,
+        )
+    if mode is TradingMode.DRY_RUN:
+        assert venue is not None
+        return OrderManager(
+            mode,
+            store,
+            SignedOrders(venue),
+            BookFills(context_book),
+            venue,
+            venue.balance,
+            _wall,
+            limits,
+            startup_checks,
+        )
+    if mode is TradingMode.PAPER:
+        assert venue is not None
+        return OrderManager(
+            mode,
+            store,
+            UnsignedOrders(),
+            BookFills(venue_book(venue)),
+            venue,
+            paper,
+            _wall,
+            limits,
+            startup_checks,
+        )
+    return OrderManager(
+        mode,
+        store,
+        UnsignedOrders(),
+        BookFills(context_book),
+        markets,
+        paper,
+        _event_time,
+        limits,
+        startup_checks,
+    )

@@ -1,0 +1,90 @@
+"""Shared parts of the execution tests: intents on the test simulator's market, the executor built
+as `polywindow execute` builds it, and the rows it wrote."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from pydantic import SecretStr
+
+from core.enums import OrderType, Outcome, Side, TradingMode
+from core.intents import client_order_id_for, signal_id_for
+from core.models import DecisionContext, Level, OrderIntent, Signal
+from polywindow.execution_wiring import connect_venue
+from tests.simulator.conftest import HARDHAT_KEY, RunningSim
+
+D = Decimal
+
+
+def intent_for(
+    sim: RunningSim,
+    ordinal: int = 0,
+    *,
+    price: str = "0.50",
+    size: str = "6",
+    asks: tuple[tuple[str, str], ...] = (("0.50", "100"),),
+    mode: TradingMode = TradingMode.LIVE,
+    window_id: str | None = None,
+) -> OrderIntent:
+    """A FAK BUY of the Up token; its context holds `asks` as the book seen at decision time."""
+    window = window_id or sim.market.slug.lower()
+    sid = signal_id_for(window, "canary", ordinal)
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    signal = Signal(
+        signal_id=sid,
+        window_id=window,
+        strategy="canary",
+        token_id=sim.market.up_token_id,
+        outcome=Outcome.UP,
+        side=Side.BUY,
+        limit_price=D(price),
+        notional_usd=D(price) * D(size),
+        event_ts=at,
+    )
+    context = DecisionContext(
+        up_asks=tuple(Level(price=D(p), size=D(s)) for p, s in asks),
+        signal=signal,
+        risk_result=f"APPROVED FAK {size} @ {price}",
+        controls_version=1,
+        event_ts=at,
+    )
+    return OrderIntent(
+        client_order_id=client_order_id_for(sid),
+        signal_id=sid,
+        window_id=window,
+        strategy="canary",
+        token_id=sim.market.up_token_id,
+        side=Side.BUY,
+        order_type=OrderType.FAK,
+        limit_price=D(price),
+        size=D(size),
+        mode=mode,
+        event_ts=at,
+        context=context,
+    )
+
+
+def venue_of(sim: RunningSim, key: str = HARDHAT_KEY) -> Any:
+    return connect_venue(sim.url, SecretStr(key))
+
+
+def rows(conn: psycopg.Connection, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    return conn.execute(sql, args).fetchall()
+
+
+def order_row(conn: psycopg.Connection, coid: str) -> tuple[Any, ...]:
+    found = rows(
+        conn, "SELECT status, size_matched, venue_order_id FROM orders WHERE client_order_id = %s", coid
+    )
+    assert len(found) == 1, found
+    return found[0]
+
+
+def sim_orders_of(sim: RunningSim, address: str) -> list[Any]:
+    """The simulator's own record: every order our account ever placed."""
+    return list(
+        sim.call(lambda: [o for o in sim.exchange._store.orders.values() if o.account == address.lower()])
+    )
