@@ -12,6 +12,7 @@ import typer
 from core.models import Alert
 from infra import stack
 from polywindow.api_cli import controls_app, serve_api
+from polywindow.dashboard_cli import serve_dashboard
 from polywindow.logs import configure as configure_logging
 from polywindow.settings import (
     AlertSettings,
@@ -39,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(controls_app, name="controls")
 app.command("api")(serve_api)
+app.command("dashboard")(serve_dashboard)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
