@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -16,6 +17,7 @@ from polywindow.dashboard_cli import serve_dashboard
 from polywindow.logs import configure as configure_logging
 from polywindow.settings import (
     AlertSettings,
+    DashboardSettings,
     LogSettings,
     RecorderSettings,
     SettingsError,
@@ -273,6 +275,7 @@ def up(
         simulator_env,
         wait_until,
     )
+    from polywindow.surface import answers, exited, surface
 
     try:
         settings = check_every_process()  # what a child would refuse, refused before any starts
@@ -300,7 +303,18 @@ def up(
         group.start(Child("record", ("record",), {}))
         group.start(Child("sink", ("sink",), {}))
         group.start(Child("flow", ("flow",), simulator_env(chosen)))
-        typer.echo("running: sim, feeds, record, sink, flow (Ctrl-C stops them)")
+        # The operator's surface: the control API and the dashboard, sharing one token.
+        ops = surface(load(DashboardSettings))
+        api_proc = group.start(Child("api", ("api",), ops.env))
+        dash_proc = group.start(Child("dashboard", ("dashboard",), ops.env))
+        typer.echo("running: sim, feeds, record, sink, flow, api, dashboard (Ctrl-C stops them)")
+        for url, proc in (
+            (f"{ops.api_url}/health", api_proc),
+            (f"{ops.dashboard_url}/_stcore/health", dash_proc),
+        ):
+            wait_until(partial(answers, url), partial(exited, proc), settings.startup_timeout_s)
+        typer.echo(f"dashboard: {ops.dashboard_url}")
+        typer.echo(f"api: {ops.api_url} (OpenAPI at {ops.api_url}/docs)")
         code, why = group.wait()
     except KeyboardInterrupt:
         code, why = group.stopped()

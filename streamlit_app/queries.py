@@ -60,7 +60,7 @@ class Reader:
             options=f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT_MS}",
             row_factory=dict_row,
         ) as conn:
-            return list(conn.execute(query, params).fetchall())  # type: ignore[arg-type]
+            return list(conn.execute(query, params).fetchall())
 
     def open_positions(self) -> list[dict[str, Any]]:
         return self._rows(OPEN_POSITIONS)

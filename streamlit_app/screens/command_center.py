@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -118,12 +118,13 @@ def _live() -> None:
 
 def render() -> None:
     st.title("Command center")
+    slot = st.container()  # always there, so what follows keeps its place while the page redraws
     flash = st.session_state.pop("flash", None)
     if flash:
-        st.success(flash)
+        slot.success(flash)
     buttons = st.columns([1, 1, 1, 1, 2])
     for col, action in zip(buttons, ("pause", "flatten", "emergency", "resume"), strict=False):
-        kind = "primary" if action == "emergency" else "secondary"
+        kind: Literal["primary", "secondary"] = "primary" if action == "emergency" else "secondary"
         if col.button(action.upper(), key=f"btn-{action}", type=kind, width="stretch"):
             _confirm(action)
     _live()

@@ -64,7 +64,9 @@ def _live() -> None:
     st.subheader("What each strategy sees")
     strategies = [{"strategy": name} for name in sorted(config().strategies)]
     table(strategies, "No strategy configured.")
-    st.caption("The strategies' inputs are not published yet; their signals appear in the activity feed.")
+    st.caption(
+        "The strategies' inputs are not published yet; the orders they lead to are in the command center's activity."
+    )
 
 
 def render() -> None:

@@ -19,7 +19,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from psycopg.conninfo import conninfo_to_dict
 
 from infra.stack import Endpoints
-
 from sinks.postgres.migrate import migrate
 from tests.integration.api_harness import TOKEN, RunningApi, running_api, wait_for
 from tests.integration.private_kafka import private_kafka
@@ -176,6 +175,8 @@ def test_pause_confirmed_in_the_browser_is_what_the_api_reports(
     dialog.get_by_label("Why (recorded in the audit log)").fill("odd fills in the browser test")
     dialog.get_by_role("button", name="Confirm PAUSE").click()
     expect(page.get_by_text("kill switch: RUN → PAUSE")).to_be_visible()
+    _settled(page, "Command center")
+    expect(page.get_by_role("heading", name="Open positions")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "command-center-paused.png"), full_page=True)
     with api.client(token=None) as client:
         wait_for(
