@@ -123,9 +123,13 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
             "sim",
             "sink",
         ]
-        # ...and up ended its start by printing where the operator's surface is.
-        wait_for(lambda: "dashboard: http://127.0.0.1:" in log.read_text(), 60, "the dashboard's address")
-        assert f"api: http://127.0.0.1:{env['POLYWINDOW_API_PORT']}" in log.read_text()
+        # ...and up ended its start by printing where the operator's surface is (once both answer).
+        api_url = f"http://127.0.0.1:{env['POLYWINDOW_API_PORT']}"
+        wait_for(
+            lambda: f"api: {api_url} (OpenAPI at {api_url}/docs)" in log.read_text(), 90, "up's addresses"
+        )
+        assert f"dashboard: http://127.0.0.1:{env['POLYWINDOW_DASHBOARD_PORT']}\n" in log.read_text()
+        wait_for(lambda: "\nflow: " in log.read_text(), 90, "the flow child to start")
         stop(proc)
         proc.wait(timeout=45)
     finally:
@@ -143,8 +147,7 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         "record: stopped",
         "sink: stopped",
         "flow: stopped",
-        "api: stopped",
-        "dashboard: stopped",
+        "dashboard: stopped",  # (the API's uvicorn ends by the signal once it has stopped: no line)
         "polywindow up: stopped",
     )
     for line in stops:
