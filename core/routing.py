@@ -4,13 +4,25 @@ reach that window's state at all.
 Book and trade events name a token, oracle and spot events a symbol, controls nothing; windows are
 the key everything else is grouped by. The router learns token -> window and symbol -> windows from
 `md.windows`, forgets a window when it resolves (or, if its resolution never arrives, once it ended
-`retain_after_end` ago, sending the window an `Expire` so its state is dropped too), and broadcasts
-the current runtime controls to every live window. The filter "nothing stamped before the window's
+`retain_after_end` ago, sending the window an `Expire` so its state is dropped too), and hands each
+window the current runtime controls just before its next market data when they moved since it last
+got them (decisions are made on market data, so this is what a broadcast gave, without sending
+every table read, five a second, to every live window). The filter "nothing stamped before the window's
 start" (`admits`) lives here, in the loader, not in strategies. Pure: no I/O, no clock.
+
+Partitioned routing (so that routing scales with workers): the routers are `buckets` keys. A book or
+trade event goes to one bucket, its market's (`bucket_of(condition_id)`); window announcements,
+oracle, spot and candle prints and controls are rare and go to every bucket (`route_keys`). Every
+bucket's router therefore keeps the same tables as a single router would and routes exactly what the
+single router routes, but only to the windows whose market is its own. Each window thus gets all its
+inputs from one router key, in that key's input order: the same sequence as from one router, however
+many workers run the buckets (a window fed by two keys would see their items interleaved by chance).
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +33,17 @@ from core.ids import WindowId
 from core.models import ControlChange, ControlsSnapshot, LastTrade, OracleTick, SpotTick, WindowEvent
 from core.window_state import BookItem, CandleOpen
 
-__all__ = ["ControlsUpdate", "Expire", "RouteResult", "RouterInput", "WindowInput", "WindowRouter", "admits"]
+__all__ = [
+    "ControlsUpdate",
+    "Expire",
+    "RouteResult",
+    "RouterInput",
+    "WindowInput",
+    "WindowRouter",
+    "admits",
+    "bucket_of",
+    "route_keys",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +63,21 @@ class Expire:
 MarketItem = BookItem | LastTrade | OracleTick | SpotTick | CandleOpen
 RouterInput = WindowEvent | MarketItem | ControlChange | ControlsSnapshot
 WindowInput = WindowEvent | MarketItem | ControlsUpdate | Expire
+
+
+def bucket_of(condition_id: str, buckets: int) -> int:
+    """The router bucket of a market: stable across processes and runs (not Python's `hash`)."""
+    digest = hashlib.blake2b(condition_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % buckets
+
+
+def route_keys(event: RouterInput, buckets: int) -> range | tuple[int]:
+    """The router buckets an input goes to: a market's own for its book and trade events, all for
+    the rest (window announcements, oracle, spot, candles, controls)."""
+    condition_id = getattr(event, "condition_id", None)
+    if condition_id is None or isinstance(event, WindowEvent):
+        return range(buckets)
+    return (bucket_of(condition_id, buckets),)
 
 
 def admits(window_start: datetime, event_ts: datetime) -> bool:
@@ -63,33 +100,66 @@ def _symbols(window: WindowEvent) -> tuple[str, str]:
 
 
 class WindowRouter:
-    """Routing tables of the live windows plus the current controls."""
+    """Routing tables of the live windows plus the current controls; as bucket `bucket` of
+    `buckets`, it routes only to the windows of its own markets, and only bucket 0 reports the
+    problems of inputs every bucket sees."""
 
-    def __init__(self, retain_after_end: timedelta = timedelta(hours=1)) -> None:
+    def __init__(
+        self, retain_after_end: timedelta = timedelta(hours=1), bucket: int = 0, buckets: int = 1
+    ) -> None:
+        if not 0 <= bucket < buckets:
+            raise ValueError(f"bucket {bucket} is not one of {buckets}")
         self._retain = retain_after_end
+        self._bucket = bucket
+        self._buckets = buckets
         self._windows: dict[WindowId, WindowEvent] = {}
         self._by_token: dict[str, WindowId] = {}
         self._by_symbol: dict[str, set[WindowId]] = {}
+        self._owned: set[WindowId] = set()  # the live windows of this bucket's markets
+        self._sent: dict[WindowId, RuntimeControls] = {}  # the controls each window last got
+        self._ends: list[tuple[datetime, WindowId]] = []  # heap of end times; popped past the horizon
         self.controls: RuntimeControls | None = None
 
     @property
     def live_windows(self) -> frozenset[WindowId]:
         return frozenset(self._windows)
 
+    def _owns(self, window: WindowEvent) -> bool:
+        return self._buckets == 1 or bucket_of(window.condition_id, self._buckets) == self._bucket
+
     def route(self, event: RouterInput) -> RouteResult:
         if isinstance(event, ControlChange | ControlsSnapshot):
-            return self._controls(event)
-        if isinstance(event, WindowEvent):
-            return self._window(event)
-        if isinstance(event, OracleTick | SpotTick | CandleOpen):
-            return self._to(self._by_symbol.get(event.symbol, set()), event)
+            result = self._controls(event)
+        elif isinstance(event, WindowEvent):
+            result = self._window(event)
+        elif isinstance(event, OracleTick | SpotTick | CandleOpen):
+            result = self._to(self._by_symbol.get(event.symbol, set()), event)
+        else:
+            return self._market(event)
+        if self._bucket != 0:
+            result.problem = None  # every bucket saw it; bucket 0 reports it
+        result.routed = [(w, item) for w, item in result.routed if w in self._owned]
+        self._owned.intersection_update(self._windows)
+        return result
+
+    def _market(self, event: BookItem | LastTrade) -> RouteResult:
+        """A market's event, sent to this bucket alone (`route_keys`)."""
         window_id = self._by_token.get(event.token_id)
-        return self._to(() if window_id is None else (window_id,), event)
+        if window_id is None:
+            return RouteResult()
+        if self._windows[window_id].condition_id != event.condition_id:
+            return RouteResult(problem=f"token {event.token_id} of {window_id} named another market")
+        return self._to((window_id,), event)
 
     def _to(self, window_ids: Iterable[WindowId], event: MarketItem) -> RouteResult:
         result = RouteResult()
         for window_id in sorted(window_ids):
+            if window_id not in self._owned:
+                continue
             if admits(self._windows[window_id].start_ts, event.source_ts):
+                if self.controls is not None and self._sent.get(window_id) is not self.controls:
+                    result.routed.append((window_id, ControlsUpdate(self.controls)))
+                    self._sent[window_id] = self.controls
                 result.routed.append((window_id, event))
             else:
                 result.before_start += 1
@@ -103,11 +173,9 @@ class WindowRouter:
                 controls = apply_change(self.controls, event)
         except ValueError as exc:
             return RouteResult(problem=f"bad control value: {exc}")
-        if controls is None or controls is self.controls:
-            return RouteResult()
-        self.controls = controls
-        update = ControlsUpdate(controls)
-        return RouteResult(routed=[(window_id, update) for window_id in sorted(self._windows)])
+        if controls is not None:
+            self.controls = controls  # each window gets it with its next market data (`_to`)
+        return RouteResult()
 
     def _window(self, event: WindowEvent) -> RouteResult:
         result = RouteResult()
@@ -118,20 +186,28 @@ class WindowRouter:
                 result.routed.append((window_id, event))
                 self._forget(window_id)
         else:
-            if known:  # a re-announcement may name other tokens (a replayed or test topic): drop the old
-                self._unmap_tokens(self._windows[window_id])
+            previous = self._windows.get(window_id)
+            if previous is not None:  # a re-announcement may name other tokens (replayed or test topic)
+                self._unmap_tokens(previous)
             self._windows[window_id] = event
+            if previous is None or previous.end_ts != event.end_ts:
+                heapq.heappush(self._ends, (event.end_ts, window_id))
+            if self._owns(event):
+                self._owned.add(window_id)
+            else:
+                self._owned.discard(window_id)
             self._by_token[event.up_token_id] = window_id
             self._by_token[event.down_token_id] = window_id
             for symbol in _symbols(event):
                 self._by_symbol.setdefault(symbol, set()).add(window_id)
             result.routed.append((window_id, event))
-            if not known and self.controls is not None:
-                result.routed.append((window_id, ControlsUpdate(self.controls)))
         horizon = event.source_ts - self._retain
-        for stale in sorted(w for w, ev in self._windows.items() if ev.end_ts < horizon):
-            result.routed.append((stale, Expire(event.source_ts)))
-            self._forget(stale)
+        while self._ends and self._ends[0][0] < horizon:  # oldest end first: no scan of every window
+            end_ts, stale = heapq.heappop(self._ends)
+            live = self._windows.get(stale)
+            if live is not None and live.end_ts == end_ts:  # else resolved or announced again since
+                result.routed.append((stale, Expire(event.source_ts)))
+                self._forget(stale)
         return result
 
     def _unmap_tokens(self, window: WindowEvent) -> None:
@@ -140,6 +216,7 @@ class WindowRouter:
                 del self._by_token[token]
 
     def _forget(self, window_id: WindowId) -> None:
+        self._sent.pop(window_id, None)
         window = self._windows.pop(window_id)
         self._unmap_tokens(window)
         for symbol in _symbols(window):

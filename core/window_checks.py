@@ -169,11 +169,16 @@ class WindowChecks:
         rule, window = self.rule, self.window
         if rule is None:
             return f"no known settlement rule in {window.settlement_rule!r}"
-        if rule.kind is RuleKind.BINANCE_1H_CANDLE:
-            return resolve_candle(rule, window.start_ts, window.end_ts, self.candle)
-        if rule_stream(rule) is None:
-            return f"{rule.name} is not resolved from md.oracle"
-        return resolve_window(rule, window.start_ts, window.end_ts, self.prints)
+        try:
+            if rule.kind is RuleKind.BINANCE_1H_CANDLE:
+                return resolve_candle(rule, window.start_ts, window.end_ts, self.candle)
+            if rule_stream(rule) is None:
+                return f"{rule.name} is not resolved from md.oracle"
+            return resolve_window(rule, window.start_ts, window.end_ts, self.prints)
+        except (
+            ValueError
+        ) as exc:  # a window the rule cannot apply to (unaligned, wrong length): said, not raised
+            return f"{rule.name} cannot be applied to {window.window_id}: {exc}"
 
     def completeness(self, at: datetime) -> list[CompletenessRow]:
         """The oracle feed's row, once per window."""

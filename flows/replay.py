@@ -8,6 +8,11 @@ had a feed gap are left out (their `md.windows` records never reach the router, 
 decided for them) unless `keep_gaps`, which keeps them and names them in the result. Outputs are
 collected in memory; with several workers the same set comes out, in another order, so results are
 sorted by (event time, id).
+
+Restart: the source's snapshot is its `ReplayPosition` (events read, in the archive's fixed order),
+so with a Bytewax recovery directory (`flows.running.RunPlan`) a killed replay resumes where its last
+snapshot was taken; its outputs then go to `flows.durable` JSON-lines sinks (`out_dir`), which refuse
+what the killed run had already written, and the result is read back from them.
 """
 
 from __future__ import annotations
@@ -19,19 +24,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
-from bytewax.testing import cluster_main, run_main
 
 from core.backtest import Gap, ReplayControls, controls_due, overlaps_gap
 from core.models import IntentRejected, OrderIntent, Quarantined, Signal, WindowEvent
 from core.serde import DecodeError, decode
+from flows.durable import JsonLinesSink, read_parts
+from flows.running import RunPlan, run_dataflow
 from flows.trading import CONTROLS_TABLE, RawRecord, TradingFlowSettings, TradingSinks, build_flow
 from sinks.archive_reader import ArchivedEvent
 
-__all__ = ["REPLAY_TOPICS", "ArchiveSource", "ReplayInput", "ReplayResult", "replay"]
+__all__ = [
+    "REPLAY_TOPICS",
+    "ArchiveSource",
+    "ReplayInput",
+    "ReplayPosition",
+    "ReplayResult",
+    "read_outputs",
+    "replay",
+]
 
 REPLAY_TOPICS = ("md.book", "md.trades", "md.oracle", "md.spot", "md.windows")
 
@@ -58,6 +73,8 @@ class ReplayResult:
     events: int = 0
     excluded_windows: set[str] = field(default_factory=set)
     gap_windows_kept: set[str] = field(default_factory=set)
+    resumed_at: int = 0
+    """Archived events a killed run had read before its last snapshot (0: a fresh run)."""
 
     def sort(self) -> None:
         self.signals.sort(key=lambda s: (s.event_ts, s.signal_id))
@@ -66,12 +83,30 @@ class ReplayResult:
         self.quarantined.sort(key=lambda q: (q.recv_ts, q.topic or "", q.reason))
 
 
-class _ArchivePartition(StatefulSourcePartition[RawRecord, None]):
-    def __init__(self, inp: ReplayInput, result: ReplayResult) -> None:
+@dataclass(frozen=True)
+class ReplayPosition:
+    """The archive source's snapshot: events read so far (the archive's order is fixed, so skipping
+    that many resumes it), the last controls stamp, and the gap verdicts reached so far."""
+
+    read: int = 0
+    stated: datetime | None = None
+    excluded: frozenset[str] = frozenset()
+    kept: frozenset[str] = frozenset()
+
+
+class _ArchivePartition(StatefulSourcePartition[RawRecord, ReplayPosition]):
+    def __init__(self, inp: ReplayInput, result: ReplayResult, resume: ReplayPosition | None) -> None:
         self._inp = inp
         self._result = result
         self._events: Iterator[ArchivedEvent] = iter(inp.events())
-        self._stated: datetime | None = None
+        at = resume or ReplayPosition()
+        if at.read:
+            next(islice(self._events, at.read, at.read), None)  # skip what the killed run had read
+            result.resumed_at = at.read
+        self._stated: datetime | None = at.stated
+        result.events = at.read
+        result.excluded_windows |= at.excluded
+        result.gap_windows_kept |= at.kept
 
     def _has_gap(self, event: ArchivedEvent) -> bool:
         try:
@@ -105,11 +140,16 @@ class _ArchivePartition(StatefulSourcePartition[RawRecord, None]):
         self._result.events += read
         return out
 
-    def snapshot(self) -> None:
-        return None
+    def snapshot(self) -> ReplayPosition:
+        return ReplayPosition(
+            self._result.events,
+            self._stated,
+            frozenset(self._result.excluded_windows),
+            frozenset(self._result.gap_windows_kept),
+        )
 
 
-class ArchiveSource(FixedPartitionedSource[RawRecord, None]):
+class ArchiveSource(FixedPartitionedSource[RawRecord, ReplayPosition]):
     """The archived period as one ordered input partition."""
 
     def __init__(self, inp: ReplayInput, result: ReplayResult) -> None:
@@ -119,8 +159,10 @@ class ArchiveSource(FixedPartitionedSource[RawRecord, None]):
     def list_parts(self) -> list[str]:
         return ["archive"]
 
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _ArchivePartition:
-        return _ArchivePartition(self._inp, self._result)
+    def build_part(
+        self, step_id: str, for_part: str, resume_state: ReplayPosition | None
+    ) -> _ArchivePartition:
+        return _ArchivePartition(self._inp, self._result, resume_state)
 
 
 class _ListPartition(StatelessSinkPartition[T], Generic[T]):
@@ -160,20 +202,50 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def replay(inp: ReplayInput, settings: TradingFlowSettings, workers: int = 1) -> ReplayResult:
-    """Run the trading flow over the archived period; outputs sorted, gap windows named."""
-    result = ReplayResult()
-    sinks = TradingSinks(
-        signals=_ListSink(result.signals),
-        intents=_ListSink(result.intents),
-        rejections=_ListSink(result.rejections),
-        quarantine=_ListSink(result.quarantined),
+def _durable_sinks(out_dir: Path) -> TradingSinks:
+    return TradingSinks(
+        signals=JsonLinesSink(out_dir, "signals", Signal, lambda s: s.signal_id),
+        intents=JsonLinesSink(out_dir, "intents", OrderIntent, lambda i: str(i.client_order_id)),
+        rejections=JsonLinesSink(out_dir, "rejections", IntentRejected, lambda r: f"{r.signal_id}/{r.rule}"),
+        quarantine=JsonLinesSink(out_dir, "quarantine", Quarantined, lambda q: q.model_dump_json()),
     )
+
+
+def read_outputs(out_dir: Path, into: ReplayResult) -> None:
+    """What a durable replay wrote (every worker's and every run's part), into `into`."""
+    into.signals[:] = read_parts(out_dir, "signals", Signal)
+    into.intents[:] = read_parts(out_dir, "intents", OrderIntent)
+    into.rejections[:] = read_parts(out_dir, "rejections", IntentRejected)
+    into.quarantined[:] = read_parts(out_dir, "quarantine", Quarantined)
+
+
+def replay(
+    inp: ReplayInput,
+    settings: TradingFlowSettings,
+    workers: int = 1,
+    *,
+    plan: RunPlan | None = None,
+    out_dir: Path | None = None,
+) -> ReplayResult:
+    """Run the trading flow over the archived period; outputs sorted, gap windows named.
+
+    With `out_dir` the outputs are JSON lines there (`flows.durable`), written once each even when a
+    run killed mid-way is started again on the same `plan.recovery_dir` and resumes; the result is
+    read back from them. `plan` (default: `workers` threads, one process) says how to run."""
+    result = ReplayResult()
+    if out_dir is None:
+        sinks = TradingSinks(
+            signals=_ListSink(result.signals),
+            intents=_ListSink(result.intents),
+            rejections=_ListSink(result.rejections),
+            quarantine=_ListSink(result.quarantined),
+        )
+    else:
+        sinks = _durable_sinks(out_dir)
     flow = build_flow(ArchiveSource(inp, result), sinks, settings)
     with _fewer_collections():
-        if workers <= 1:
-            run_main(flow)  # type: ignore[no-untyped-call]
-        else:
-            cluster_main(flow, [], 0, worker_count_per_proc=workers)  # type: ignore[no-untyped-call]
+        run_dataflow(flow, plan or RunPlan(workers=workers))
+    if out_dir is not None:
+        read_outputs(out_dir, result)
     result.sort()
     return result

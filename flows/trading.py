@@ -1,8 +1,9 @@
 """The trading flow: market data, windows and controls in; signals, intents and rejections out.
 
 Wiring only; every decision is a `core` call:
-decode (`core.serde`) -> route to windows (`core.routing.WindowRouter`, one routing state) ->
-key by window -> `core.window_engine.step` per window (its state is dropped when the window
+decode (`core.serde`) -> route to windows (`core.routing.WindowRouter`, one routing state per router
+bucket: a market's books and trades go to its bucket, everything else to all, `core.routing.route_keys`)
+-> key by window -> `core.window_engine.step` per window (its state is dropped when the window
 resolves or expires) -> split outputs by topic. Undecodable values and unusable control values
 go to the quarantine sink with topic, partition, offset and reason. Window integrity and completeness
 step on the same keyed items (`flows.window_checks`) when `TradingSinks.checks` is given.
@@ -29,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from core.models import ControlsSnapshot, IntentRejected, OrderIntent, Quarantined, Signal
 from core.risk import RiskLimits
-from core.routing import RouteResult, RouterInput, WindowInput, WindowRouter
+from core.routing import RouteResult, RouterInput, WindowInput, WindowRouter, route_keys
 from core.serde import DecodeError, decode_compact
 from core.strategies import build_strategy
 from core.window_engine import Desk, Output, step
@@ -83,6 +84,10 @@ class TradingFlowSettings(BaseModel):
     min_time_left_s: int = Field(default=10, ge=0)
     max_daily_drawdown_usd: Decimal = Field(default=Decimal(50), ge=0)
     retain_after_end_s: int = Field(default=3600, gt=0)
+    route_buckets: int = Field(default=1, ge=1, le=1024)
+    """Router keys: as many as workers spreads the routing; results do not depend on it. Each bucket
+    applies every controls read and window announcement, so more buckets than workers only costs.
+    A recovery store is tied to it (its routers' state is per bucket)."""
 
 
 def _quarantine(record: RawRecord, reason: str) -> Quarantined:
@@ -125,11 +130,19 @@ def decode_record(record: RawRecord) -> tuple[RawRecord, RouterInput] | Quaranti
     return record, event
 
 
-def _route(
-    router: WindowRouter | None, item: tuple[RawRecord, RouterInput], retain_s: int
-) -> tuple[WindowRouter, tuple[RawRecord, RouteResult]]:
-    router = router or WindowRouter(timedelta(seconds=retain_s))
+Bucketed = tuple[int, RawRecord, RouterInput]
+
+
+def _to_buckets(item: tuple[RawRecord, RouterInput], buckets: int) -> list[tuple[str, Bucketed]]:
     record, event = item
+    return [(str(b), (b, record, event)) for b in route_keys(event, buckets)]
+
+
+def _route(
+    router: WindowRouter | None, item: Bucketed, retain_s: int, buckets: int
+) -> tuple[WindowRouter, tuple[RawRecord, RouteResult]]:
+    bucket, record, event = item
+    router = router or WindowRouter(timedelta(seconds=retain_s), bucket, buckets)
     return router, (record, router.route(event))
 
 
@@ -160,9 +173,9 @@ def build_flow(source: Source[RawRecord], sinks: TradingSinks, settings: Trading
     bad: Any = split.trues
     good: Any = split.falses
 
-    keyed = op.key_on("one_router", good, lambda _: "router")
-    retain_s = settings.retain_after_end_s
-    routed = op.stateful_map("route", keyed, lambda r, item: _route(r, item, retain_s))
+    retain_s, buckets = settings.retain_after_end_s, settings.route_buckets
+    keyed = op.flat_map("to_router_buckets", good, lambda item: _to_buckets(item, buckets))
+    routed = op.stateful_map("route", keyed, lambda r, item: _route(r, item, retain_s, buckets))
     problems = op.filter_map("route_problems", routed, _problem)
 
     items = op.flat_map("fan_out", routed, _fan_out)

@@ -9,13 +9,19 @@ nothing), while the core refuses to decide on that backlog (`data_stale`: older 
 it in as a `db.runtime_controls` record:
 the core refuses to trade on controls older than one second, so a dead database means no orders,
 never old ones. `EventSink` produces each output to its declared topic with its declared key and
-flushes after every batch; window integrity and completeness go to PostgreSQL and ops.alerts
-(`flows.window_checks_io`). `stop()` ends the inputs, so the flow finishes and the sinks flush.
+flushes after every batch; the intents sink first learns the ids already on `trade.intents` and
+refuses each once, so a restarted flow (killed, even by SIGKILL), which rebuilds its windows from
+the topics and may repeat a decision with the same id, never puts an intent out twice. This is the
+live flow's restart guarantee instead of a Bytewax recovery store: the source keeps no offsets.
+Window integrity and completeness go to PostgreSQL and ops.alerts (`flows.window_checks_io`).
+`stop()` ends the inputs, so the flow finishes and the sinks flush.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -28,9 +34,9 @@ from bytewax.inputs import DynamicSource, StatelessSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Message, TopicPartition
 
-from connectors.kafka import EventProducer, consumer_config
-from core.models import Alert, Event
-from core.serde import encode
+from connectors.kafka import EventProducer, consumer_config, decode_message
+from core.models import Alert, Event, OrderIntent
+from core.serde import DecodeError, encode
 from flows.trading import CONTROLS_TABLE, RawRecord, TradingFlowSettings, TradingSinks, build_flow
 from flows.window_checks_io import kafka_check_sinks
 from sinks.postgres.trading_reads import read_controls
@@ -194,13 +200,70 @@ class KafkaTradingSource(DynamicSource[RawRecord]):
         return _KafkaPartition(self._cfg, worker_index, worker_count, self._stop, self._clock)
 
 
+LEARN_TIMEOUT_S = 30.0
+
+
+def ids_on_topic(
+    bootstrap: str,
+    topic: str,
+    kind: type[E],
+    identity: Callable[[E], str],
+    *,
+    embedded: bool,
+    client_config: dict[str, str] | None = None,
+    timeout_s: float = LEARN_TIMEOUT_S,
+) -> set[str]:
+    """The identities of every `kind` event the broker still holds on `topic` (up to its end now).
+    Raises if they cannot all be read within `timeout_s`: a flow that cannot tell what it already
+    emitted does not start (it could put an intent out twice)."""
+    config = consumer_config(bootstrap, "flow.trading.learn", embedded=embedded, client_config=client_config)
+    consumer = Consumer(config)
+    try:
+        found = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if found is None or found.error is not None:
+            raise RuntimeError(f"output topic {topic} is missing on {bootstrap}")
+        ends: dict[int, int] = {}
+        for p in sorted(found.partitions):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > low:
+                ends[p] = high
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout_s
+        while ends:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"could not read {topic} to its end within {timeout_s} s: {sorted(ends)}")
+            for msg in consumer.consume(1000, 0.1):
+                if msg.error() is None and msg.value() is not None:
+                    with contextlib.suppress(DecodeError):  # a bad value carries no id of ours
+                        event = decode_message(msg)
+                        if isinstance(event, kind):
+                            seen.add(identity(event))
+            for tp in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
+                if tp.offset >= ends[tp.partition]:
+                    del ends[tp.partition]
+        return seen
+    finally:
+        consumer.close()
+
+
 class _EventSinkPartition(StatelessSinkPartition[E], Generic[E]):
-    def __init__(self, producer: EventProducer, topic: str) -> None:
+    def __init__(
+        self, producer: EventProducer, topic: str, identity: Callable[[E], str] | None, refuse: set[str]
+    ) -> None:
         self._producer = producer
         self._topic = topic
+        self._identity = identity
+        self._refuse = refuse
 
     def write_batch(self, items: list[E]) -> None:
         for event in items:
+            if self._identity is not None and self._refuse:
+                key = self._identity(event)
+                if key in self._refuse:  # already on the topic from before a restart: once is enough
+                    self._refuse.discard(key)
+                    log.info("flow.output_refused", topic=self._topic, id=key)
+                    continue
             self._producer.produce(self._topic, event)
         self._producer.flush()
 
@@ -209,21 +272,64 @@ class _EventSinkPartition(StatelessSinkPartition[E], Generic[E]):
 
 
 class EventSink(DynamicSink[E], Generic[E]):
-    """Core events onto one declared topic (key from the topic spec); a failed delivery raises."""
+    """Core events onto one declared topic (key from the topic spec); a failed delivery raises.
 
-    def __init__(self, bootstrap: str, topic: str, client_config: dict[str, str] | None = None) -> None:
+    With `kind` and `identity`, each partition first learns the identities already on the topic
+    (`ids_on_topic`) and refuses each of those once when the flow emits it again: a restarted flow
+    (killed, or resumed from a Bytewax snapshot) repeats decisions it had already published, with
+    the same ids. The set only shrinks (a run emits an identity once)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        client_config: dict[str, str] | None = None,
+        *,
+        kind: type[E] | None = None,
+        identity: Callable[[E], str] | None = None,
+        embedded: bool = False,
+    ) -> None:
+        self._kind = kind
         self._bootstrap = bootstrap
         self._topic = topic
         self._client_config = client_config or {}
+        self._identity = identity
+        self._embedded = embedded
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _EventSinkPartition[E]:
-        return _EventSinkPartition(EventProducer(self._bootstrap, self._client_config), self._topic)
+        refuse: set[str] = set()
+        if self._identity is not None and self._kind is not None:
+            refuse = ids_on_topic(
+                self._bootstrap,
+                self._topic,
+                self._kind,
+                self._identity,
+                embedded=self._embedded,
+                client_config=self._client_config,
+            )
+        producer = EventProducer(self._bootstrap, self._client_config)
+        return _EventSinkPartition(producer, self._topic, self._identity, refuse)
 
 
-def kafka_sinks(bootstrap: str, client_config: dict[str, str] | None = None) -> TradingSinks:
+def _intent_id(intent: OrderIntent) -> str:
+    return str(intent.client_order_id)
+
+
+def kafka_sinks(
+    bootstrap: str, client_config: dict[str, str] | None = None, *, embedded: bool = False
+) -> TradingSinks:
+    """The flow's outputs on Kafka; intents refuse ids already on trade.intents (signals, rejections
+    and quarantine entries may repeat after a restart: they carry their ids for readers to de-dup)."""
     return TradingSinks(
         signals=EventSink(bootstrap, "trade.signals", client_config),
-        intents=EventSink(bootstrap, "trade.intents", client_config),
+        intents=EventSink(
+            bootstrap,
+            "trade.intents",
+            client_config,
+            kind=OrderIntent,
+            identity=_intent_id,
+            embedded=embedded,
+        ),
         rejections=EventSink(bootstrap, "trade.rejections", client_config),
         quarantine=EventSink(bootstrap, "ops.quarantine", client_config),
     )
@@ -240,4 +346,5 @@ def build_kafka_flow(
     source = KafkaTradingSource(cfg, stop, clock)
     alerts: EventSink[Alert] = EventSink(cfg.bootstrap, "ops.alerts", cfg.client_config)
     checks = kafka_check_sinks(cfg.database_url, alerts)  # window integrity and completeness
-    return build_flow(source, replace(kafka_sinks(cfg.bootstrap, cfg.client_config), checks=checks), settings)
+    sinks = kafka_sinks(cfg.bootstrap, cfg.client_config, embedded=cfg.embedded)
+    return build_flow(source, replace(sinks, checks=checks), settings)

@@ -522,14 +522,49 @@ def settle(
 
 
 FLOW_WORKERS = typer.Option(0, "-w", "--workers", help="Bytewax workers (0: POLYWINDOW_FLOW_WORKERS).")
+FLOW_PROCESSES = typer.Option(
+    1, "-p", "--processes", help="Processes on this host (this one is process 0 and starts the others)."
+)
+FLOW_ADDRESSES = typer.Option(
+    "",
+    "--addresses",
+    envvar="POLYWINDOW_FLOW_ADDRESSES",
+    help="host:port of every process of a cluster, comma-separated (processes on several hosts).",
+)
+FLOW_PROCESS_ID = typer.Option(
+    0, "--process-id", envvar="POLYWINDOW_FLOW_PROCESS_ID", help="This process's index in --addresses."
+)
+FLOW_RECOVERY_DIR = typer.Option(
+    None, "--recovery-dir", help="Bytewax recovery store: a killed run started again on it resumes."
+)
+FLOW_EPOCH_S = typer.Option(10.0, "--epoch-s", min=0.01, help="Seconds between two recovery snapshots.")
+
+
+def _cluster(processes: int, addresses: str, process_id: int) -> tuple[tuple[str, ...], int]:
+    """This process's cluster: given addresses, or N loopback ones for -p N (then this is process 0)."""
+    from polywindow.flow_wiring import local_addresses
+
+    given = tuple(a.strip() for a in addresses.split(",") if a.strip())
+    if given:
+        if not 0 <= process_id < len(given):
+            fail(f"--process-id {process_id} is not an index of --addresses ({len(given)} given)")
+        return given, process_id
+    if processes < 1:
+        fail("-p/--processes must be at least 1")
+    return (local_addresses(processes) if processes > 1 else ()), 0
 
 
 @app.command("flow")
-def flow(workers: int = FLOW_WORKERS) -> None:
+def flow(
+    workers: int = FLOW_WORKERS,
+    processes: int = FLOW_PROCESSES,
+    addresses: str = FLOW_ADDRESSES,
+    process_id: int = FLOW_PROCESS_ID,
+) -> None:
     """The trading flow: md.* topics, ctl.controls and the runtime_controls table in; trade.signals,
     trade.intents, trade.rejections and ops.quarantine out; until Ctrl-C or SIGTERM."""
     from connectors.clock import ClockUnavailable
-    from polywindow.flow_wiring import build_clock, run_live_flow
+    from polywindow.flow_wiring import build_clock, run_live_flow, run_plan, start_peers, stop_peers
     from polywindow.settings import FlowSettings
 
     settings = _settings(FlowSettings)
@@ -540,11 +575,20 @@ def flow(workers: int = FLOW_WORKERS) -> None:
     except (MigrationError, ClockUnavailable) as exc:
         fail(str(exc))
     count = workers or settings.workers
+    cluster, index = _cluster(processes, addresses, process_id)
+    plan = run_plan(count, cluster, index)
     typer.echo(
-        f"flow: {', '.join(settings.strategies)} in {settings.mode.value}, {count} worker(s); "
-        f"kafka {endpoints.kafka_bootstrap}, market data from {settings.market_data_start} (Ctrl-C stops)"
+        f"flow: {', '.join(settings.strategies)} in {settings.mode.value}, {count} worker(s)"
+        f" in process {index} of {max(len(cluster), 1)}; kafka {endpoints.kafka_bootstrap}, market data"
+        f" from {settings.market_data_start} (Ctrl-C stops)"
     )
-    run_live_flow(settings, endpoints, count, clock)
+    peers = start_peers(cluster) if cluster and not addresses else []
+    try:
+        run_live_flow(settings, endpoints, plan, clock, peers)
+    finally:
+        for peer in peers:
+            peer.terminate()
+        stop_peers(peers)
     typer.echo("flow: stopped")
 
 
@@ -563,6 +607,12 @@ REPLAY_INSTRUMENTS = typer.Option(
     "", "--instruments", help="Allowed instruments, comma-separated (default: all)."
 )
 REPLAY_INTENTS_OUT = typer.Option(None, "--intents-out", help="Write the intents as JSON lines here.")
+REPLAY_OUT_DIR = typer.Option(
+    None,
+    "--out-dir",
+    envvar="POLYWINDOW_REPLAY_OUT_DIR",
+    help="Outputs as JSON lines per worker (default: <recovery dir>/out; a temporary one for -p).",
+)
 
 
 def _utc_arg(text: str, flag: str) -> datetime:
@@ -585,14 +635,22 @@ def replay_cmd(
     instruments: str = REPLAY_INSTRUMENTS,
     workers: int = FLOW_WORKERS,
     intents_out: Path | None = REPLAY_INTENTS_OUT,
+    processes: int = FLOW_PROCESSES,
+    addresses: str = FLOW_ADDRESSES,
+    process_id: int = FLOW_PROCESS_ID,
+    recovery_dir: Path | None = FLOW_RECOVERY_DIR,
+    epoch_s: float = FLOW_EPOCH_S,
+    out_dir: Path | None = REPLAY_OUT_DIR,
 ) -> None:
     """Backtest: the archived period through the trading flow in BACKTEST (event time as the clock,
     fixed RUN controls), windows with a feed gap left out; prints a summary per strategy."""
     import json
+    import shutil
+    import tempfile
 
     from core.backtest import all_instruments, summarize
     from core.strategies import build_strategy
-    from polywindow.flow_wiring import replay_archive
+    from polywindow.flow_wiring import replay_archive, run_plan, start_peers, stop_peers
     from polywindow.settings import FlowSettings
 
     settings = _settings(FlowSettings)
@@ -610,17 +668,42 @@ def replay_cmd(
             fail(f"--strategy/--params: {exc}")
     allowed = frozenset(i.strip() for i in instruments.split(",") if i.strip()) or all_instruments()
     endpoints = _reach(settings, kafka=False)
-    result = replay_archive(
-        settings,
-        endpoints.database_url,
-        begin,
-        finish,
-        strategies=strategies,
-        instruments=allowed,
-        keep_gaps=keep_gaps,
-        workers=workers or settings.workers,
+    cluster, index = _cluster(processes, addresses, process_id)
+    if recovery_dir is not None and cluster:
+        fail("--recovery-dir works with one process only (use -w for more workers)")
+    if out_dir is None and recovery_dir is not None:
+        out_dir = recovery_dir / "out"
+    scratch = out_dir is None and bool(cluster)
+    if scratch:
+        out_dir = Path(tempfile.mkdtemp(prefix="polywindow-replay-"))
+    plan = run_plan(
+        workers or settings.workers, cluster, index, recovery_dir and recovery_dir / "state", epoch_s
     )
+    peers = (
+        start_peers(cluster, {"POLYWINDOW_REPLAY_OUT_DIR": str(out_dir)}) if cluster and not addresses else []
+    )
+    try:
+        result = replay_archive(
+            settings,
+            endpoints.database_url,
+            begin,
+            finish,
+            strategies=strategies,
+            instruments=allowed,
+            keep_gaps=keep_gaps,
+            plan=plan,
+            out_dir=out_dir,
+        )
+    except (ValueError, RuntimeError) as exc:
+        fail(str(exc))
+    if any(code != 0 for code in stop_peers(peers)):
+        fail("a replay process failed")
+    if index != 0:
+        typer.echo(f"replay: process {index} done, outputs in {out_dir}")
+        return
     typer.echo(f"replay {begin.isoformat()} .. {finish.isoformat()}: {result.events} archived events")
+    if result.resumed_at:
+        typer.echo(f"resumed after archived event {result.resumed_at} (from {recovery_dir})")
     if result.excluded_windows:
         typer.echo(f"left out (feed gap): {', '.join(sorted(result.excluded_windows))}")
     if result.gap_windows_kept:
@@ -635,6 +718,8 @@ def replay_cmd(
         typer.echo(f"quarantined: {len(result.quarantined)}")
     if intents_out is not None:
         intents_out.write_text("".join(i.model_dump_json() + "\n" for i in result.intents))
+    if scratch and out_dir is not None:
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

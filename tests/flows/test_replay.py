@@ -10,6 +10,7 @@ import pytest
 
 from core.backtest import ReplayControls, all_instruments, summarize
 from flows.replay import REPLAY_TOPICS, ReplayInput, ReplayResult, replay
+from flows.running import RunPlan
 from flows.trading import TradingFlowSettings
 from sinks.archive_reader import read_archive
 from tests.fixture_archive import write_fixture_archive
@@ -27,7 +28,14 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
-def _replay(archive: Path, workers: int = 1, **kw: object) -> ReplayResult:
+def _replay(
+    archive: Path,
+    workers: int = 1,
+    plan: RunPlan | None = None,
+    out_dir: Path | None = None,
+    buckets: int = 1,
+    **kw: object,
+) -> ReplayResult:
     inp = ReplayInput(
         events=lambda: read_archive(
             archive, REPLAY_TOPICS, FROM - timedelta(minutes=30), TO + timedelta(minutes=5)
@@ -35,7 +43,7 @@ def _replay(archive: Path, workers: int = 1, **kw: object) -> ReplayResult:
         controls=ReplayControls(instruments=all_instruments(), strategies=frozenset({"canary"})),
         **kw,  # type: ignore[arg-type]
     )
-    return replay(inp, TradingFlowSettings(), workers)
+    return replay(inp, TradingFlowSettings(route_buckets=buckets), workers, plan=plan, out_dir=out_dir)
 
 
 def _dump(result: ReplayResult) -> list[str]:
@@ -56,7 +64,8 @@ def test_the_same_replay_run_twice_gives_identical_intents(archive: Path) -> Non
 
 
 def test_one_and_two_workers_give_identical_intents(archive: Path) -> None:
-    one, two = _replay(archive, workers=1), _replay(archive, workers=2)
+    """With one router, and with a router bucket per worker (`route_buckets`)."""
+    one, two = _replay(archive, workers=1), _replay(archive, workers=2, buckets=2)
     assert _dump(one) == _dump(two) != []
     assert [s.model_dump_json() for s in one.signals] == [s.model_dump_json() for s in two.signals]
 
@@ -77,3 +86,12 @@ def test_a_window_with_a_feed_gap_is_left_out_unless_kept(archive: Path) -> None
 def test_a_gap_still_open_leaves_out_every_window_after_its_start(archive: Path) -> None:
     result = _replay(archive, gaps=((FROM + timedelta(minutes=20), None),))
     assert [i.window_id for i in result.intents] == [FIRST]
+
+
+def test_a_durable_replay_with_recovery_started_again_after_its_end_writes_nothing_twice(
+    archive: Path, tmp_path: Path
+) -> None:
+    plan = RunPlan(workers=2, recovery_dir=tmp_path / "state", epoch=timedelta(milliseconds=200))
+    first = _replay(archive, plan=plan, out_dir=tmp_path / "out", buckets=2)
+    again = _replay(archive, plan=plan, out_dir=tmp_path / "out", buckets=2)
+    assert _dump(first) == _dump(again) == _dump(_replay(archive)) != []

@@ -10,9 +10,13 @@ window ids, and a consumer group of its own.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,15 +24,17 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from confluent_kafka import Consumer
+from psycopg.conninfo import conninfo_to_dict
 
 from connectors.kafka import EventProducer, consumer_config, decode_message
 from core.enums import ControlName, KillSwitch
-from core.models import ControlChange, IntentRejected, OrderIntent
+from core.models import ControlChange, IntentRejected, OrderIntent, Signal
 from flows.trading import TradingFlowSettings
 from flows.trading_io import KafkaInput, build_kafka_flow
 from infra.stack import Endpoints
 from polywindow.flow_wiring import run_flow
 from sinks.postgres.migrate import migrate
+from tests.integration.cli import POLYWINDOW, REPO
 from tests.trading_builders import book, window
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
@@ -131,6 +137,8 @@ def running(
     consumer.subscribe(["trade.intents", "trade.rejections"])
     desk = Desk(EventProducer(endpoints.kafka_bootstrap), consumer)
     try:
+        if reachable:  # caught up: md.windows is read from its beginning, a full run's is long
+            _traded_window(desk)
         yield desk, fresh_database
     finally:
         stop.set()
@@ -140,10 +148,12 @@ def running(
     assert errors == []
 
 
-# Two workers on the live Kafka path passed alone but twice missed their decision inside a full
-# `make test` (cause not found yet, noted in issue 10); 1 vs 2 workers is compared on replays
-# (tests/flows/test_replay.py), which give identical intents.
-@pytest.mark.parametrize("running", [1], indirect=True, ids=["1-worker"])
+# Two workers here once missed their decision twice inside a full `make test`; not reproduced in
+# isolation, nor under CPU load, nor with 3,000 live windows on md.windows. Removed since, as likely
+# contributors: every table read went to every live window of the shared broker's md.windows (a
+# window now gets the controls with its next market data), and the test decided before the flow had
+# caught up with that topic's backlog (the fixture now waits for a first trade).
+@pytest.mark.parametrize("running", [1, 2], indirect=True, ids=["1-worker", "2-workers"])
 def test_the_canary_at_t60_with_run_and_allowed_controls_becomes_an_intent(running: tuple[Desk, str]) -> None:
     desk, _ = running
     window_id = desk.open_window_at_t60()
@@ -188,3 +198,129 @@ def test_without_the_controls_table_nothing_is_traded(running: tuple[Desk, str])
     desk, _ = running
     decision = desk.decide(desk.open_window_at_t60())
     assert isinstance(decision, IntentRejected) and decision.rule == "no_controls"
+
+
+def _db_url(endpoints: Endpoints, conninfo: str) -> str:
+    base, _, query = endpoints.database_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{conninfo_to_dict(conninfo)['dbname']}" + (f"?{query}" if query else "")
+
+
+def _start_flow(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(POLYWINDOW), "flow", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _count(consumer: Consumer, counts: Counter[tuple[str, str]], wait_s: float) -> None:
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        msg = consumer.poll(0.05)
+        if msg is None or msg.error() is not None:
+            continue
+        event = decode_message(msg)
+        if isinstance(event, OrderIntent):
+            counts["intent", event.window_id] += 1
+        elif isinstance(event, Signal):
+            counts["signal", event.window_id] += 1
+
+
+def _consumer(endpoints: Endpoints, topics: list[str]) -> Consumer:
+    consumer = Consumer(
+        consumer_config(
+            endpoints.kafka_bootstrap, f"flow-test-{uuid.uuid4().hex[:8]}", embedded=endpoints.kafka_embedded
+        )
+    )
+    consumer.subscribe(topics)
+    return consumer
+
+
+def _traded_window(desk: Desk) -> tuple[str, OrderIntent]:
+    """A window the running flow traded (the first ones may meet a flow that has no controls yet)."""
+    deadline = time.monotonic() + 90
+    while True:
+        window_id = desk.open_window_at_t60()
+        decision = desk.decide(window_id, timeout_s=60)
+        if isinstance(decision, OrderIntent):
+            return window_id, decision
+        assert time.monotonic() < deadline, f"the flow traded nothing: {decision}"
+
+
+@pytest.mark.timeout(240)
+def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
+    endpoints: Endpoints, fresh_database: str
+) -> None:
+    """`polywindow flow` decides a window, is SIGKILLed, and starts again: it rebuilds the window from
+    the topics and decides it again on fresh books, with the same id, which must not go out twice."""
+    migrate(fresh_database)
+    at = now()
+    set_control(fresh_database, ControlName.ALLOWED_INSTRUMENTS, ["btc-5m"], at)
+    set_control(fresh_database, ControlName.ALLOWED_STRATEGIES, ["canary"], at)
+    set_control(fresh_database, ControlName.KILL_SWITCH, "RUN", at)
+    env = {"DATABASE_URL": _db_url(endpoints, fresh_database), "POLYWINDOW_FLOW_CONTROLS_POLL_MS": "200"}
+    desk = Desk(
+        EventProducer(endpoints.kafka_bootstrap), _consumer(endpoints, ["trade.intents", "trade.rejections"])
+    )
+    counter = _consumer(endpoints, ["trade.intents", "trade.signals"])
+    counts: Counter[tuple[str, str]] = Counter()
+    flow = _start_flow(env)
+    try:
+        first, decision = _traded_window(desk)
+        flow.send_signal(signal.SIGKILL)
+        flow.wait(30)
+
+        # Started again from the end of market data (md.windows from its beginning), so the window
+        # is known and, once the controls are read, decided again on fresh books: same signal, same id.
+        flow = _start_flow({**env, "POLYWINDOW_FLOW_MARKET_DATA_START": "end"})
+        _traded_window(desk)  # the restarted flow reads its controls and trades
+        up, down = desk.tokens[first]
+        deadline = time.monotonic() + 60
+        while counts["signal", first] < 2:  # the restarted flow decided the window again
+            assert time.monotonic() < deadline, "the restarted flow did not decide the window again"
+            desk.producer.produce("md.book", book(down, now(), "0.38", "0.40"))
+            desk.producer.produce("md.book", book(up, now(), "0.60", "0.62"))
+            desk.producer.flush()
+            _count(counter, counts, 0.3)
+        second = desk.open_window_at_t60()  # decided after the first, on the same worker: out after it
+        assert isinstance(desk.decide(second, timeout_s=60), OrderIntent)
+        while counts["intent", second] < 1:
+            assert time.monotonic() < deadline + 60, "the second window's intent never arrived"
+            _count(counter, counts, 0.3)
+    finally:
+        flow.terminate()
+        flow.wait(30)
+        desk.consumer.close()
+        counter.close()
+    assert counts["intent", first] == 1, f"{decision.client_order_id} went out twice"
+
+
+@pytest.mark.timeout(240)
+def test_the_flow_command_with_two_processes_trades_and_stops_on_sigterm(
+    endpoints: Endpoints, fresh_database: str
+) -> None:
+    """`polywindow flow -p 2`: this process starts the second one; SIGTERM stops both, cleanly."""
+    migrate(fresh_database)
+    at = now()
+    set_control(fresh_database, ControlName.ALLOWED_INSTRUMENTS, ["btc-5m"], at)
+    set_control(fresh_database, ControlName.ALLOWED_STRATEGIES, ["canary"], at)
+    set_control(fresh_database, ControlName.KILL_SWITCH, "RUN", at)
+    env = {
+        "DATABASE_URL": _db_url(endpoints, fresh_database),
+        "POLYWINDOW_FLOW_CONTROLS_POLL_MS": "200",
+        "POLYWINDOW_FLOW_MARKET_DATA_START": "end",
+    }
+    desk = Desk(
+        EventProducer(endpoints.kafka_bootstrap), _consumer(endpoints, ["trade.intents", "trade.rejections"])
+    )
+    flow = _start_flow(env, "-p", "2")
+    try:
+        _traded_window(desk)
+        _traded_window(desk)
+    finally:
+        flow.terminate()
+        code = flow.wait(60)
+        desk.consumer.close()
+    assert code == 0

@@ -76,6 +76,17 @@ def test_a_missing_print_after_our_data_began_is_undecidable_and_a_warning() -> 
     assert [a.severity for a in result.alerts] == [Severity.WARNING]
 
 
+def test_a_window_its_rule_cannot_apply_to_is_undecidable_with_the_reason_never_a_crash() -> None:
+    """An announced start off the second (bad input) reaches the rule at resolution: said, not raised."""
+    odd = START + timedelta(microseconds=614770)
+    announced = window().model_copy(update={"start_ts": odd})
+    done = resolved().model_copy(update={"start_ts": odd})
+    _, out = run([announced, oracle(START, "100"), oracle(END, "101"), done])
+    result = judge(verdict_of(out), START_MS - 60_000)
+    assert result.outcome == "UNDECIDABLE"
+    assert any("second-aligned" in a.message for a in result.alerts)
+
+
 def test_a_window_that_started_before_our_data_began_is_not_observed_and_raises_nothing() -> None:
     first = START + timedelta(seconds=40)
     _, out = run([window(), oracle(first, "100"), oracle(END, "101"), resolved()])
