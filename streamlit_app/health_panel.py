@@ -23,7 +23,7 @@ def _age_text(age_ms: Decimal | None) -> str:
 
 def _feeds(feeds: list[dict[str, Any]]) -> None:
     if not feeds:
-        st.caption("Feeds: none reported yet (is `feeds` running?)")
+        st.caption("none reported yet (is `feeds` running?)")
         return
     lines = []
     for feed in feeds:

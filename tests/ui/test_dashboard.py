@@ -27,11 +27,11 @@ from tests.ui.dashboard_rows import insert_rows
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
-PAGES = {  # url path -> (screenshot name, title); the command center is the default page, at /
-    "": ("command-center", "Command center"),
-    "instrument": ("instrument", "Instrument view"),
-    "risk": ("risk", "Risk"),
-    "trades": ("trades", "Trade history"),
+PAGES = {  # url path -> (screenshot name, title, text drawn last); the command center is the default page, at /
+    "": ("command-center", "Command center", "Alerts"),
+    "instrument": ("instrument", "Instrument view", "What each strategy sees"),
+    "risk": ("risk", "Risk", "Change a control"),
+    "trades": ("trades", "Trade history", "Dates (UTC)"),
 }
 WAIT_MS = 30_000
 expect.set_options(timeout=WAIT_MS)
@@ -65,9 +65,11 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def api(fresh_database: str) -> Iterator[RunningApi]:
+def api(fresh_database: str, request: pytest.FixtureRequest) -> Iterator[RunningApi]:
+    """The API over a migrated database with a few rows (parametrize "empty" for none)."""
     migrate(fresh_database)
-    insert_rows(fresh_database)
+    if getattr(request, "param", "rows") != "empty":
+        insert_rows(fresh_database)
     with private_kafka() as kafka, running_api(fresh_database, kafka.bootstrap) as running:
         yield running
 
@@ -123,13 +125,39 @@ def _settled(page: Page, title: str) -> None:
 
 def test_every_page_opens_and_reads_without_an_error(dashboard: str, browser: Browser) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for path, (name, title) in PAGES.items():
+    for path, (name, title, last) in PAGES.items():
         page = _open(browser, f"{dashboard}/{path}")
         _settled(page, title)
+        expect(page.get_by_text(last, exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         expect(page.get_by_role("dialog")).to_have_count(0)  # no "Page not found"
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         page.close()
+
+
+@pytest.mark.parametrize("api", ["empty"], indirect=True)
+def test_an_empty_database_reads_as_sentences_not_errors(dashboard: str, browser: Browser) -> None:
+    page = _open(browser, f"{dashboard}/")
+    _settled(page, "Command center")
+    expect(page.get_by_text("No positions yet.")).to_be_visible()
+    expect(page.get_by_text("not marked yet")).to_be_visible()
+    expect(page.get_by_text("none reported yet")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "command-center-empty.png"), full_page=True)
+    page.goto(f"{dashboard}/risk")
+    _settled(page, "Risk")
+    expect(page.get_by_text("No position closed this session yet: no drawdown to chart.")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=str(SCREENSHOTS / "risk-empty.png"), full_page=True)
+
+
+def test_the_csv_export_is_the_apis(dashboard: str, browser: Browser) -> None:
+    page = _open(browser, f"{dashboard}/trades")
+    _settled(page, "Trade history")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download fills.csv").click()
+    text = Path(download.value.path()).read_text()
+    assert text.splitlines()[0].startswith("trade_id,mode,") and "gross_usd" in text and "t-1" in text
 
 
 def test_command_center_shows_the_rows_and_feed_colours(dashboard: str, browser: Browser) -> None:
