@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 PW := $(VENV)/bin/polywindow
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock run test lint bench stack-up stack-down clean
+.PHONY: install lock run test lint bench stack-up stack-down clean browser
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,8 +30,20 @@ lock: | $(UV)
 run: install
 	$(PW) up
 
+# Debian's chromium for the dashboard's browser test (playwright drives it; it never downloads a browser
+# of its own): installed with apt-get when missing, as root or through sudo.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; \
+		elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+		else echo "make browser: $(CHROMIUM) is missing and installing it needs root: apt-get install chromium" >&2; exit 1; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium \
+			|| { echo "make browser: apt-get could not install chromium" >&2; exit 1; }; \
+	fi
+
 # The tests start a stack of their own (tests/conftest.py) and stop it; `.stack` is never touched.
-test: install
+test: install browser
 	$(VENV)/bin/pytest -q
 
 lint: install

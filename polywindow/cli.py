@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -12,9 +13,11 @@ import typer
 from core.models import Alert
 from infra import stack
 from polywindow.api_cli import controls_app, serve_api
+from polywindow.dashboard_cli import serve_dashboard
 from polywindow.logs import configure as configure_logging
 from polywindow.settings import (
     AlertSettings,
+    DashboardSettings,
     LogSettings,
     RecorderSettings,
     SettingsError,
@@ -41,6 +44,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(controls_app, name="controls")
 app.command("api")(serve_api)
 app.command("watch")(watch)
+app.command("dashboard")(serve_dashboard)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -283,6 +287,7 @@ def up(
         simulator_env,
         wait_until,
     )
+    from polywindow.surface import answers, exited, surface
 
     try:
         settings = check_every_process()  # what a child would refuse, refused before any starts
@@ -313,7 +318,21 @@ def up(
         group.start(
             Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()})
         )
-        typer.echo("running: sim, feeds, record, sink, flow, execute (Ctrl-C stops them)")
+        group.start(Child("watch", ("watch",), {}))
+        # The operator's surface: the control API and the dashboard, sharing one token.
+        ops = surface(load(DashboardSettings))
+        api_proc = group.start(Child("api", ("api",), ops.env))
+        dash_proc = group.start(Child("dashboard", ("dashboard",), ops.env))
+        typer.echo(
+            "running: sim, feeds, record, sink, flow, execute, watch, api, dashboard (Ctrl-C stops them)"
+        )
+        for url, proc in (
+            (f"{ops.api_url}/health", api_proc),
+            (f"{ops.dashboard_url}/_stcore/health", dash_proc),
+        ):
+            wait_until(partial(answers, url), partial(exited, proc), settings.startup_timeout_s)
+        typer.echo(f"dashboard: {ops.dashboard_url}")
+        typer.echo(f"api: {ops.api_url} (OpenAPI at {ops.api_url}/docs)")
         code, why = group.wait()
     except KeyboardInterrupt:
         code, why = group.stopped()

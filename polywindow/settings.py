@@ -396,6 +396,17 @@ class ApiSettings(AlertSettings):
         return value.rstrip("/")
 
 
+class DashboardSettings(ApiSettings):
+    """`polywindow dashboard`: where Streamlit listens (loopback unless told otherwise) and how often
+    its pages refresh; it reaches the API at POLYWINDOW_API_URL with the API's token."""
+
+    dashboard_host: str = Field(default="127.0.0.1", validation_alias="POLYWINDOW_DASHBOARD_HOST")
+    dashboard_port: int = Field(default=8501, ge=1, le=65_535, validation_alias="POLYWINDOW_DASHBOARD_PORT")
+    dashboard_refresh_s: float = Field(
+        default=2.0, ge=0.5, le=60, validation_alias="POLYWINDOW_DASHBOARD_REFRESH_S"
+    )
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 
@@ -407,6 +418,9 @@ PUBLIC_SETTINGS = frozenset(
         "kafka_bootstrap_servers",
         "stack_dir",
         "startup_timeout_s",
+        "dashboard_host",
+        "dashboard_port",
+        "dashboard_refresh_s",
         "log_level",
         "mode",
         "sim_port",
@@ -503,6 +517,7 @@ EVERY_PROCESS: tuple[type[StackSettings], ...] = (
     FlowSettings,
     ApiSettings,
     WatchSettings,
+    DashboardSettings,
 )
 
 

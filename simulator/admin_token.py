@@ -18,21 +18,24 @@ TOKEN_FILE = "sim-admin.token"
 OWNER_ONLY = 0o600
 
 
-def token_path(stack_dir: Path) -> Path:
-    return stack_dir / TOKEN_FILE
+def token_path(stack_dir: Path, file_name: str = TOKEN_FILE) -> Path:
+    return stack_dir / file_name
 
 
-def read_admin_token(stack_dir: Path) -> SecretStr | None:
+def read_admin_token(stack_dir: Path, file_name: str = TOKEN_FILE) -> SecretStr | None:
     """The stack's token file's token, or None when there is no (non-empty) file."""
     try:
-        text = token_path(stack_dir).read_text().strip()
+        text = token_path(stack_dir, file_name).read_text().strip()
     except FileNotFoundError:
         return None
     return SecretStr(text) if text else None
 
 
-def stack_admin_token(stack_dir: Path, given: SecretStr | None = None) -> SecretStr:
-    """`given` if it is set, else the stack's token, generating the 0600 file on first use.
+def stack_admin_token(
+    stack_dir: Path, given: SecretStr | None = None, file_name: str = TOKEN_FILE
+) -> SecretStr:
+    """`given` if it is set, else the stack's token, generating the 0600 file on first use
+    (`file_name` in the stack directory: `polywindow up` keeps the API's token the same way).
 
     The file appears whole or not at all (written aside, then linked in place), so processes starting
     together agree on one token; an empty file left behind is replaced.
@@ -40,13 +43,13 @@ def stack_admin_token(stack_dir: Path, given: SecretStr | None = None) -> Secret
     if given is not None and given.get_secret_value().strip():
         return given
     stack_dir.mkdir(parents=True, exist_ok=True)
-    path = token_path(stack_dir)
-    found = read_admin_token(stack_dir)
+    path = token_path(stack_dir, file_name)
+    found = read_admin_token(stack_dir, file_name)
     if found is not None:
         os.chmod(path, OWNER_ONLY)
         return found
     token = secrets.token_urlsafe(32)
-    aside = stack_dir / f".{TOKEN_FILE}.{secrets.token_hex(4)}"
+    aside = stack_dir / f".{file_name}.{secrets.token_hex(4)}"
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
     try:
         with os.fdopen(fd, "w") as out:
@@ -55,7 +58,7 @@ def stack_admin_token(stack_dir: Path, given: SecretStr | None = None) -> Secret
         try:
             os.link(aside, path)
         except FileExistsError:
-            found = read_admin_token(stack_dir)
+            found = read_admin_token(stack_dir, file_name)
             if found is not None:
                 return found
             os.replace(aside, path)

@@ -67,6 +67,11 @@ def log(tmp_path: Path) -> Iterator[Path]:
     yield path
 
 
+def _surface_ports() -> dict[str, str]:
+    """Free ports for the API and the dashboard, so an operator's `make run` is never in the way."""
+    return {"POLYWINDOW_API_PORT": str(_free_port()), "POLYWINDOW_DASHBOARD_PORT": str(_free_port())}
+
+
 def _ctrl_c(proc: subprocess.Popen[str]) -> None:
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C at the terminal does: the whole foreground group
 
@@ -94,6 +99,7 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         "POLYWINDOW_FEED_ASSETS": "btc",
         "POLYWINDOW_FEED_INTERVALS_S": "300",
         "POLYWINDOW_GAMMA_POLL_S": "1",
+        **_surface_ports(),
     }
     books = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.book")
     proc = _up(port, env, log)
@@ -109,13 +115,23 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         wait_for(lambda: len(_archived_parts(archive)) >= 1, 30, "an archived part from the record child")
         family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
         assert sorted(p.cmdline()[2] for p in family[0].children()) == [
+            "api",
+            "dashboard",
             "execute",
             "feeds",
             "flow",
             "record",
             "sim",
             "sink",
+            "watch",
         ]
+        # ...and up ended its start by printing where the operator's surface is (once both answer).
+        api_url = f"http://127.0.0.1:{env['POLYWINDOW_API_PORT']}"
+        wait_for(
+            lambda: f"api: {api_url} (OpenAPI at {api_url}/docs)" in log.read_text(), 90, "up's addresses"
+        )
+        assert f"dashboard: http://127.0.0.1:{env['POLYWINDOW_DASHBOARD_PORT']}\n" in log.read_text()
+        wait_for(lambda: "\nflow: " in log.read_text(), 90, "the flow child to start")
         stop(proc)
         proc.wait(timeout=45)
     finally:
@@ -134,6 +150,8 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         "sink: stopped",
         "flow: stopped",
         "execute: stopped",
+        "watch: stopped",
+        "dashboard: stopped",  # (the API's uvicorn ends by the signal once it has stopped: no line)
         "polywindow up: stopped",
     )
     for line in stops:
@@ -148,7 +166,7 @@ def test_a_taken_port_is_refused_naming_it_and_the_setting_before_any_child_star
         foreign.bind(("127.0.0.1", 0))
         foreign.listen()
         port = int(foreign.getsockname()[1])
-        env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive")}
+        env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive"), **_surface_ports()}
         proc = _up(port, env, log)
         started: set[str] = set()
         deadline = time.monotonic() + 60
@@ -192,7 +210,7 @@ def test_a_foreign_server_on_the_port_given_by_the_setting_is_refused_by_sim_too
 def test_ctrl_c_while_the_children_are_still_starting_is_a_clean_stop_too(
     endpoints: stack.Endpoints, tmp_path: Path, log: Path
 ) -> None:
-    env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive")}
+    env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive"), **_surface_ports()}
     proc = _up(_free_port(), env, log)
     try:
         wait_for(
@@ -215,7 +233,7 @@ def test_ctrl_c_while_the_children_are_still_starting_is_a_clean_stop_too(
 def test_children_stop_when_up_itself_is_killed(
     endpoints: stack.Endpoints, tmp_path: Path, log: Path
 ) -> None:
-    env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive")}
+    env = {**os.environ, "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive"), **_surface_ports()}
     proc = _up(_free_port(), env, log)
     try:
         wait_for(
@@ -224,7 +242,7 @@ def test_children_stop_when_up_itself_is_killed(
             "the children to be started",
         )
         children = psutil.Process(proc.pid).children()
-        assert len(children) == 6
+        assert len(children) == 9
         proc.kill()  # no chance to stop them: the kernel tells each child its parent died
         proc.wait()
         _gone, alive = psutil.wait_procs(children, timeout=45)
