@@ -10,6 +10,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from infra import stack
+from sinks.postgres.migrate import migrate
+from tests.simulator.conftest import RunningSim, fast_config, start_sim
 
 
 @pytest.fixture
@@ -23,3 +25,22 @@ def fresh_database(endpoints: stack.Endpoints) -> Iterator[str]:
     finally:
         with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sim() -> Iterator[RunningSim]:
+    """A simulator whose trades are mined and confirmed fast (the execution tests' venue); a test
+    module may define its own `sim`."""
+    running, stop = start_sim(fast_config(trade_mined_delay_s=0.02, trade_confirmed_delay_s=0.02))
+    try:
+        yield running
+    finally:
+        stop()
+
+
+@pytest.fixture
+def conn(fresh_database: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to a fresh, migrated database."""
+    migrate(fresh_database)
+    with psycopg.connect(fresh_database, autocommit=True) as c:
+        yield c

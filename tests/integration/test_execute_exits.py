@@ -4,7 +4,6 @@ resolution, recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import psycopg
@@ -14,28 +13,10 @@ from core.enums import TradingMode
 from execution.exits import ExitManager
 from polywindow.execution_wiring import build_manager
 from tests.integration.execute_harness import intent_for, rows, venue_of
-from tests.simulator.conftest import RunningSim, fast_config, start_sim
+from tests.simulator.conftest import RunningSim
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
 D = Decimal
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSim]:
-    running, stop = start_sim(fast_config(trade_mined_delay_s=0.02, trade_confirmed_delay_s=0.02))
-    try:
-        yield running
-    finally:
-        stop()
-
-
-@pytest.fixture
-def conn(fresh_database: str) -> Iterator[psycopg.Connection]:
-    from sinks.postgres.migrate import migrate
-
-    migrate(fresh_database)
-    with psycopg.connect(fresh_database, autocommit=True) as c:
-        yield c
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import psycopg
@@ -25,23 +24,12 @@ from tests.simulator.conftest import (
     HARDHAT_ADDRESS,
     HARDHAT_KEY,
     RunningSim,
-    fast_config,
-    start_sim,
     wait_until,
 )
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
 D = Decimal
 INTENTS = 4
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSim]:
-    running, stop = start_sim(fast_config(trade_mined_delay_s=0.02, trade_confirmed_delay_s=0.02))
-    try:
-        yield running
-    finally:
-        stop()
 
 
 def as_url(conninfo: str) -> str:

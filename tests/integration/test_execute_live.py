@@ -3,7 +3,6 @@ fault mode ending in the right order state, with never a second order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import psycopg
@@ -12,28 +11,10 @@ import pytest
 from core.enums import TradingMode
 from polywindow.execution_wiring import build_manager
 from tests.integration.execute_harness import intent_for, order_row, rows, sim_orders_of, venue_of
-from tests.simulator.conftest import HARDHAT_ADDRESS, RunningSim, fast_config, start_sim
+from tests.simulator.conftest import HARDHAT_ADDRESS, RunningSim
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
 D = Decimal
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSim]:
-    running, stop = start_sim(fast_config(trade_mined_delay_s=0.02, trade_confirmed_delay_s=0.02))
-    try:
-        yield running
-    finally:
-        stop()
-
-
-@pytest.fixture
-def conn(fresh_database: str) -> Iterator[psycopg.Connection]:
-    from sinks.postgres.migrate import migrate
-
-    migrate(fresh_database)
-    with psycopg.connect(fresh_database, autocommit=True) as c:
-        yield c
 
 
 def test_live_fill_books_the_venues_trade_with_the_schedules_fee(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,19 +20,10 @@ from execution.monitor import BookMonitor
 from infra import stack
 from polywindow.execution_wiring import build_manager
 from tests.integration.execute_harness import intent_for, rows, venue_of
-from tests.simulator.conftest import RunningSim, fast_config, start_sim
+from tests.simulator.conftest import RunningSim
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(90)]
 D = Decimal
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSim]:
-    running, stop = start_sim(fast_config(trade_mined_delay_s=0.02, trade_confirmed_delay_s=0.02))
-    try:
-        yield running
-    finally:
-        stop()
 
 
 def test_a_book_crossing_the_stop_on_md_book_closes_the_position(
