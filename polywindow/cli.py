@@ -287,7 +287,7 @@ def up(
         simulator_env,
         wait_until,
     )
-    from polywindow.surface import answers, exited, surface
+    from polywindow.surface import answers, demo_controls, exited, surface
 
     try:
         settings = check_every_process()  # what a child would refuse, refused before any starts
@@ -331,6 +331,8 @@ def up(
             (f"{ops.dashboard_url}/_stcore/health", dash_proc),
         ):
             wait_until(partial(answers, url), partial(exited, proc), settings.startup_timeout_s)
+        if set_now := demo_controls(ops):
+            typer.echo(f"controls: {', '.join(set_now)} set for the DRY_RUN canary (they were never set)")
         typer.echo(f"dashboard: {ops.dashboard_url}")
         typer.echo(f"api: {ops.api_url} (OpenAPI at {ops.api_url}/docs)")
         code, why = group.wait()

@@ -4,15 +4,18 @@ reused, never printed), and the addresses `up` prints once both answer."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 
 import httpx
 
+from core.universe import ASSETS, INTERVALS_S
+from core.window_state import instrument_of
 from polywindow.settings import DashboardSettings
 from simulator.admin_token import stack_admin_token
 
-__all__ = ["API_TOKEN_FILE", "Surface", "answers", "exited", "surface"]
+__all__ = ["API_TOKEN_FILE", "Surface", "answers", "demo_controls", "exited", "surface"]
 
 API_TOKEN_FILE = "api.token"
 
@@ -49,3 +52,29 @@ def answers(url: str) -> bool:
 
 def exited(proc: subprocess.Popen[bytes]) -> bool:
     return proc.poll() is not None
+
+
+def demo_controls(ops: Surface) -> list[str]:
+    """`make run` is the DRY_RUN demo on the local simulator: when the runtime controls were never set
+    (every row still the migration's: paused, nothing allowed), set them through the API, as an
+    operator would (validated, published, audited as `polywindow up`), so the canary trades every
+    instrument in DRY_RUN. Controls an operator has touched are never changed. Returns what was set."""
+    token = ops.env["POLYWINDOW_API_TOKEN"]
+    with httpx.Client(base_url=ops.api_url, timeout=10.0) as api:
+        held = api.get("/api/controls").raise_for_status().json()
+        if any(view["updated_by"] != "migration" for view in held.values()):
+            return []
+        instruments = [instrument_of(a, i) for a in ASSETS for i in INTERVALS_S]
+        wanted = {
+            "allowed_instruments": json.dumps(instruments),
+            "allowed_strategies": json.dumps(["canary"]),
+            "kill_switch": "RUN",
+        }
+        why = "make run: the DRY_RUN demo on the local simulator (controls never set before)"
+        for name, value in wanted.items():
+            api.post(
+                "/api/controls",
+                json={"name": name, "value": value, "who": "polywindow up", "why": why},
+                headers={"Authorization": f"Bearer {token}"},
+            ).raise_for_status()
+    return list(wanted)

@@ -57,6 +57,15 @@ def _windows(database_url: str) -> list[tuple[str, str, str]]:
     return [(str(w), str(u), str(d)) for w, u, d in rows]
 
 
+def _control(database_url: str, name: str) -> tuple[str, str]:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT value #>> '{}', updated_by FROM runtime_controls WHERE name = %s", (name,)
+        ).fetchone()
+    assert row is not None
+    return str(row[0]), str(row[1])
+
+
 def _archived_parts(archive: Path) -> list[Path]:
     return [p for day in archive.glob("md.*/date=*") for p in part_files(day)]
 
@@ -131,6 +140,9 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
             lambda: f"api: {api_url} (OpenAPI at {api_url}/docs)" in log.read_text(), 90, "up's addresses"
         )
         assert f"dashboard: http://127.0.0.1:{env['POLYWINDOW_DASHBOARD_PORT']}\n" in log.read_text()
+        # ...having set the never-set controls for the DRY_RUN canary, through the API (audited).
+        assert "controls: allowed_instruments, allowed_strategies, kill_switch set" in log.read_text()
+        assert _control(database_url, "kill_switch") == ("RUN", "polywindow up")
         wait_for(lambda: "\nflow: " in log.read_text(), 90, "the flow child to start")
         stop(proc)
         proc.wait(timeout=45)
