@@ -21,7 +21,7 @@ controls_app = typer.Typer(no_args_is_help=True, help="Read and change the runti
 
 
 def _settings() -> ApiSettings:
-    from polywindow.cli import fail
+    from polywindow.cli_common import fail
 
     try:
         return load(ApiSettings)
@@ -38,7 +38,8 @@ def serve_api() -> None:
     from api.stream import Broadcaster, KafkaPump
     from connectors.kafka import EventProducer, consumer_config
     from core.models import Event
-    from polywindow.cli import _reach, fail
+    from polywindow.cli_common import fail
+    from polywindow.cli_common import reach as _reach
     from polywindow.processes import port_taken
     from sinks.postgres.migrate import MigrationError, migrate
     from sinks.postgres.statement_timeout import timeout_pool
@@ -106,7 +107,7 @@ def serve_api() -> None:
 
 
 def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    from polywindow.cli import fail
+    from polywindow.cli_common import fail
 
     settings = _settings()
     headers = {}

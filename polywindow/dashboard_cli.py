@@ -20,7 +20,8 @@ def serve_dashboard() -> None:
     from pydantic import SecretStr
     from streamlit.web import bootstrap
 
-    from polywindow.cli import _reach, fail
+    from polywindow.cli_common import fail
+    from polywindow.cli_common import reach as _reach
     from polywindow.processes import port_taken
     from streamlit_app.config import DashboardConfig, install
 

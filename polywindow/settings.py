@@ -449,7 +449,6 @@ PUBLIC_SETTINGS = frozenset(
         "controls_poll_ms",
         "market_data_start",
         "clock",
-        "clob_url",
         "max_position_usd",
         "daily_drawdown_usd",
         "paper_balance_usd",

@@ -28,7 +28,9 @@ def watch() -> None:
     connections above 80%, statement timeouts and the daily summary; until Ctrl-C or SIGTERM."""
     from connectors.kafka import EventProducer
     from core.models import Alert
-    from polywindow.cli import _reach, _settings, fail
+    from polywindow.cli_common import fail
+    from polywindow.cli_common import reach as _reach
+    from polywindow.cli_common import settings_of as _settings
     from polywindow.settings import WatchSettings
     from sinks.ops_watcher import OpsWatcher, WatchLimits
     from sinks.postgres.migrate import MigrationError, migrate
