@@ -449,8 +449,11 @@ EXECUTE_RUN = typer.Option(None, "--run-id", help="BACKTEST: the run the rows be
 def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -> None:
     """The execution consumer: trade.intents (group `execute`) through the order manager in one
     mode, rows to PostgreSQL, offsets committed after them; until Ctrl-C or SIGTERM."""
+    import os
     import signal
+    import socket
     import threading
+    from datetime import UTC, datetime
 
     import psycopg
     from confluent_kafka import Consumer
@@ -460,9 +463,13 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     from core.enums import TradingMode
     from core.execution_guards import ExecutionLimits
     from core.fees import FeeSchedule
+    from execution.collateral_check import CollateralNotReady
     from execution.consumer import IntentConsumer
+    from execution.executor_safety import ExecutorSafety
     from execution.exits import ExitManager
     from execution.monitor import BookMonitor
+    from execution.reconcile import Reconciler
+    from execution.trader_lock import LockLost, LockRefused, TraderLock
     from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
     from polywindow.settings import ExecuteSettings
 
@@ -494,12 +501,26 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
             fail(f"the venue at {settings.clob_url} refused the API credentials: {exc}")
     conn = psycopg.connect(endpoints.database_url, autocommit=True)
 
-    def live_start() -> None:
-        """LIVE starts paused; the start-up safety checks (trader lock, reconciliation, heartbeat)
-        plug in here as they land (issue 12, another slice)."""
-        if chosen is TradingMode.LIVE:
-            from datetime import UTC, datetime
+    live = chosen is TradingMode.LIVE
+    lock = None
+    if chosen is not TradingMode.BACKTEST:  # backtest runs may go side by side: they trade nothing
+        holder = f"{socket.gethostname()}:{os.getpid()}:{chosen.value}"
+        lock = TraderLock(
+            endpoints.database_url, holder, "trader" if live else f"trader-{chosen.value.lower()}"
+        )
+    client = venue.client if venue is not None and live else None
+    safety = ExecutorSafety(
+        conn,
+        lambda: datetime.now(UTC),
+        lock=lock,
+        reconciler=None if client is None else Reconciler(conn, client, chosen, "execute"),
+        allowance=client,
+    )
 
+    def live_start() -> None:
+        """The trader lock, LIVE's collateral allowance; LIVE starts paused."""
+        safety.start()
+        if live:
             from sinks.postgres.execution import ExecutionStore
 
             ExecutionStore(conn, chosen).pause_trading(datetime.now(UTC), "execute:LIVE start")
@@ -514,8 +535,15 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         limits=ExecutionLimits(settings.max_position_usd, settings.daily_drawdown_usd),
         confirm_s=settings.confirm_s,
         startup_checks=live_start,
+        gate=safety.gate,
     )
-    manager.start()
+    try:
+        manager.start()
+    except (LockRefused, CollateralNotReady) as exc:
+        safety.stop()
+        conn.close()
+        fail(str(exc))
+    safety.reconcile()  # after the orders left unsettled are settled, before any intent is taken
     consumer = new_consumer(
         endpoints.kafka_bootstrap,
         settings.group_id,
@@ -543,15 +571,24 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         f"execute: {chosen.value}, trade.intents (group {settings.group_id}), exits on md.book (Ctrl-C stops)"
     )
     runner = IntentConsumer(consumer, manager)
+    lost: LockLost | None = None
     try:
         while not stop.is_set():
+            try:
+                safety.tick()
+            except LockLost as exc:
+                lost = exc
+                break
             runner.poll_once(0.02)
             monitor.poll_once()
     finally:
+        safety.stop()
         for each in (consumer, *watched):
             each.close()
         conn.close()
         typer.echo(f"execute: stopped, {runner.executed} intents executed")
+    if lost is not None:
+        fail(f"execute: {lost}: stopped trading")
 
 
 def _notifier(settings: AlertSettings, database_url: str) -> Notifier | None:

@@ -1,0 +1,101 @@
+"""The executor's safety net, wired around its loop (issues 12 and 13): an adapter over the parts.
+
+- `start()` before anything is sent (the order manager's start-up hook): the trader lock is taken
+  (`LockRefused` names the holder: this instance must not trade), then in LIVE the collateral
+  allowance is checked (`CollateralNotReady` says what is missing).
+- `reconcile()` once the orders a previous run left are settled and before any intent is taken:
+  LIVE's rows against the venue; a mismatch opens the circuit breaker (execution.reconcile).
+- `gate()` before every entry: while the breaker is open (its latest `breaker_events` row, which an
+  operator's reset closes) the entry is refused with the cause; the order manager audits it.
+- `tick()` on every turn of the executor's loop: the lock beaten every `beat_s` (`LockLost` ends
+  trading) and the runtime assertions run every `assert_s` (execution.assertion_runner).
+- `stop()` gives the lock up on a clean stop.
+Times come from `clock`; intervals from `monotonic`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import psycopg
+import structlog
+
+from core.execution_guards import Blocked
+from core.reconciliation import Reconciliation
+from execution.assertion_runner import AssertionRunner
+from execution.collateral_check import AllowanceReads, check_collateral_ready
+from execution.reconcile import Reconciler
+from execution.trader_lock import TraderLock
+from sinks.postgres.safety import read_breaker
+
+__all__ = ["ExecutorSafety"]
+
+log = structlog.get_logger(__name__)
+
+
+class ExecutorSafety:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        clock: Callable[[], datetime],
+        *,
+        lock: TraderLock | None = None,
+        reconciler: Reconciler | None = None,
+        allowance: AllowanceReads | None = None,
+        assertions: AssertionRunner | None = None,
+        beat_s: float = 5.0,
+        assert_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if lock is not None and beat_s >= lock.lease_s:
+            raise ValueError(
+                f"the lock must be beaten more often ({beat_s} s) than its lease ({lock.lease_s} s)"
+            )
+        self._conn = conn
+        self._clock = clock
+        self.lock = lock
+        self._reconciler = reconciler
+        self._allowance = allowance
+        self.assertions = assertions
+        self._beat_s = beat_s
+        self._assert_s = assert_s
+        self._monotonic = monotonic
+        self._beaten = self._asserted = float("-inf")
+
+    def start(self) -> None:
+        if self.lock is not None:
+            self.lock.acquire(self._clock())
+            self._beaten = self._monotonic()
+        if self._allowance is not None:
+            balance = check_collateral_ready(self._allowance)
+            log.info("execute.collateral_ready", balance=str(balance))
+
+    def reconcile(self) -> Reconciliation | None:
+        if self._reconciler is None:
+            return None
+        result = self._reconciler.run(self._clock())
+        if not result.clean:
+            log.error("execute.reconciliation_mismatch", cause=result.cause)
+        return result
+
+    def gate(self) -> Blocked | None:
+        breaker = read_breaker(self._conn)
+        if not breaker.open:
+            return None
+        since = breaker.since.isoformat() if breaker.since else "?"
+        return Blocked("breaker_open", f"circuit breaker open since {since}: {breaker.cause}"[:1000])
+
+    def tick(self) -> None:
+        now = self._monotonic()
+        if self.lock is not None and now - self._beaten >= self._beat_s:
+            self.lock.beat(self._clock())  # LockLost propagates: the executor stops trading
+            self._beaten = now
+        if self.assertions is not None and now - self._asserted >= self._assert_s:
+            self._asserted = now
+            self.assertions.tick()
+
+    def stop(self) -> None:
+        if self.lock is not None:
+            self.lock.release()

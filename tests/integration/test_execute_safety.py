@@ -1,0 +1,174 @@
+"""`polywindow execute` (LIVE, against the simulator) starts behind its safety net: one trader (a
+second refuses naming the holder; the holder beats the lock on its loop), reconciliation before any
+intent (a mismatch opens the breaker and every entry is refused, audited, until an operator resets
+it) and the collateral allowance check (LIVE says what is missing)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from py_clob_client_v2.clob_types import OrderArgsV2, OrderType
+from py_clob_client_v2.config import get_contract_config
+
+from connectors.kafka import EventProducer
+from infra import stack
+from sinks.postgres.safety import close_breaker
+from tests.integration.cli import POLYWINDOW, REPO
+from tests.integration.execute_harness import intent_for, order_row, rows
+from tests.integration.safety_venue import client_for
+from tests.integration.test_execute_kill import as_url
+from tests.simulator.conftest import HARDHAT_ADDRESS, HARDHAT_KEY, RunningSim, wait_until
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
+
+
+def _env(sim: RunningSim, database: str, bootstrap: str, group: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": as_url(database),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_CLIENT_CONFIG": '{"fetch.wait.max.ms": "1", "session.timeout.ms": "6000"}',
+        "POLYWINDOW_CLOB_URL": sim.url,
+        "POLY_PRIVATE_KEY": HARDHAT_KEY,
+        "POLYWINDOW_EXECUTE_GROUP": group,
+        "POLYWINDOW_CONFIRM_S": "5",
+        "POLYWINDOW_MAX_POSITION_USD": "1000",
+        "POLYWINDOW_EXEC_DAILY_DRAWDOWN_USD": "1000",
+    }
+
+
+class Executor:
+    def __init__(self, sim: RunningSim, database: str, bootstrap: str) -> None:
+        self.env = _env(sim, database, bootstrap, f"execute-{uuid.uuid4().hex[:8]}")
+        self.proc = subprocess.Popen(
+            [str(POLYWINDOW), "execute", "--mode", "LIVE"],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.environ.get("PW_EXEC_LOG", os.devnull), "ab"),  # noqa: SIM115
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+
+
+@pytest.fixture
+def db(fresh_database: str) -> Iterator[psycopg.Connection]:
+    from sinks.postgres.migrate import migrate
+
+    migrate(fresh_database)
+    with psycopg.connect(fresh_database, autocommit=True) as c:
+        yield c
+
+
+def first(conn: psycopg.Connection, sql: str, *args: Any) -> Any:
+    found = rows(conn, sql, *args)
+    return found[0][0] if found else None
+
+
+def test_a_second_executor_refuses_naming_the_holder_who_beats_the_lock(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    holder = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
+    try:
+        wait_until(
+            lambda: first(db, "SELECT holder FROM instance_lock WHERE name = 'trader'") is not None,
+            60,
+            "the first executor holding the trader lock",
+        )
+        named = str(first(db, "SELECT holder FROM instance_lock WHERE name = 'trader'"))
+        assert named.endswith(f":{holder.proc.pid}:LIVE")
+        second = subprocess.run(
+            [str(POLYWINDOW), "execute", "--mode", "LIVE"],
+            cwd=REPO,
+            env=_env(sim, fresh_database, endpoints.kafka_bootstrap, "execute-second"),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert second.returncode == 2, second.stderr
+        assert "is held by" in second.stderr and named in second.stderr
+        assert holder.proc.poll() is None, "the holder keeps trading"
+        wait_until(
+            lambda: bool(first(db, "SELECT heartbeat_at > acquired_at FROM instance_lock WHERE name = 'trader'")),
+            30,
+            "the holder beating the lock on its loop",
+        )
+    finally:
+        holder.stop()
+    assert first(db, "SELECT count(*) FROM instance_lock") == 0, "a clean stop gives the lock up"
+
+
+def test_a_reconciliation_mismatch_at_start_refuses_entries_until_an_operator_resets(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    client = client_for(sim)
+    stranger = client.post_order(
+        client.create_order(OrderArgsV2(token_id=sim.market.down_token_id, price=0.20, size=5.0, side="BUY")),
+        OrderType.GTC,
+    )["orderID"]
+    sim.quote(sim.market.up_token_id, "SELL", "0.50", "1000")
+    executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
+    try:
+        wait_until(
+            lambda: first(db, "SELECT state FROM breaker_events ORDER BY id DESC LIMIT 1") == "OPEN",
+            60,
+            "reconciliation at start opening the breaker",
+        )
+        assert stranger in str(first(db, "SELECT cause FROM breaker_events ORDER BY id DESC LIMIT 1"))
+        producer = EventProducer(endpoints.kafka_bootstrap)
+        refused = intent_for(sim, 0, window_id=f"btc-updown-5m-r{uuid.uuid4().hex[:6]}")
+        producer.produce("trade.intents", refused)
+        producer.flush()
+        wait_until(
+            lambda: first(db, "SELECT count(*) FROM audit_log WHERE action = 'entry_blocked'") == 1,
+            60,
+            "the entry refused while the breaker is open, audited",
+        )
+        detail = first(db, "SELECT detail FROM audit_log WHERE action = 'entry_blocked'")
+        assert "breaker_open" in str(detail) and stranger in str(detail)
+        assert rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", refused.client_order_id) == []
+
+        close_breaker(db, "operator", "stranger order cancelled by hand", datetime.now(UTC))
+        client.cancel_orders([stranger])
+        allowed = intent_for(sim, 1, window_id=f"btc-updown-5m-a{uuid.uuid4().hex[:6]}")
+        producer.produce("trade.intents", allowed)
+        producer.flush()
+        wait_until(
+            lambda: bool(rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", allowed.client_order_id))
+            and order_row(db, allowed.client_order_id)[0] == "FILLED",
+            60,
+            "the entry after the operator's reset filled",
+        )
+    finally:
+        executor.stop()
+
+
+def test_live_start_says_which_allowance_is_missing(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    exchange = get_contract_config(137).exchange_v2
+    answer = sim.admin("/allowance", {"address": HARDHAT_ADDRESS, "spender": exchange, "amount": "0"})
+    assert answer.status_code == 200
+    done = subprocess.run(
+        [str(POLYWINDOW), "execute", "--mode", "LIVE"],
+        cwd=REPO,
+        env=_env(sim, fresh_database, endpoints.kafka_bootstrap, "execute-allowance"),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "LIVE cannot start" in done.stderr and exchange in done.stderr and "approve" in done.stderr
+    assert HARDHAT_KEY not in done.stderr + done.stdout
+    assert first(db, "SELECT count(*) FROM instance_lock") == 0, "a refused start leaves no lock behind"
