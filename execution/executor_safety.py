@@ -63,10 +63,13 @@ class ExecutorSafety:
         self._assert_s = assert_s
         self._monotonic = monotonic
         self._beaten = self._asserted = float("-inf")
+        self.heartbeat_at: datetime | None = None
+        """When the executor last showed it is alive (the lock's last beat; without a lock, its loop)."""
 
     def start(self) -> None:
         if self.lock is not None:
-            self.lock.acquire(self._clock())
+            self.heartbeat_at = self._clock()
+            self.lock.acquire(self.heartbeat_at)
             self._beaten = self._monotonic()
         if self._allowance is not None:
             balance = check_collateral_ready(self._allowance)
@@ -89,9 +92,12 @@ class ExecutorSafety:
 
     def tick(self) -> None:
         now = self._monotonic()
-        if self.lock is not None and now - self._beaten >= self._beat_s:
-            self.lock.beat(self._clock())  # LockLost propagates: the executor stops trading
-            self._beaten = now
+        if self.lock is None:
+            self.heartbeat_at = self._clock()
+        elif now - self._beaten >= self._beat_s:
+            at = self._clock()
+            self.lock.beat(at)  # LockLost propagates: the executor stops trading
+            self._beaten, self.heartbeat_at = now, at
         if self.assertions is not None and now - self._asserted >= self._assert_s:
             self._asserted = now
             self.assertions.tick()

@@ -131,6 +131,10 @@ class OrderManager:
         self._startup_checks = startup_checks
         self._gate = gate
 
+    def balance(self) -> Decimal:
+        """The collateral this mode trades against (the venue's, or the paper balance)."""
+        return self._balance()
+
     def start(self) -> None:
         """Start-up: the safety checks first (another slice's hook), then orders left unsettled."""
         self._startup_checks()

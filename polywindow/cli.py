@@ -457,18 +457,22 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
 
     import psycopg
     from confluent_kafka import Consumer
+    from psycopg_pool import ConnectionPool
 
-    from connectors.kafka import new_consumer
+    from connectors.kafka import EventProducer, new_consumer
     from connectors.polymarket.clob import PostFailed
     from core.enums import TradingMode
     from core.execution_guards import ExecutionLimits
     from core.fees import FeeSchedule
+    from core.models import Event
+    from execution.assertion_runner import AssertionRunner
     from execution.collateral_check import CollateralNotReady
     from execution.consumer import IntentConsumer
     from execution.executor_safety import ExecutorSafety
     from execution.exits import ExitManager
     from execution.monitor import BookMonitor
     from execution.reconcile import Reconciler
+    from execution.tick_snapshot import ExecutorSnapshot
     from execution.trader_lock import LockLost, LockRefused, TraderLock
     from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
     from polywindow.settings import ExecuteSettings
@@ -544,6 +548,27 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         conn.close()
         fail(str(exc))
     safety.reconcile()  # after the orders left unsettled are settled, before any intent is taken
+    pool = None
+    if chosen is not TradingMode.BACKTEST:  # replayed time: the assertions watch live trading
+        pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
+        events = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client())
+
+        def publish(topic: str, event: Event) -> None:
+            events.produce(topic, event)
+            events.poll(0)
+
+        source = ExecutorSnapshot(
+            conn,
+            chosen,
+            lambda: datetime.now(UTC),
+            lambda: safety.heartbeat_at,
+            manager.balance,
+            settings.max_position_usd,
+            venue=client,
+        )
+        safety.assertions = AssertionRunner(
+            source.snapshot, pool, publish, lambda alert: publish("ops.alerts", alert)
+        )
     consumer = new_consumer(
         endpoints.kafka_bootstrap,
         settings.group_id,
@@ -585,6 +610,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         safety.stop()
         for each in (consumer, *watched):
             each.close()
+        if pool is not None:
+            pool.close()
         conn.close()
         typer.echo(f"execute: stopped, {runner.executed} intents executed")
     if lost is not None:

@@ -100,7 +100,9 @@ def test_a_second_executor_refuses_naming_the_holder_who_beats_the_lock(
         assert "is held by" in second.stderr and named in second.stderr
         assert holder.proc.poll() is None, "the holder keeps trading"
         wait_until(
-            lambda: bool(first(db, "SELECT heartbeat_at > acquired_at FROM instance_lock WHERE name = 'trader'")),
+            lambda: bool(
+                first(db, "SELECT heartbeat_at > acquired_at FROM instance_lock WHERE name = 'trader'")
+            ),
             30,
             "the holder beating the lock on its loop",
         )
@@ -112,6 +114,7 @@ def test_a_second_executor_refuses_naming_the_holder_who_beats_the_lock(
 def test_a_reconciliation_mismatch_at_start_refuses_entries_until_an_operator_resets(
     sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
 ) -> None:
+    allow_btc_5m(db)
     client = client_for(sim)
     stranger = client.post_order(
         client.create_order(OrderArgsV2(token_id=sim.market.down_token_id, price=0.20, size=5.0, side="BUY")),
@@ -145,8 +148,10 @@ def test_a_reconciliation_mismatch_at_start_refuses_entries_until_an_operator_re
         producer.produce("trade.intents", allowed)
         producer.flush()
         wait_until(
-            lambda: bool(rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", allowed.client_order_id))
-            and order_row(db, allowed.client_order_id)[0] == "FILLED",
+            lambda: (
+                bool(rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", allowed.client_order_id))
+                and order_row(db, allowed.client_order_id)[0] == "FILLED"
+            ),
             60,
             "the entry after the operator's reset filled",
         )
@@ -172,3 +177,69 @@ def test_live_start_says_which_allowance_is_missing(
     assert "LIVE cannot start" in done.stderr and exchange in done.stderr and "approve" in done.stderr
     assert HARDHAT_KEY not in done.stderr + done.stdout
     assert first(db, "SELECT count(*) FROM instance_lock") == 0, "a refused start leaves no lock behind"
+
+
+def allow_btc_5m(db: psycopg.Connection) -> None:
+    db.execute("UPDATE runtime_controls SET value = '[\"btc-5m\"]'::jsonb WHERE name = 'allowed_instruments'")
+
+
+def test_the_assertions_run_every_tick_and_a_venue_position_not_ours_refuses_the_next_entry(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    allow_btc_5m(db)
+    sim.quote(sim.market.up_token_id, "SELL", "0.50", "1000")
+    executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
+    try:
+        wait_until(
+            lambda: first(db, "SELECT count(DISTINCT name) FROM assertion_results") == 10,
+            60,
+            "the ten assertions run by the executor",
+        )
+        producer = EventProducer(endpoints.kafka_bootstrap)
+        entered = intent_for(sim, 0, window_id=f"btc-updown-5m-t{uuid.uuid4().hex[:6]}")
+        producer.produce("trade.intents", entered)
+        producer.flush()
+        wait_until(
+            lambda: (
+                bool(rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", entered.client_order_id))
+                and order_row(db, entered.client_order_id)[0] == "FILLED"
+            ),
+            60,
+            "the first entry filled",
+        )
+        ticked = first(db, "SELECT max(id) FROM assertion_results")
+        wait_until(
+            lambda: first(db, "SELECT max(id) FROM assertion_results") > ticked,
+            30,
+            "a tick after the fill",
+        )
+        assert first(db, "SELECT count(*) FROM assertion_results WHERE NOT passed") == 0, rows(
+            db, "SELECT name, detail FROM assertion_results WHERE NOT passed"
+        )
+        assert first(db, "SELECT count(*) FROM breaker_events") == 0
+
+        injected = sim.admin(
+            "/balance", {"address": HARDHAT_ADDRESS, "asset": sim.market.up_token_id, "amount": "7"}
+        )
+        assert injected.status_code == 200, injected.text
+        wait_until(
+            lambda: first(db, "SELECT state FROM breaker_events ORDER BY id DESC LIMIT 1") == "OPEN",
+            30,
+            "the breaker opened by the position_count assertion",
+        )
+        cause = str(first(db, "SELECT cause FROM breaker_events ORDER BY id DESC LIMIT 1"))
+        assert cause.startswith("position_count") and "venue 7" in cause
+        refused = intent_for(sim, 1, window_id=f"btc-updown-5m-u{uuid.uuid4().hex[:6]}")
+        producer.produce("trade.intents", refused)
+        producer.flush()
+        wait_until(
+            lambda: first(db, "SELECT count(*) FROM audit_log WHERE action = 'entry_blocked'") == 1,
+            30,
+            "the next entry refused while the breaker is open, audited",
+        )
+        assert "position_count" in str(
+            first(db, "SELECT detail FROM audit_log WHERE action = 'entry_blocked'")
+        )
+        assert rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", refused.client_order_id) == []
+    finally:
+        executor.stop()

@@ -1,0 +1,81 @@
+"""The executor's rows as the runtime assertions read them (one mode, one run), and the
+`allowed_instruments` control. Reads only; the decisions are core.tick_snapshot's."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import psycopg
+
+from core.assertions import FillView
+from core.enums import OrderStatus, TradeStatus, TradingMode
+from core.tick_snapshot import ExecutorRecords, OrderRecord, PositionRecord
+
+__all__ = ["read_allowed_instruments", "read_executor_records"]
+
+_RUN = "mode = %(mode)s AND run_key = %(run)s"
+_INTENTS = (
+    "SELECT subject FROM audit_log WHERE action = 'entry'"
+    " AND event_key = %(mode)s || ':' || %(run)s || ':entry:' || subject"
+    " UNION SELECT o.client_order_id FROM orders o JOIN positions p"
+    " ON p.position_id = o.position_id AND p.mode = o.mode AND p.run_key = o.run_key"
+    " WHERE o.mode = %(mode)s AND o.run_key = %(run)s AND o.side = 'SELL'"
+    " AND p.state IN ('EXIT_PENDING', 'CLOSED')"
+)
+_ORDERS = (
+    "SELECT o.client_order_id, o.venue_order_id, o.status, o.window_id, o.created_at,"
+    " w.asset, w.interval_s, w.start_ts FROM orders o LEFT JOIN windows w ON w.window_id = o.window_id"
+    " WHERE o.mode = %(mode)s AND o.run_key = %(run)s"
+)
+_FILLS = f"SELECT trade_id, status, source_ts FROM fills WHERE {_RUN}"
+_POSITIONS = (
+    "SELECT p.position_id, p.token_id, p.size, p.cost_usd, p.state = 'CLOSED', p.realized_pnl_usd,"
+    " coalesce(sum(f.size) FILTER (WHERE f.side = 'BUY'), 0),"
+    " coalesce(sum(f.size) FILTER (WHERE f.side = 'SELL'), 0),"
+    " coalesce(sum(CASE f.side WHEN 'BUY' THEN -f.price * f.size ELSE f.price * f.size END - f.fee_usd), 0)"
+    " FROM positions p"
+    " LEFT JOIN orders o ON o.position_id = p.position_id AND o.mode = p.mode AND o.run_key = p.run_key"
+    " LEFT JOIN fills f ON f.client_order_id = o.client_order_id AND f.mode = o.mode"
+    " AND f.run_key = o.run_key AND f.status <> 'FAILED'"
+    " WHERE p.mode = %(mode)s AND p.run_key = %(run)s"
+    " GROUP BY p.position_id, p.token_id, p.size, p.cost_usd, p.state, p.realized_pnl_usd"
+)
+_FILLS_CASH = (
+    "SELECT coalesce(sum(CASE side WHEN 'BUY' THEN -price * size ELSE price * size END - fee_usd), 0)"
+    f" FROM fills WHERE {_RUN} AND status <> 'FAILED'"
+)
+_MARK = "SELECT balance, fills_cash FROM balance_marks WHERE mode = %(mode)s"
+_ALLOWED = "SELECT value FROM runtime_controls WHERE name = 'allowed_instruments'"
+
+
+def read_executor_records(
+    conn: psycopg.Connection, mode: TradingMode, run_id: str | None = None
+) -> ExecutorRecords:
+    args = {"mode": mode.value, "run": run_id or ""}
+    with conn.transaction():  # one view of the rows
+        intents = frozenset(str(r[0]) for r in conn.execute(_INTENTS, args))
+        orders = tuple(
+            OrderRecord(str(c), v, OrderStatus(s), str(w), created, asset, interval, start)
+            for c, v, s, w, created, asset, interval, start in conn.execute(_ORDERS, args)
+        )
+        fills = tuple(FillView(str(t), TradeStatus(s), at) for t, s, at in conn.execute(_FILLS, args))
+        positions = tuple(
+            PositionRecord(str(p), str(t), Decimal(z), Decimal(c), bool(closed), Decimal(r), b, s, cash)
+            for p, t, z, c, closed, r, b, s, cash in conn.execute(_POSITIONS, args)
+        )
+        expected = None
+        mark = conn.execute(_MARK, args).fetchone() if run_id is None else None
+        if mark is not None:
+            cash_row = conn.execute(_FILLS_CASH, args).fetchone()
+            cash = Decimal(cash_row[0]) if cash_row else Decimal(0)
+            expected = Decimal(mark[0]) + cash - Decimal(mark[1])
+    return ExecutorRecords(intents, orders, fills, positions, expected)
+
+
+def read_allowed_instruments(conn: psycopg.Connection) -> frozenset[str]:
+    row = conn.execute(_ALLOWED).fetchone()
+    if row is None:
+        return frozenset()
+    value = row[0] if not isinstance(row[0], str) else json.loads(row[0])
+    return frozenset(str(v) for v in value or ())
