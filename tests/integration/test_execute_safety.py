@@ -22,7 +22,7 @@ from connectors.kafka import EventProducer
 from infra import stack
 from sinks.postgres.safety import close_breaker
 from tests.integration.cli import POLYWINDOW, REPO
-from tests.integration.execute_harness import intent_for, order_row, rows
+from tests.integration.execute_harness import allow_instruments, intent_for, order_row, record_window, rows
 from tests.integration.safety_venue import client_for
 from tests.integration.test_execute_kill import as_url
 from tests.simulator.conftest import HARDHAT_ADDRESS, HARDHAT_KEY, RunningSim, wait_until
@@ -180,13 +180,14 @@ def test_live_start_says_which_allowance_is_missing(
 
 
 def allow_btc_5m(db: psycopg.Connection) -> None:
-    db.execute("UPDATE runtime_controls SET value = '[\"btc-5m\"]'::jsonb WHERE name = 'allowed_instruments'")
+    allow_instruments(db, "btc-5m")
 
 
 def test_the_assertions_run_every_tick_and_a_venue_position_not_ours_refuses_the_next_entry(
     sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
 ) -> None:
     allow_btc_5m(db)
+    record_window(db, sim)
     sim.quote(sim.market.up_token_id, "SELL", "0.50", "1000")
     executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
     try:
