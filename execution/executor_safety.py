@@ -8,8 +8,11 @@
 - `gate()` before every entry: while the breaker is open (its latest `breaker_events` row, which an
   operator's reset closes) the entry is refused with the cause; the order manager audits it.
 - `tick()` on every turn of the executor's loop: the lock beaten every `beat_s` (`LockLost` ends
-  trading) and the runtime assertions run every `assert_s` (execution.assertion_runner).
-- `stop()` gives the lock up on a clean stop.
+  trading); every `assert_s` the runtime assertions run (execution.assertion_runner).
+- the venue heartbeat (LIVE's dead-man switch, execution.venue_heartbeat) is held while any order
+  of ours may rest: turned on in `gate()` before an entry can be posted and at start when a previous
+  run left orders unsettled, and set each tick from the orders' rows (off once nothing may rest).
+- `stop()` gives the lock up on a clean stop and stops beating.
 Times come from `clock`; intervals from `monotonic`.
 """
 
@@ -28,6 +31,7 @@ from execution.assertion_runner import AssertionRunner
 from execution.collateral_check import AllowanceReads, check_collateral_ready
 from execution.reconcile import Reconciler
 from execution.trader_lock import TraderLock
+from execution.venue_heartbeat import VenueHeartbeat
 from sinks.postgres.safety import read_breaker
 
 __all__ = ["ExecutorSafety"]
@@ -45,6 +49,8 @@ class ExecutorSafety:
         reconciler: Reconciler | None = None,
         allowance: AllowanceReads | None = None,
         assertions: AssertionRunner | None = None,
+        heartbeat: VenueHeartbeat | None = None,
+        may_rest: Callable[[], bool] = lambda: False,
         beat_s: float = 5.0,
         assert_s: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -59,6 +65,8 @@ class ExecutorSafety:
         self._reconciler = reconciler
         self._allowance = allowance
         self.assertions = assertions
+        self.heartbeat = heartbeat
+        self._may_rest = may_rest
         self._beat_s = beat_s
         self._assert_s = assert_s
         self._monotonic = monotonic
@@ -74,6 +82,9 @@ class ExecutorSafety:
         if self._allowance is not None:
             balance = check_collateral_ready(self._allowance)
             log.info("execute.collateral_ready", balance=str(balance))
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+            self.heartbeat.set_resting(self._may_rest())  # before recovery re-posts anything
 
     def reconcile(self) -> Reconciliation | None:
         if self._reconciler is None:
@@ -86,6 +97,8 @@ class ExecutorSafety:
     def gate(self) -> Blocked | None:
         breaker = read_breaker(self._conn)
         if not breaker.open:
+            if self.heartbeat is not None:
+                self.heartbeat.set_resting(True)  # the entry may rest once posted: beat first
             return None
         since = breaker.since.isoformat() if breaker.since else "?"
         return Blocked("breaker_open", f"circuit breaker open since {since}: {breaker.cause}"[:1000])
@@ -98,10 +111,15 @@ class ExecutorSafety:
             at = self._clock()
             self.lock.beat(at)  # LockLost propagates: the executor stops trading
             self._beaten, self.heartbeat_at = now, at
-        if self.assertions is not None and now - self._asserted >= self._assert_s:
+        if now - self._asserted >= self._assert_s:
             self._asserted = now
-            self.assertions.tick()
+            if self.heartbeat is not None:
+                self.heartbeat.set_resting(self._may_rest())
+            if self.assertions is not None:
+                self.assertions.tick()
 
     def stop(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.lock is not None:
             self.lock.release()

@@ -474,8 +474,10 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     from execution.reconcile import Reconciler
     from execution.tick_snapshot import ExecutorSnapshot
     from execution.trader_lock import LockLost, LockRefused, TraderLock
+    from execution.venue_heartbeat import VenueHeartbeat
     from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
     from polywindow.settings import ExecuteSettings
+    from sinks.postgres.executor_records import orders_may_rest
 
     overrides = {"mode": TradingMode(mode.upper())} if mode else {}
     try:
@@ -519,6 +521,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         lock=lock,
         reconciler=None if client is None else Reconciler(conn, client, chosen, "execute"),
         allowance=client,
+        heartbeat=None if client is None else VenueHeartbeat(client, settings.venue_heartbeat_s),
+        may_rest=lambda: orders_may_rest(conn, chosen),
     )
 
     def live_start() -> None:

@@ -303,6 +303,9 @@ class ExecuteSettings(TraderSettings):
         default=Decimal("0.07"), ge=0, validation_alias="POLYWINDOW_BACKTEST_FEE_RATE"
     )
     group_id: str = Field(default="execute", min_length=1, validation_alias="POLYWINDOW_EXECUTE_GROUP")
+    venue_heartbeat_s: float = Field(
+        default=5.0, gt=0, lt=10, validation_alias="POLYWINDOW_VENUE_HEARTBEAT_S"
+    )  # LIVE: the dead-man switch's beat while an order of ours may rest (the venue cancels after ~10 s)
 
     @field_validator("private_key")
     @classmethod

@@ -12,7 +12,7 @@ from core.assertions import FillView
 from core.enums import OrderStatus, TradeStatus, TradingMode
 from core.tick_snapshot import ExecutorRecords, OrderRecord, PositionRecord
 
-__all__ = ["read_allowed_instruments", "read_executor_records"]
+__all__ = ["orders_may_rest", "read_allowed_instruments", "read_executor_records"]
 
 _RUN = "mode = %(mode)s AND run_key = %(run)s"
 _INTENTS = (
@@ -46,6 +46,10 @@ _FILLS_CASH = (
     f" FROM fills WHERE {_RUN} AND status <> 'FAILED'"
 )
 _MARK = "SELECT balance, fills_cash FROM balance_marks WHERE mode = %(mode)s"
+_MAY_REST = (
+    "SELECT EXISTS (SELECT 1 FROM orders WHERE mode = %(mode)s AND run_key = ''"
+    " AND status IN ('SUBMITTED', 'UNKNOWN', 'LIVE', 'PARTIALLY_FILLED') AND NOT done)"
+)
 _ALLOWED = "SELECT value FROM runtime_controls WHERE name = 'allowed_instruments'"
 
 
@@ -79,3 +83,9 @@ def read_allowed_instruments(conn: psycopg.Connection) -> frozenset[str]:
         return frozenset()
     value = row[0] if not isinstance(row[0], str) else json.loads(row[0])
     return frozenset(str(v) for v in value or ())
+
+
+def orders_may_rest(conn: psycopg.Connection, mode: TradingMode) -> bool:
+    """Whether any order of ours may rest at the venue (sent and not settled, or not known to be)."""
+    row = conn.execute(_MAY_REST, {"mode": mode.value}).fetchone()
+    return bool(row and row[0])

@@ -19,11 +19,12 @@ from py_clob_client_v2.clob_types import OrderArgsV2, OrderType
 from py_clob_client_v2.config import get_contract_config
 
 from connectors.kafka import EventProducer
+from core.enums import OrderType as CoreOrderType
 from infra import stack
 from sinks.postgres.safety import close_breaker
 from tests.integration.cli import POLYWINDOW, REPO
 from tests.integration.execute_harness import allow_instruments, intent_for, order_row, record_window, rows
-from tests.integration.safety_venue import client_for
+from tests.integration.safety_venue import client_for, running_sim
 from tests.integration.test_execute_kill import as_url
 from tests.simulator.conftest import HARDHAT_ADDRESS, HARDHAT_KEY, RunningSim, wait_until
 
@@ -46,8 +47,10 @@ def _env(sim: RunningSim, database: str, bootstrap: str, group: str) -> dict[str
 
 
 class Executor:
-    def __init__(self, sim: RunningSim, database: str, bootstrap: str) -> None:
-        self.env = _env(sim, database, bootstrap, f"execute-{uuid.uuid4().hex[:8]}")
+    def __init__(
+        self, sim: RunningSim, database: str, bootstrap: str, extra: dict[str, str] | None = None
+    ) -> None:
+        self.env = {**_env(sim, database, bootstrap, f"execute-{uuid.uuid4().hex[:8]}"), **(extra or {})}
         self.proc = subprocess.Popen(
             [str(POLYWINDOW), "execute", "--mode", "LIVE"],
             cwd=REPO,
@@ -244,3 +247,50 @@ def test_the_assertions_run_every_tick_and_a_venue_position_not_ours_refuses_the
         assert rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", refused.client_order_id) == []
     finally:
         executor.stop()
+
+
+def test_a_killed_live_executor_leaves_no_resting_order(
+    fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    with running_sim(heartbeat_timeout_s=1.5) as sim:
+        allow_btc_5m(db)
+        record_window(db, sim)
+        sim.quote(sim.market.up_token_id, "SELL", "0.50", "1000")
+        executor = Executor(
+            sim, fresh_database, endpoints.kafka_bootstrap, {"POLYWINDOW_VENUE_HEARTBEAT_S": "0.3"}
+        )
+        try:
+            wait_until(
+                lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started"
+            )
+            resting = intent_for(sim, 0, price="0.40", window_id=f"btc-updown-5m-h{uuid.uuid4().hex[:6]}")
+            resting = resting.model_copy(update={"order_type": CoreOrderType.GTC})
+            producer = EventProducer(endpoints.kafka_bootstrap)
+            producer.produce("trade.intents", resting)
+            producer.flush()
+            wait_until(
+                lambda: (
+                    first(db, "SELECT status FROM orders WHERE client_order_id = %s", resting.client_order_id)
+                    in ("LIVE", "UNKNOWN")
+                ),  # the confirmation loop (5 s, past the venue's timeout) is over
+                60,
+                "the GTC entry resting at the venue",
+            )
+            venue_id = str(
+                first(
+                    db,
+                    "SELECT venue_order_id FROM orders WHERE client_order_id = %s",
+                    resting.client_order_id,
+                )
+            )
+            client = client_for(sim)
+            assert client.get_order(venue_id)["status"] == "LIVE", "held past the venue's timeout by the beat"
+            executor.proc.send_signal(signal.SIGKILL)
+            executor.proc.wait(10)
+            wait_until(
+                lambda: client.get_order(venue_id)["status"] == "CANCELED",
+                15,
+                "the simulator cancelling the dead executor's resting order",
+            )
+        finally:
+            executor.stop()
