@@ -12,6 +12,8 @@
 - the venue heartbeat (LIVE's dead-man switch, execution.venue_heartbeat) is held while any order
   of ours may rest: turned on in `gate()` before an entry can be posted and at start when a previous
   run left orders unsettled, and set each tick from the orders' rows (off once nothing may rest).
+- won positions redeemed on the same cadence (LIVE: execution.redemptions), so a payout is booked
+  and its position CLOSED once it is in the balance.
 - `stop()` gives the lock up on a clean stop and stops beating.
 Times come from `clock`; intervals from `monotonic`.
 """
@@ -51,6 +53,7 @@ class ExecutorSafety:
         assertions: AssertionRunner | None = None,
         heartbeat: VenueHeartbeat | None = None,
         may_rest: Callable[[], bool] = lambda: False,
+        redeem: Callable[[], object] | None = None,
         beat_s: float = 5.0,
         assert_s: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -67,6 +70,7 @@ class ExecutorSafety:
         self.assertions = assertions
         self.heartbeat = heartbeat
         self._may_rest = may_rest
+        self.redeem = redeem
         self._beat_s = beat_s
         self._assert_s = assert_s
         self._monotonic = monotonic
@@ -115,6 +119,8 @@ class ExecutorSafety:
             self._asserted = now
             if self.heartbeat is not None:
                 self.heartbeat.set_resting(self._may_rest())
+            if self.redeem is not None:
+                self.redeem()  # before the assertions: a payout in the balance is booked first
             if self.assertions is not None:
                 self.assertions.tick()
 

@@ -472,6 +472,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     from execution.exits import ExitManager
     from execution.monitor import BookMonitor
     from execution.reconcile import Reconciler
+    from execution.redeem import ChainRpc, Redeemer
+    from execution.redemptions import RedemptionSweep
     from execution.tick_snapshot import ExecutorSnapshot
     from execution.trader_lock import LockLost, LockRefused, TraderLock
     from execution.venue_heartbeat import VenueHeartbeat
@@ -552,6 +554,13 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         conn.close()
         fail(str(exc))
     safety.reconcile()  # after the orders left unsettled are settled, before any intent is taken
+    exits = ExitManager(manager)
+    if client is not None and settings.private_key is not None:
+        rpc = ChainRpc(settings.rpc_url or f"{settings.clob_url.rstrip('/')}/rpc")
+        sweep = RedemptionSweep(
+            conn, chosen, exits, Redeemer(rpc, settings.private_key, client), lambda: datetime.now(UTC)
+        )
+        safety.redeem = sweep.run
     pool = None
     if chosen is not TradingMode.BACKTEST:  # replayed time: the assertions watch live trading
         pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
@@ -595,7 +604,7 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         )
 
     watched = [monitor_consumer("md.windows", "earliest"), monitor_consumer("md.book", "latest")]
-    monitor = BookMonitor(watched, ExitManager(manager), manager.store.monitoring_tokens)
+    monitor = BookMonitor(watched, exits, manager.store.monitoring_tokens)
     typer.echo(
         f"execute: {chosen.value}, trade.intents (group {settings.group_id}), exits on md.book (Ctrl-C stops)"
     )

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -12,7 +14,13 @@ from core.assertions import FillView
 from core.enums import OrderStatus, TradeStatus, TradingMode
 from core.tick_snapshot import ExecutorRecords, OrderRecord, PositionRecord
 
-__all__ = ["orders_may_rest", "read_allowed_instruments", "read_executor_records"]
+__all__ = [
+    "WonPosition",
+    "orders_may_rest",
+    "read_allowed_instruments",
+    "read_executor_records",
+    "won_unredeemed",
+]
 
 _RUN = "mode = %(mode)s AND run_key = %(run)s"
 _INTENTS = (
@@ -49,6 +57,14 @@ _MARK = "SELECT balance, fills_cash FROM balance_marks WHERE mode = %(mode)s"
 _MAY_REST = (
     "SELECT EXISTS (SELECT 1 FROM orders WHERE mode = %(mode)s AND run_key = ''"
     " AND status IN ('SUBMITTED', 'UNKNOWN', 'LIVE', 'PARTIALLY_FILLED') AND NOT done)"
+)
+_WON = (
+    "SELECT p.position_id, p.window_id, p.token_id, p.strategy, p.opened_at, p.size, w.condition_id"
+    " FROM positions p JOIN windows w ON w.window_id = p.window_id"
+    " JOIN audit_log a ON a.action = 'resolved' AND a.subject = p.position_id"
+    " AND a.event_key = p.mode || ':' || p.run_key || ':resolved:' || p.position_id"
+    " WHERE p.mode = %(mode)s AND p.run_key = '' AND p.state <> 'CLOSED' AND (a.detail ->> 'won')::boolean"
+    " ORDER BY p.position_id"
 )
 _ALLOWED = "SELECT value FROM runtime_controls WHERE name = 'allowed_instruments'"
 
@@ -89,3 +105,22 @@ def orders_may_rest(conn: psycopg.Connection, mode: TradingMode) -> bool:
     """Whether any order of ours may rest at the venue (sent and not settled, or not known to be)."""
     row = conn.execute(_MAY_REST, {"mode": mode.value}).fetchone()
     return bool(row and row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class WonPosition:
+    position_id: str
+    window_id: str
+    token_id: str
+    strategy: str
+    opened_at: datetime
+    size: Decimal
+    condition_id: str
+
+
+def won_unredeemed(conn: psycopg.Connection, mode: TradingMode) -> list[WonPosition]:
+    """Positions resolved as won whose payout is not redeemed yet (not CLOSED)."""
+    return [
+        WonPosition(str(p), str(w), str(t), str(s), opened, Decimal(z), str(c))
+        for p, w, t, s, opened, z, c in conn.execute(_WON, {"mode": mode.value})
+    ]

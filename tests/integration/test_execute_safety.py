@@ -11,15 +11,19 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
-from py_clob_client_v2.clob_types import OrderArgsV2, OrderType
+from py_clob_client_v2.clob_types import AssetType, BalanceAllowanceParams, OrderArgsV2, OrderType
 from py_clob_client_v2.config import get_contract_config
 
 from connectors.kafka import EventProducer
 from core.enums import OrderType as CoreOrderType
+from core.enums import Outcome, WindowPhase
+from core.ids import ConditionId, TokenId, WindowId
+from core.models import WindowEvent
 from infra import stack
 from sinks.postgres.safety import close_breaker
 from tests.integration.cli import POLYWINDOW, REPO
@@ -294,3 +298,71 @@ def test_a_killed_live_executor_leaves_no_resting_order(
             )
         finally:
             executor.stop()
+
+
+def _collateral(client: Any) -> Decimal:
+    answer = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
+    return Decimal(answer["balance"]) / 1_000_000
+
+
+def test_a_won_position_is_redeemed_after_resolution_and_closes_with_its_payout_in_the_balance(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    allow_btc_5m(db)
+    record_window(db, sim)
+    m = sim.market
+    sim.quote(m.up_token_id, "SELL", "0.50", "1000")
+    client = client_for(sim)
+    executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
+    try:
+        wait_until(lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started")
+        entry = intent_for(sim, 0)  # on the simulator's market (its window recorded above)
+        producer = EventProducer(endpoints.kafka_bootstrap)
+        producer.produce("trade.intents", entry)
+        producer.flush()
+        wait_until(
+            lambda: (
+                first(db, "SELECT status FROM orders WHERE client_order_id = %s", entry.client_order_id)
+                == "FILLED"
+            ),
+            60,
+            "the entry filled",
+        )
+        after_buy = _collateral(client)
+        sim.call(sim.exchange.resolve_market, m.condition_id, m.up_token_id)
+        now = datetime.now(UTC)
+        producer.produce(
+            "md.windows",
+            WindowEvent(
+                source_ts=now,
+                recv_ts=now,
+                phase=WindowPhase.RESOLVED,
+                window_id=WindowId(m.slug.lower()),
+                asset="btc",
+                interval_s=300,
+                condition_id=ConditionId(m.condition_id),
+                up_token_id=TokenId(m.up_token_id),
+                down_token_id=TokenId(m.down_token_id),
+                start_ts=m.start,
+                end_ts=m.end,
+                venue_outcome=Outcome.UP,
+            ),
+        )
+        producer.flush()
+        wait_until(
+            lambda: first(db, "SELECT state FROM positions WHERE window_id = %s", m.slug.lower()) == "CLOSED",
+            60,
+            "the won position redeemed and closed",
+        )
+        size, pnl = rows(
+            db, "SELECT size, realized_pnl_usd FROM positions WHERE window_id = %s", m.slug.lower()
+        )[0]
+        assert size == 0
+        assert _collateral(client) == after_buy + Decimal(6), "the payout is in the balance"
+        assert first(db, "SELECT count(*) FROM audit_log WHERE action = 'redeemed'") == 1
+        assert pnl > 0
+        ticked = first(db, "SELECT max(id) FROM assertion_results")
+        wait_until(lambda: first(db, "SELECT max(id) FROM assertion_results") > ticked, 30, "a tick after")
+        assert rows(db, "SELECT cause FROM breaker_events") == [], "the payout was expected (the mark moved)"
+    finally:
+        executor.stop()
