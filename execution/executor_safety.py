@@ -12,6 +12,7 @@
 - the venue heartbeat (LIVE's dead-man switch, execution.venue_heartbeat) is held while any order
   of ours may rest: turned on in `gate()` before an entry can be posted and at start when a previous
   run left orders unsettled, and set each tick from the orders' rows (off once nothing may rest).
+- the kill switch's FLATTEN and EMERGENCY carried out on the same cadence (LIVE: execution.kill_watch).
 - won positions redeemed on the same cadence (LIVE: execution.redemptions), so a payout is booked
   and its position CLOSED once it is in the balance.
 - `stop()` gives the lock up on a clean stop and stops beating.
@@ -54,6 +55,7 @@ class ExecutorSafety:
         heartbeat: VenueHeartbeat | None = None,
         may_rest: Callable[[], bool] = lambda: False,
         redeem: Callable[[], object] | None = None,
+        kill: Callable[[], object] | None = None,
         beat_s: float = 5.0,
         assert_s: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -71,6 +73,7 @@ class ExecutorSafety:
         self.heartbeat = heartbeat
         self._may_rest = may_rest
         self.redeem = redeem
+        self.kill = kill
         self._beat_s = beat_s
         self._assert_s = assert_s
         self._monotonic = monotonic
@@ -119,6 +122,8 @@ class ExecutorSafety:
             self._asserted = now
             if self.heartbeat is not None:
                 self.heartbeat.set_resting(self._may_rest())
+            if self.kill is not None:
+                self.kill()  # first: an operator's FLATTEN or EMERGENCY goes before anything else
             if self.redeem is not None:
                 self.redeem()  # before the assertions: a payout in the balance is booked first
             if self.assertions is not None:

@@ -470,6 +470,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     from execution.consumer import IntentConsumer
     from execution.executor_safety import ExecutorSafety
     from execution.exits import ExitManager
+    from execution.kill_switch import KillSwitchRunner
+    from execution.kill_watch import KillWatch
     from execution.monitor import BookMonitor
     from execution.reconcile import Reconciler
     from execution.redeem import ChainRpc, Redeemer
@@ -561,6 +563,10 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
             conn, chosen, exits, Redeemer(rpc, settings.private_key, client), lambda: datetime.now(UTC)
         )
         safety.redeem = sweep.run
+    kill = None
+    if client is not None:
+        kill = KillWatch(conn, chosen, KillSwitchRunner(client, conn, "execute"), lambda: datetime.now(UTC))
+        safety.kill = kill.run
     pool = None
     if chosen is not TradingMode.BACKTEST:  # replayed time: the assertions watch live trading
         pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
@@ -617,7 +623,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
             except LockLost as exc:
                 lost = exc
                 break
-            runner.poll_once(0.02)
+            if kill is None or kill.accepting_intents:  # EMERGENCY: no more intents
+                runner.poll_once(0.02)
             monitor.poll_once()
     finally:
         safety.stop()

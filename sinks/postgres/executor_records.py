@@ -11,7 +11,8 @@ from decimal import Decimal
 import psycopg
 
 from core.assertions import FillView
-from core.enums import OrderStatus, TradeStatus, TradingMode
+from core.enums import KillSwitch, OrderStatus, PositionState, Side, TradeStatus, TradingMode
+from core.kill_switch import HeldPosition, OurOrder
 from core.tick_snapshot import ExecutorRecords, OrderRecord, PositionRecord
 
 __all__ = [
@@ -65,6 +66,15 @@ _WON = (
     " AND a.event_key = p.mode || ':' || p.run_key || ':resolved:' || p.position_id"
     " WHERE p.mode = %(mode)s AND p.run_key = '' AND p.state <> 'CLOSED' AND (a.detail ->> 'won')::boolean"
     " ORDER BY p.position_id"
+)
+_SWITCH = "SELECT value #>> '{}', updated_at FROM runtime_controls WHERE name = 'kill_switch'"
+_HELD = (
+    "SELECT position_id, token_id, size, state FROM positions"
+    " WHERE mode = %(mode)s AND run_key = '' AND state <> 'CLOSED' AND size > 0 ORDER BY position_id"
+)
+_RESTING = (
+    "SELECT venue_order_id, token_id, side FROM orders WHERE mode = %(mode)s AND run_key = ''"
+    " AND status IN ('SUBMITTED', 'UNKNOWN', 'LIVE', 'PARTIALLY_FILLED') AND NOT done ORDER BY venue_order_id"
 )
 _ALLOWED = "SELECT value FROM runtime_controls WHERE name = 'allowed_instruments'"
 
@@ -124,3 +134,21 @@ def won_unredeemed(conn: psycopg.Connection, mode: TradingMode) -> list[WonPosit
         WonPosition(str(p), str(w), str(t), str(s), opened, Decimal(z), str(c))
         for p, w, t, s, opened, z, c in conn.execute(_WON, {"mode": mode.value})
     ]
+
+
+def read_kill_switch(conn: psycopg.Connection) -> tuple[KillSwitch, datetime | None]:
+    """The kill switch control and when it was last set (no row: RUN)."""
+    row = conn.execute(_SWITCH).fetchone()
+    return (KillSwitch.RUN, None) if row is None else (KillSwitch(str(row[0])), row[1])
+
+
+def kill_switch_targets(
+    conn: psycopg.Connection, mode: TradingMode
+) -> tuple[list[HeldPosition], list[OurOrder]]:
+    """The positions a flatten exits and our orders the venue may still hold."""
+    args = {"mode": mode.value}
+    held = [
+        HeldPosition(str(p), str(t), Decimal(z), PositionState(s)) for p, t, z, s in conn.execute(_HELD, args)
+    ]
+    orders = [OurOrder(str(v), str(t), Side(s)) for v, t, s in conn.execute(_RESTING, args)]
+    return held, orders

@@ -20,12 +20,12 @@ from py_clob_client_v2.clob_types import AssetType, BalanceAllowanceParams, Orde
 from py_clob_client_v2.config import get_contract_config
 
 from connectors.kafka import EventProducer
+from core.enums import KillSwitch, Outcome, WindowPhase
 from core.enums import OrderType as CoreOrderType
-from core.enums import Outcome, WindowPhase
 from core.ids import ConditionId, TokenId, WindowId
 from core.models import WindowEvent
 from infra import stack
-from sinks.postgres.safety import close_breaker
+from sinks.postgres.safety import close_breaker, set_kill_switch
 from tests.integration.cli import POLYWINDOW, REPO
 from tests.integration.execute_harness import allow_instruments, intent_for, order_row, record_window, rows
 from tests.integration.safety_venue import client_for, running_sim
@@ -364,5 +364,90 @@ def test_a_won_position_is_redeemed_after_resolution_and_closes_with_its_payout_
         ticked = first(db, "SELECT max(id) FROM assertion_results")
         wait_until(lambda: first(db, "SELECT max(id) FROM assertion_results") > ticked, 30, "a tick after")
         assert rows(db, "SELECT cause FROM breaker_events") == [], "the payout was expected (the mark moved)"
+    finally:
+        executor.stop()
+
+
+def test_emergency_cancels_every_order_at_the_venue_and_opens_the_breaker(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    allow_btc_5m(db)
+    record_window(db, sim)
+    client = client_for(sim)
+    sim.quote(sim.market.up_token_id, "SELL", "0.50", "1000")
+    executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
+    try:
+        wait_until(lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started")
+        resting = intent_for(sim, 0, price="0.40", window_id=f"btc-updown-5m-e{uuid.uuid4().hex[:6]}")
+        resting = resting.model_copy(update={"order_type": CoreOrderType.GTC})
+        producer = EventProducer(endpoints.kafka_bootstrap)
+        producer.produce("trade.intents", resting)
+        producer.flush()
+        wait_until(
+            lambda: (
+                first(db, "SELECT status FROM orders WHERE client_order_id = %s", resting.client_order_id)
+                in ("LIVE", "UNKNOWN")
+            ),
+            60,
+            "the GTC entry resting at the venue",
+        )
+        venue_id = str(
+            first(db, "SELECT venue_order_id FROM orders WHERE client_order_id = %s", resting.client_order_id)
+        )
+        set_kill_switch(db, KillSwitch.EMERGENCY, "ops", datetime.now(UTC))
+        wait_until(
+            lambda: client.get_order(venue_id)["status"] == "CANCELED",
+            30,
+            "EMERGENCY cancelling at the venue",
+        )
+        wait_until(
+            lambda: (
+                first(db, "SELECT cause FROM breaker_events ORDER BY id DESC LIMIT 1")
+                == "kill switch EMERGENCY"
+            ),
+            30,
+            "EMERGENCY opening the breaker",
+        )
+        assert executor.proc.poll() is None, "the executor stays up (exits and the heartbeat go on)"
+    finally:
+        executor.stop()
+
+
+def test_flatten_sells_every_held_position_at_the_venue_then_pauses(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    allow_btc_5m(db)
+    record_window(db, sim)
+    client = client_for(sim)
+    up = sim.market.up_token_id
+    sim.quote(up, "SELL", "0.50", "1000")
+    executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
+    try:
+        wait_until(lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started")
+        entry = intent_for(sim, 0, window_id=f"btc-updown-5m-f{uuid.uuid4().hex[:6]}")
+        producer = EventProducer(endpoints.kafka_bootstrap)
+        producer.produce("trade.intents", entry)
+        producer.flush()
+        wait_until(
+            lambda: (
+                first(db, "SELECT status FROM orders WHERE client_order_id = %s", entry.client_order_id)
+                == "FILLED"
+            ),
+            60,
+            "the entry filled",
+        )
+        sim.quote(up, "BUY", "0.45", "1000")
+        set_kill_switch(db, KillSwitch.FLATTEN, "ops", datetime.now(UTC))
+        wait_until(
+            lambda: (
+                first(db, "SELECT value #>> '{}' FROM runtime_controls WHERE name = 'kill_switch'") == "PAUSE"
+            ),
+            30,
+            "FLATTEN carried out, then PAUSE",
+        )
+        answer = client.get_balance_allowance(
+            BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=up)
+        )
+        assert Decimal(answer["balance"]) == 0, "every share held was sold at the venue"
     finally:
         executor.stop()
