@@ -108,3 +108,20 @@ def allow_instruments(conn: psycopg.Connection, *names: str) -> None:
         "UPDATE runtime_controls SET value = %s::jsonb WHERE name = 'allowed_instruments'",
         (json.dumps(sorted(names)),),
     )
+
+
+def skip_backlog(bootstrap: str, group: str, topic: str = "trade.intents") -> None:
+    """Commit `group` at the end of `topic`: an executor started in it takes only the intents produced
+    from now on, not those other tests of the session left on the shared topic."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        ends = [
+            TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1])
+            for p in partitions
+        ]
+        consumer.commit(offsets=ends, asynchronous=False)
+    finally:
+        consumer.close()

@@ -27,7 +27,14 @@ from core.models import WindowEvent
 from infra import stack
 from sinks.postgres.safety import close_breaker, set_kill_switch
 from tests.integration.cli import POLYWINDOW, REPO
-from tests.integration.execute_harness import allow_instruments, intent_for, order_row, record_window, rows
+from tests.integration.execute_harness import (
+    allow_instruments,
+    intent_for,
+    order_row,
+    record_window,
+    rows,
+    skip_backlog,
+)
 from tests.integration.safety_venue import client_for, running_sim
 from tests.integration.test_execute_kill import as_url
 from tests.simulator.conftest import HARDHAT_ADDRESS, HARDHAT_KEY, RunningSim, wait_until
@@ -54,7 +61,9 @@ class Executor:
     def __init__(
         self, sim: RunningSim, database: str, bootstrap: str, extra: dict[str, str] | None = None
     ) -> None:
-        self.env = {**_env(sim, database, bootstrap, f"execute-{uuid.uuid4().hex[:8]}"), **(extra or {})}
+        group = f"execute-{uuid.uuid4().hex[:8]}"
+        skip_backlog(bootstrap, group)
+        self.env = {**_env(sim, database, bootstrap, group), **(extra or {})}
         self.proc = subprocess.Popen(
             [str(POLYWINDOW), "execute", "--mode", "LIVE"],
             cwd=REPO,
