@@ -121,13 +121,26 @@ class ExecutorSafety:
         if now - self._asserted >= self._assert_s:
             self._asserted = now
             if self.heartbeat is not None:
-                self.heartbeat.set_resting(self._may_rest())
-            if self.kill is not None:
-                self.kill()  # first: an operator's FLATTEN or EMERGENCY goes before anything else
-            if self.redeem is not None:
-                self.redeem()  # before the assertions: a payout in the balance is booked first
+                heartbeat = self.heartbeat
+                self._guarded("heartbeat", lambda: heartbeat.set_resting(self._may_rest()))
+            # The kill switch first (an operator's FLATTEN or EMERGENCY goes before anything else),
+            # then redemptions (a payout in the balance is booked before the assertions compare it).
+            for name, step in (("kill_switch", self.kill), ("redeem", self.redeem)):
+                if step is not None:
+                    self._guarded(name, step)
             if self.assertions is not None:
-                self.assertions.tick()
+                self._guarded("assertions", self.assertions.tick)
+
+    @staticmethod
+    def _guarded(name: str, step: Callable[[], object]) -> None:
+        """A step that failed (the venue or the database away) is logged and tried at the next tick;
+        the loop goes on (a lost lock is the one failure that stops it)."""
+        try:
+            step()
+        except Exception as exc:
+            log.error(
+                "execute.safety_step_failed", step=name, error=f"{type(exc).__name__}: {str(exc)[:300]}"
+            )
 
     def stop(self) -> None:
         if self.heartbeat is not None:
