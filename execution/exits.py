@@ -36,6 +36,7 @@ from core.positions import (
     HeldToResolution,
     Mark,
     Position,
+    Redeemed,
     Resolved,
     Triggered,
 )
@@ -123,6 +124,26 @@ class ExitManager:
             )
             results.append(ExitResult(position_id, "RESOLVED", position.state, position.held_to_resolution))
         return results
+
+    def on_redeemed(
+        self, position_id: str, window_id: str, token_id: str, strategy: str, opened: datetime, now: datetime
+    ) -> Position:
+        """A won position's payout is in the balance (execution.redemptions): it closes with it."""
+        position = apply_position(self._rebuild(position_id), Resolved(won=True))
+        position = apply_position(position, Redeemed(position.size))
+        pnl = realized_pnl(position)
+        audit: dict[str, object] = {
+            "payout_usd": str(position.payout),
+            "realized_pnl_usd": str(pnl.realized),
+            "ts_ms": int(now.timestamp() * 1000),
+        }
+        self._m.store.write(
+            ExecutionWrite(
+                position=PositionRow(position, window_id, token_id, strategy, opened, now),
+                audit=[AuditEntry(f"redeemed:{position_id}", "redeemed", position_id, audit, now)],
+            )
+        )
+        return position
 
     def on_book(
         self, token_id: str, bids: Mapping[Decimal, Decimal], now: datetime, window_end: datetime

@@ -104,7 +104,8 @@ def _ms(at: datetime) -> int:
 
 
 class OrderManager:
-    """Executes intents in one mode; `startup_checks` (lock, reconciliation, heartbeat) runs first."""
+    """Executes intents in one mode; `startup_checks` (lock, collateral) runs first; `gate` is asked
+    before every entry and a `Blocked` it returns refuses the entry (audited like any refusal)."""
 
     def __init__(
         self,
@@ -117,6 +118,7 @@ class OrderManager:
         clock: Callable[[OrderIntent | None], datetime],
         limits: ExecutionLimits = DEFAULT_LIMITS,
         startup_checks: Callable[[], None] = lambda: None,
+        gate: Callable[[], Blocked | None] = lambda: None,
     ) -> None:
         self.mode = mode
         self.store = store
@@ -127,6 +129,11 @@ class OrderManager:
         self.clock = clock
         self._limits = limits
         self._startup_checks = startup_checks
+        self._gate = gate
+
+    def balance(self) -> Decimal:
+        """The collateral this mode trades against (the venue's, or the paper balance)."""
+        return self._balance()
 
     def start(self) -> None:
         """Start-up: the safety checks first (another slice's hook), then orders left unsettled."""
@@ -163,8 +170,13 @@ class OrderManager:
             day_pnl_usd=self.store.day_pnl(now.replace(hour=0, minute=0, second=0, microsecond=0)),
         )
         stale = stale_intent(intent.event_ts, now) if self.mode is not TradingMode.BACKTEST else None
+        refused = self._gate()  # the safety net's word (the circuit breaker) before any rule of ours
         verdict = (
-            Blocked("stale_intent", stale) if stale else check_entry(intent, context, schedule, self._limits)
+            refused
+            if refused is not None
+            else Blocked("stale_intent", stale)
+            if stale
+            else check_entry(intent, context, schedule, self._limits)
         )
         audit = self._audit_detail(intent, balance, str(verdict), now)
         if isinstance(verdict, Blocked):

@@ -427,22 +427,39 @@ EXECUTE_RUN = typer.Option(None, "--run-id", help="BACKTEST: the run the rows be
 def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -> None:
     """The execution consumer: trade.intents (group `execute`) through the order manager in one
     mode, rows to PostgreSQL, offsets committed after them; until Ctrl-C or SIGTERM."""
+    import os
     import signal
+    import socket
     import threading
+    from datetime import UTC, datetime
 
     import psycopg
     from confluent_kafka import Consumer
+    from psycopg_pool import ConnectionPool
 
-    from connectors.kafka import new_consumer
+    from connectors.kafka import EventProducer, new_consumer
     from connectors.polymarket.clob import PostFailed
     from core.enums import TradingMode
     from core.execution_guards import ExecutionLimits
     from core.fees import FeeSchedule
+    from core.models import Event
+    from execution.assertion_runner import AssertionRunner
+    from execution.collateral_check import CollateralNotReady
     from execution.consumer import IntentConsumer
+    from execution.executor_safety import ExecutorSafety
     from execution.exits import ExitManager
+    from execution.kill_switch import KillSwitchRunner
+    from execution.kill_watch import KillWatch
     from execution.monitor import BookMonitor
+    from execution.reconcile import Reconciler
+    from execution.redeem import ChainRpc, Redeemer
+    from execution.redemptions import RedemptionSweep
+    from execution.tick_snapshot import ExecutorSnapshot
+    from execution.trader_lock import LockLost, LockRefused, TraderLock
+    from execution.venue_heartbeat import VenueHeartbeat
     from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
     from polywindow.settings import ExecuteSettings
+    from sinks.postgres.executor_records import orders_may_rest
 
     overrides = {"mode": TradingMode(mode.upper())} if mode else {}
     try:
@@ -472,12 +489,28 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
             fail(f"the venue at {settings.clob_url} refused the API credentials: {exc}")
     conn = psycopg.connect(endpoints.database_url, autocommit=True)
 
-    def live_start() -> None:
-        """LIVE starts paused; the start-up safety checks (trader lock, reconciliation, heartbeat)
-        plug in here as they land (issue 12, another slice)."""
-        if chosen is TradingMode.LIVE:
-            from datetime import UTC, datetime
+    live = chosen is TradingMode.LIVE
+    lock = None
+    if chosen is not TradingMode.BACKTEST:  # backtest runs may go side by side: they trade nothing
+        holder = f"{socket.gethostname()}:{os.getpid()}:{chosen.value}"
+        lock = TraderLock(
+            endpoints.database_url, holder, "trader" if live else f"trader-{chosen.value.lower()}"
+        )
+    client = venue.client if venue is not None and live else None
+    safety = ExecutorSafety(
+        conn,
+        lambda: datetime.now(UTC),
+        lock=lock,
+        reconciler=None if client is None else Reconciler(conn, client, chosen, "execute"),
+        allowance=client,
+        heartbeat=None if client is None else VenueHeartbeat(client, settings.venue_heartbeat_s),
+        may_rest=lambda: orders_may_rest(conn, chosen),
+    )
 
+    def live_start() -> None:
+        """The trader lock, LIVE's collateral allowance; LIVE starts paused."""
+        safety.start()
+        if live:
             from sinks.postgres.execution import ExecutionStore
 
             ExecutionStore(conn, chosen).pause_trading(datetime.now(UTC), "execute:LIVE start")
@@ -492,8 +525,47 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         limits=ExecutionLimits(settings.max_position_usd, settings.daily_drawdown_usd),
         confirm_s=settings.confirm_s,
         startup_checks=live_start,
+        gate=safety.gate,
     )
-    manager.start()
+    try:
+        manager.start()
+    except (LockRefused, CollateralNotReady) as exc:
+        safety.stop()
+        conn.close()
+        fail(str(exc))
+    safety.reconcile()  # after the orders left unsettled are settled, before any intent is taken
+    exits = ExitManager(manager)
+    if client is not None and settings.private_key is not None:
+        rpc = ChainRpc(settings.rpc_url or f"{settings.clob_url.rstrip('/')}/rpc")
+        sweep = RedemptionSweep(
+            conn, chosen, exits, Redeemer(rpc, settings.private_key, client), lambda: datetime.now(UTC)
+        )
+        safety.redeem = sweep.run
+    kill = None
+    if client is not None:
+        kill = KillWatch(conn, chosen, KillSwitchRunner(client, conn, "execute"), lambda: datetime.now(UTC))
+        safety.kill = kill.run
+    pool = None
+    if chosen is not TradingMode.BACKTEST:  # replayed time: the assertions watch live trading
+        pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
+        events = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client())
+
+        def publish(topic: str, event: Event) -> None:
+            events.produce(topic, event)
+            events.poll(0)
+
+        source = ExecutorSnapshot(
+            conn,
+            chosen,
+            lambda: datetime.now(UTC),
+            lambda: safety.heartbeat_at,
+            manager.balance,
+            settings.max_position_usd,
+            venue=client,
+        )
+        safety.assertions = AssertionRunner(
+            source.snapshot, pool, publish, lambda alert: publish("ops.alerts", alert)
+        )
     consumer = new_consumer(
         endpoints.kafka_bootstrap,
         settings.group_id,
@@ -516,20 +588,32 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         )
 
     watched = [monitor_consumer("md.windows", "earliest"), monitor_consumer("md.book", "latest")]
-    monitor = BookMonitor(watched, ExitManager(manager), manager.store.monitoring_tokens)
+    monitor = BookMonitor(watched, exits, manager.store.monitoring_tokens)
     typer.echo(
         f"execute: {chosen.value}, trade.intents (group {settings.group_id}), exits on md.book (Ctrl-C stops)"
     )
     runner = IntentConsumer(consumer, manager)
+    lost: LockLost | None = None
     try:
         while not stop.is_set():
-            runner.poll_once(0.02)
+            try:
+                safety.tick()
+            except LockLost as exc:
+                lost = exc
+                break
+            if kill is None or kill.accepting_intents:  # EMERGENCY: no more intents
+                runner.poll_once(0.02)
             monitor.poll_once()
     finally:
+        safety.stop()
         for each in (consumer, *watched):
             each.close()
+        if pool is not None:
+            pool.close()
         conn.close()
         typer.echo(f"execute: stopped, {runner.executed} intents executed")
+    if lost is not None:
+        fail(f"execute: {lost}: stopped trading")
 
 
 def _notifier(settings: AlertSettings, database_url: str) -> Notifier | None:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from connectors.polymarket.clob import Venue
 from core.enums import TradingMode
-from core.execution_guards import ExecutionLimits
+from core.execution_guards import Blocked, ExecutionLimits
 from core.fees import FeeSchedule
 from core.models import OrderIntent
 from execution.fill_sources import (
@@ -65,6 +65,7 @@ def build_manager(
     limits: ExecutionLimits = DEFAULT_LIMITS,
     confirm_s: float = 5.0,
     startup_checks: Callable[[], None] = lambda: None,
+    gate: Callable[[], Blocked | None] = lambda: None,
 ) -> OrderManager:
     store = ExecutionStore(conn, mode, run_id)
     if mode in (TradingMode.LIVE, TradingMode.DRY_RUN, TradingMode.PAPER) and venue is None:
@@ -88,6 +89,7 @@ def build_manager(
             _wall,
             limits,
             startup_checks,
+            gate,
         )
     if mode is TradingMode.DRY_RUN:
         assert venue is not None
@@ -101,6 +103,7 @@ def build_manager(
             _wall,
             limits,
             startup_checks,
+            gate,
         )
     if mode is TradingMode.PAPER:
         assert venue is not None
@@ -114,6 +117,7 @@ def build_manager(
             _wall,
             limits,
             startup_checks,
+            gate,
         )
     return OrderManager(
         mode,
@@ -125,4 +129,5 @@ def build_manager(
         _event_time,
         limits,
         startup_checks,
+        gate,
     )

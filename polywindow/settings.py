@@ -303,6 +303,12 @@ class ExecuteSettings(TraderSettings):
         default=Decimal("0.07"), ge=0, validation_alias="POLYWINDOW_BACKTEST_FEE_RATE"
     )
     group_id: str = Field(default="execute", min_length=1, validation_alias="POLYWINDOW_EXECUTE_GROUP")
+    rpc_url: str | None = Field(
+        default=None, validation_alias="POLYWINDOW_RPC_URL"
+    )  # LIVE: the JSON-RPC endpoint redemptions are sent to (default: the venue's /rpc, the simulator's)
+    venue_heartbeat_s: float = Field(
+        default=5.0, gt=0, lt=10, validation_alias="POLYWINDOW_VENUE_HEARTBEAT_S"
+    )  # LIVE: the dead-man switch's beat while an order of ours may rest (the venue cancels after ~10 s)
 
     @field_validator("private_key")
     @classmethod

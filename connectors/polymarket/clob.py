@@ -147,6 +147,11 @@ class Venue:
     def address(self) -> str:
         return str(self._client.get_address())
 
+    @property
+    def client(self) -> ClobClient:
+        """The connected py-clob-client-v2 client, for the safety reads (reconciliation, allowance)."""
+        return self._client
+
     def _call(self, fn: Any, *args: Any) -> Any:
         """A read, asked again (up to `read_attempts`) while the answer is transient (no answer, 429,
         5xx: `core.venue_errors`), after the venue's Retry-After when it says one."""

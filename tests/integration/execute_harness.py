@@ -3,6 +3,7 @@ as `polywindow execute` builds it, and the rows it wrote."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -88,3 +89,39 @@ def sim_orders_of(sim: RunningSim, address: str) -> list[Any]:
     return list(
         sim.call(lambda: [o for o in sim.exchange._store.orders.values() if o.account == address.lower()])
     )
+
+
+def record_window(conn: psycopg.Connection, sim: RunningSim) -> None:
+    """The simulator's market as the feeds would have recorded it: reconciliation checks our
+    tokens against the venue's markets through it."""
+    m = sim.market
+    conn.execute(
+        "INSERT INTO windows (window_id, asset, interval_s, slug, condition_id, up_token_id, down_token_id,"
+        " start_ts, end_ts) VALUES (%s, 'btc', 300, %s, %s, %s, %s, %s, %s)",
+        (m.slug.lower(), m.slug.lower(), m.condition_id, m.up_token_id, m.down_token_id, m.start, m.end),
+    )
+
+
+def allow_instruments(conn: psycopg.Connection, *names: str) -> None:
+    """The `allowed_instruments` control (the runtime assertions' scope; risk's too)."""
+    conn.execute(
+        "UPDATE runtime_controls SET value = %s::jsonb WHERE name = 'allowed_instruments'",
+        (json.dumps(sorted(names)),),
+    )
+
+
+def skip_backlog(bootstrap: str, group: str, topic: str = "trade.intents") -> None:
+    """Commit `group` at the end of `topic`: an executor started in it takes only the intents produced
+    from now on, not those other tests of the session left on the shared topic."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        ends = [
+            TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1])
+            for p in partitions
+        ]
+        consumer.commit(offsets=ends, asynchronous=False)
+    finally:
+        consumer.close()

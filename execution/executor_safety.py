@@ -1,0 +1,149 @@
+"""The executor's safety net, wired around its loop (issues 12 and 13): an adapter over the parts.
+
+- `start()` before anything is sent (the order manager's start-up hook): the trader lock is taken
+  (`LockRefused` names the holder: this instance must not trade), then in LIVE the collateral
+  allowance is checked (`CollateralNotReady` says what is missing).
+- `reconcile()` once the orders a previous run left are settled and before any intent is taken:
+  LIVE's rows against the venue; a mismatch opens the circuit breaker (execution.reconcile).
+- `gate()` before every entry: while the breaker is open (its latest `breaker_events` row, which an
+  operator's reset closes) the entry is refused with the cause; the order manager audits it.
+- `tick()` on every turn of the executor's loop: the lock beaten every `beat_s` (`LockLost` ends
+  trading); every `assert_s` the runtime assertions run (execution.assertion_runner).
+- the venue heartbeat (LIVE's dead-man switch, execution.venue_heartbeat) is held while any order
+  of ours may rest: turned on in `gate()` before an entry can be posted and at start when a previous
+  run left orders unsettled, and set each tick from the orders' rows (off once nothing may rest).
+- the kill switch's FLATTEN and EMERGENCY carried out on the same cadence (LIVE: execution.kill_watch).
+- won positions redeemed on the same cadence (LIVE: execution.redemptions), so a payout is booked
+  and its position CLOSED once it is in the balance.
+- `stop()` gives the lock up on a clean stop and stops beating.
+Times come from `clock`; intervals from `monotonic`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import psycopg
+import structlog
+
+from core.execution_guards import Blocked
+from core.reconciliation import Reconciliation
+from execution.assertion_runner import AssertionRunner
+from execution.collateral_check import AllowanceReads, check_collateral_ready
+from execution.reconcile import Reconciler
+from execution.trader_lock import TraderLock
+from execution.venue_heartbeat import VenueHeartbeat
+from sinks.postgres.safety import read_breaker
+
+__all__ = ["ExecutorSafety"]
+
+log = structlog.get_logger(__name__)
+
+
+class ExecutorSafety:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        clock: Callable[[], datetime],
+        *,
+        lock: TraderLock | None = None,
+        reconciler: Reconciler | None = None,
+        allowance: AllowanceReads | None = None,
+        assertions: AssertionRunner | None = None,
+        heartbeat: VenueHeartbeat | None = None,
+        may_rest: Callable[[], bool] = lambda: False,
+        redeem: Callable[[], object] | None = None,
+        kill: Callable[[], object] | None = None,
+        beat_s: float = 5.0,
+        assert_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if lock is not None and beat_s >= lock.lease_s:
+            raise ValueError(
+                f"the lock must be beaten more often ({beat_s} s) than its lease ({lock.lease_s} s)"
+            )
+        self._conn = conn
+        self._clock = clock
+        self.lock = lock
+        self._reconciler = reconciler
+        self._allowance = allowance
+        self.assertions = assertions
+        self.heartbeat = heartbeat
+        self._may_rest = may_rest
+        self.redeem = redeem
+        self.kill = kill
+        self._beat_s = beat_s
+        self._assert_s = assert_s
+        self._monotonic = monotonic
+        self._beaten = self._asserted = float("-inf")
+        self.heartbeat_at: datetime | None = None
+        """When the executor last showed it is alive (the lock's last beat; without a lock, its loop)."""
+
+    def start(self) -> None:
+        if self.lock is not None:
+            self.heartbeat_at = self._clock()
+            self.lock.acquire(self.heartbeat_at)
+            self._beaten = self._monotonic()
+        if self._allowance is not None:
+            balance = check_collateral_ready(self._allowance)
+            log.info("execute.collateral_ready", balance=str(balance))
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+            self.heartbeat.set_resting(self._may_rest())  # before recovery re-posts anything
+
+    def reconcile(self) -> Reconciliation | None:
+        if self._reconciler is None:
+            return None
+        result = self._reconciler.run(self._clock())
+        if not result.clean:
+            log.error("execute.reconciliation_mismatch", cause=result.cause)
+        return result
+
+    def gate(self) -> Blocked | None:
+        breaker = read_breaker(self._conn)
+        if not breaker.open:
+            if self.heartbeat is not None:
+                self.heartbeat.set_resting(True)  # the entry may rest once posted: beat first
+            return None
+        since = breaker.since.isoformat() if breaker.since else "?"
+        return Blocked("breaker_open", f"circuit breaker open since {since}: {breaker.cause}"[:1000])
+
+    def tick(self) -> None:
+        now = self._monotonic()
+        if self.lock is None:
+            self.heartbeat_at = self._clock()
+        elif now - self._beaten >= self._beat_s:
+            at = self._clock()
+            self.lock.beat(at)  # LockLost propagates: the executor stops trading
+            self._beaten, self.heartbeat_at = now, at
+        if now - self._asserted >= self._assert_s:
+            self._asserted = now
+            if self.heartbeat is not None:
+                heartbeat = self.heartbeat
+                self._guarded("heartbeat", lambda: heartbeat.set_resting(self._may_rest()))
+            # The kill switch first (an operator's FLATTEN or EMERGENCY goes before anything else),
+            # then redemptions (a payout in the balance is booked before the assertions compare it).
+            for name, step in (("kill_switch", self.kill), ("redeem", self.redeem)):
+                if step is not None:
+                    self._guarded(name, step)
+            if self.assertions is not None:
+                self._guarded("assertions", self.assertions.tick)
+
+    @staticmethod
+    def _guarded(name: str, step: Callable[[], object]) -> None:
+        """A step that failed (the venue or the database away) is logged and tried at the next tick;
+        the loop goes on (a lost lock is the one failure that stops it)."""
+        try:
+            step()
+        except Exception as exc:
+            log.error(
+                "execute.safety_step_failed", step=name, error=f"{type(exc).__name__}: {str(exc)[:300]}"
+            )
+
+    def stop(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+        if self.lock is not None:
+            self.lock.release()
