@@ -115,19 +115,23 @@ def test_a_replay_killed_mid_way_and_started_again_gives_the_same_intents_none_t
     assert len(expected) >= 4
 
     recovery, resumed = tmp_path / "recovery", tmp_path / "resumed.jsonl"
-    args = (*period, "--recovery-dir", str(recovery), "--epoch-s", "2", "--intents-out", str(resumed))
+    args = (*period, "--recovery-dir", str(recovery), "--epoch-s", "0.2", "--intents-out", str(resumed))
     killed = popen_cli(*args, env=env)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     # Kill once a snapshot is committed and an intent was written after it (so the resumed run
-    # emits that intent again and must refuse it), the run still going.
+    # emits that intent again and must refuse it), the run still going. The replay runs in short
+    # slices (SIGCONT ... SIGSTOP) while the test looks, so however fast the machine, it cannot
+    # finish between two looks; snapshots are taken on the wall clock, so they still come.
     epoch, written = 0, 0
     while epoch == 0 or _written(recovery / "out") <= written:
         assert killed.poll() is None, "the replay ended before it could be killed mid-way"
         assert time.monotonic() < deadline, "the replay made no progress"
+        os.kill(killed.pid, signal.SIGCONT)
+        time.sleep(0.05)  # one slice of the replay's work
+        os.kill(killed.pid, signal.SIGSTOP)
         now_epoch = _committed_epoch(recovery / "state")
         if now_epoch != epoch:
             epoch, written = now_epoch, _written(recovery / "out")
-        time.sleep(0.01)
     assert killed.poll() is None, "the replay ended before it could be killed mid-way"
     killed.send_signal(signal.SIGKILL)
     killed.wait(30)
