@@ -18,6 +18,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from connectors.kafka import decode_message
+from connectors.polymarket.clob import PostFailed
 from core.models import OrderIntent
 from execution.order_manager import ExecutionResult, OrderManager
 
@@ -62,10 +63,15 @@ class IntentConsumer:
                 elif isinstance(event, OrderIntent):
                     try:
                         results.append(self._manager.execute(event))
-                    except Exception:
+                    except Exception as exc:
                         # Not committed: the intent comes again (the manager resumes what it stored).
                         self.failures += 1
-                        log.exception("execute.intent_failed", client_order_id=event.client_order_id)
+                        if isinstance(exc, PostFailed):  # the venue did not answer: expected, no trace
+                            log.error(
+                                "execute.intent_failed", client_order_id=event.client_order_id, error=str(exc)
+                            )
+                        else:
+                            log.exception("execute.intent_failed", client_order_id=event.client_order_id)
                         tp = TopicPartition(msg.topic() or "", msg.partition() or 0, msg.offset() or 0)
                         self._consumer.seek(tp)
                         self._sleep(self._retry_s)
