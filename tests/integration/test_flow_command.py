@@ -240,18 +240,24 @@ def _consumer(endpoints: Endpoints, topics: list[str]) -> Consumer:
     return consumer
 
 
-def _traded_window(desk: Desk) -> tuple[str, OrderIntent]:
-    """A window the running flow traded (the first ones may meet a flow that has no controls yet)."""
-    deadline = time.monotonic() + 90
-    while True:
+def _traded_window(desk: Desk, within_s: float = 90) -> tuple[str, OrderIntent]:
+    """A window the running flow traded. The first ones may meet a flow that has no controls yet, or
+    one still reading md.windows from its beginning (a full run's shared broker holds thousands):
+    a window left undecided is not a failure until the deadline."""
+    deadline = time.monotonic() + within_s
+    decision: Decision | None = None
+    while time.monotonic() < deadline:
         window_id = desk.open_window_at_t60()
-        decision = desk.decide(window_id, timeout_s=60)
+        try:
+            decision = desk.decide(window_id, timeout_s=min(30.0, max(deadline - time.monotonic(), 1.0)))
+        except AssertionError:
+            continue
         if isinstance(decision, OrderIntent):
             return window_id, decision
-        assert time.monotonic() < deadline, f"the flow traded nothing: {decision}"
+    raise AssertionError(f"the flow traded nothing within {within_s} s (last decision: {decision})")
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(360)
 def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
     endpoints: Endpoints, fresh_database: str
 ) -> None:
@@ -275,7 +281,7 @@ def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
     counts: Counter[tuple[str, str]] = Counter()
     flow = _start_flow(env)
     try:
-        first, decision = _traded_window(desk)
+        first, decision = _traded_window(desk, within_s=150)
         flow.send_signal(signal.SIGKILL)
         flow.wait(30)
 
@@ -304,7 +310,7 @@ def test_a_flow_killed_and_started_again_puts_no_intent_on_trade_intents_twice(
     assert counts["intent", first] == 1, f"{decision.client_order_id} went out twice"
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(330)
 def test_the_flow_command_with_two_processes_trades_and_stops_on_sigterm(
     endpoints: Endpoints, fresh_database: str
 ) -> None:
@@ -324,7 +330,7 @@ def test_the_flow_command_with_two_processes_trades_and_stops_on_sigterm(
     )
     flow = _start_flow(env, "-p", "2")
     try:
-        _traded_window(desk)
+        _traded_window(desk, within_s=180)
         _traded_window(desk)
     finally:
         flow.terminate()
