@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from pydantic import SecretStr
 
 from api.app import ApiDeps, create_app
 from connectors.kafka import EventProducer
+from tests.integration.feeds_harness import wait_for as wait_for  # the one deadline poll
 
 TOKEN = "test-token-" + "x" * 24
 
@@ -72,11 +72,3 @@ def running_api(database: str, bootstrap: str, **deps: object) -> Iterator[Runni
                 yield RunningApi(base, database, built, producer)
     finally:
         producer.close(1)
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
