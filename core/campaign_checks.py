@@ -77,6 +77,7 @@ class PositionEvidence:
     token_id: str
     state: str
     size: Decimal
+    entry_size: Decimal  # what the position's BUY orders filled (the row's `size` falls to 0 when it closes)
     realized_pnl_usd: Decimal
     held_to_resolution: bool
     hold_reason: str
@@ -152,15 +153,20 @@ def _fill(w: WindowEvidence) -> Check:
 
 
 def _position(w: WindowEvidence) -> Check:
+    """The positions hold what the fills bought: all of it while open, nothing once CLOSED."""
     bought = sum((f.size for f in w.our_fills if f.side == "BUY"), _ZERO)
     sold = sum((f.size for f in w.our_fills if f.side == "SELL"), _ZERO)
     if not w.positions:
         return Check("position", False, "no position row")
-    entry = sum((p.size for p in w.positions), _ZERO)
-    closed_by_sale = sold > _ZERO and all(p.state == "CLOSED" for p in w.positions)
-    if entry != bought and not closed_by_sale:
-        return Check("position", False, f"position size {entry}, fills bought {bought}")
-    return Check("position", True, f"{len(w.positions)} position(s), {bought} bought, {sold} sold")
+    entry = sum((p.entry_size for p in w.positions), _ZERO)
+    held = sum((p.size for p in w.positions), _ZERO)
+    closed = all(p.state == "CLOSED" for p in w.positions)
+    expected_held = _ZERO if closed else bought - sold
+    if entry != bought or held != expected_held:
+        return Check(
+            "position", False, f"positions entered {entry} and hold {held}; fills bought {bought}, sold {sold}"
+        )
+    return Check("position", True, f"{len(w.positions)} position(s) entered {entry}, {sold} sold, hold {held}")
 
 
 def _monitoring(w: WindowEvidence) -> Check:
