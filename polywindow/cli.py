@@ -12,6 +12,7 @@ import typer
 from core.models import Alert
 from infra import stack
 from polywindow.api_cli import controls_app, serve_api
+from polywindow.campaign_cli import campaign_app, checklist_cmd
 from polywindow.cli_common import fail
 from polywindow.cli_common import reach as _reach
 from polywindow.cli_common import settings_of as _settings
@@ -50,6 +51,8 @@ app.command("watch")(watch)
 app.command("dashboard")(serve_dashboard)
 app.command("flow")(flow)
 app.command("replay")(replay_cmd)
+app.add_typer(campaign_app, name="campaign")
+app.command("checklist")(checklist_cmd)
 
 
 @app.callback()
@@ -421,10 +424,15 @@ EXECUTE_MODE = typer.Option(
     None, "--mode", help="LIVE, DRY_RUN, PAPER or BACKTEST (default: POLYWINDOW_MODE)."
 )
 EXECUTE_RUN = typer.Option(None, "--run-id", help="BACKTEST: the run the rows belong to.")
+EXECUTE_OVERRIDE = typer.Option(
+    None, "--override-checklist", help="LIVE on a real venue with the checklist incomplete: why (audited)."
+)
 
 
 @app.command("execute")
-def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -> None:
+def execute(
+    mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN, override_checklist: str | None = EXECUTE_OVERRIDE
+) -> None:
     """The execution consumer: trade.intents (group `execute`) through the order manager in one
     mode, rows to PostgreSQL, offsets committed after them; until Ctrl-C or SIGTERM."""
     import os
@@ -474,6 +482,14 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         migrate(endpoints.database_url)
     except MigrationError as exc:
         fail(str(exc))
+    if chosen is TradingMode.LIVE:  # issue 14: a real venue only once the pre-deployment checklist is complete
+        from polywindow.campaign_gate import enforce_checklist
+
+        gate = enforce_checklist(endpoints.database_url, settings.clob_url, override_checklist)
+        if not gate.allowed:
+            fail(gate.reason)
+        if gate.overridden:
+            typer.echo(f"execute: {gate.reason} (audited)", err=True)
     venue = None
     if chosen is not TradingMode.BACKTEST:
         try:
