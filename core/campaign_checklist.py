@@ -68,7 +68,11 @@ def _canary(runs: tuple[RunSummary, ...]) -> ChecklistLine:
     ]
     if good:
         return ChecklistLine(item, True, f"campaign_runs {good[-1].run_id} ({good[-1].windows} windows)")
-    seen = [f"{r.run_id}: {r.windows} windows, {'passed' if r.passed else 'failed'}" for r in runs if r.kind == "canary"]
+    seen = [
+        f"{r.run_id}: {r.windows} windows, {'passed' if r.passed else 'failed'}"
+        for r in runs
+        if r.kind == "canary"
+    ]
     return ChecklistLine(item, False, "; ".join(seen) or "no canary campaign in campaign_runs")
 
 
@@ -141,7 +145,9 @@ def live_gate(venue_url: str, lines: list[ChecklistLine], override_reason: str |
     if not missing:
         return GateDecision(True, False, "the pre-deployment checklist is complete")
     if override_reason is not None and override_reason.strip():
-        return GateDecision(True, True, f"checklist incomplete ({'; '.join(missing)}); overridden: {override_reason.strip()}")
+        return GateDecision(
+            True, True, f"checklist incomplete ({'; '.join(missing)}); overridden: {override_reason.strip()}"
+        )
     return GateDecision(
         False,
         False,

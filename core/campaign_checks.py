@@ -127,7 +127,9 @@ def _order(w: WindowEvidence) -> Check:
     if dead:
         return Check("order", False, "; ".join(f"{o.client_order_id} {o.status}" for o in dead))
     return Check(
-        "order", True, "; ".join(f"{o.client_order_id} -> {o.venue_order_id[:12]} {o.status}" for o in entries)
+        "order",
+        True,
+        "; ".join(f"{o.client_order_id} -> {o.venue_order_id[:12]} {o.status}" for o in entries),
     )
 
 
@@ -164,9 +166,13 @@ def _position(w: WindowEvidence) -> Check:
     expected_held = _ZERO if closed else bought - sold
     if entry != bought or held != expected_held:
         return Check(
-            "position", False, f"positions entered {entry} and hold {held}; fills bought {bought}, sold {sold}"
+            "position",
+            False,
+            f"positions entered {entry} and hold {held}; fills bought {bought}, sold {sold}",
         )
-    return Check("position", True, f"{len(w.positions)} position(s) entered {entry}, {sold} sold, hold {held}")
+    return Check(
+        "position", True, f"{len(w.positions)} position(s) entered {entry}, {sold} sold, hold {held}"
+    )
 
 
 def _monitoring(w: WindowEvidence) -> Check:
@@ -184,7 +190,9 @@ def _monitoring(w: WindowEvidence) -> Check:
 def _settlement(w: WindowEvidence) -> Check:
     open_ = [p for p in w.positions if p.state != "CLOSED"]
     if open_ or not w.positions:
-        return Check("settlement", False, "; ".join(f"{p.position_id[:12]} {p.state}" for p in open_) or "none")
+        return Check(
+            "settlement", False, "; ".join(f"{p.position_id[:12]} {p.state}" for p in open_) or "none"
+        )
     return Check("settlement", True, f"{len(w.positions)} position(s) CLOSED, payout {w.payout_usd}")
 
 
@@ -275,5 +283,7 @@ def run_checks(run: RunEvidence, windows: list[WindowEvidence]) -> list[Check]:
         "zero assertion failures" if not run.assertion_failures else "; ".join(run.assertion_failures[:5]),
     )
     seen = outcomes_seen(windows)
-    both = Check("both_outcomes", seen >= {"UP", "DOWN"}, f"resolutions seen: {', '.join(sorted(seen)) or 'none'}")
+    both = Check(
+        "both_outcomes", seen >= {"UP", "DOWN"}, f"resolutions seen: {', '.join(sorted(seen)) or 'none'}"
+    )
     return [balance, assertions, both]

@@ -90,9 +90,8 @@ def _at_threshold(t: TriggerEvidence) -> Check:
         before = t.previous_mark is None or t.previous_mark > t.threshold
     else:  # TAKE_PROFIT crosses upwards; the trailing floor downwards from its peak
         crossed = t.mark >= t.threshold if t.reason == "TAKE_PROFIT" else t.mark <= t.threshold
-        before = (
-            t.previous_mark is None
-            or (t.previous_mark < t.threshold if t.reason == "TAKE_PROFIT" else t.previous_mark > t.threshold)
+        before = t.previous_mark is None or (
+            t.previous_mark < t.threshold if t.reason == "TAKE_PROFIT" else t.previous_mark > t.threshold
         )
     return Check(
         "trigger_price",

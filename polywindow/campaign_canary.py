@@ -58,6 +58,7 @@ def evaluate(
     gamma_url: str | None,
     params: dict[str, Any],
     extra_checks: Sequence[Check] = (),
+    balance_after_usd: Decimal | None = None,
     mode: str = "LIVE",
 ) -> CampaignResult:
     """Judge the run's windows and the account, store everything in one transaction, return it."""
@@ -65,7 +66,8 @@ def evaluate(
     checks: list[tuple[str, Check]] = [("", c) for w in windows for c in window_checks(w)]
     pnl, still_open = realized_pnl(conn, mode, window_ids)
     failures = assertion_failures_since(conn, started_at)
-    run = RunEvidence(balance_before_usd, venue.balance(), pnl, still_open, failures)
+    after = venue.balance() if balance_after_usd is None else balance_after_usd
+    run = RunEvidence(balance_before_usd, after, pnl, still_open, failures)
     checks += [("", c) for c in run_checks(run, windows)]
     checks += [("", c) for c in extra_checks]
     failed = [c for _v, c in checks if not c.passed]
@@ -114,7 +116,9 @@ def table(result: CampaignResult, echo: Callable[[str], None]) -> None:
     for w in result.windows:
         mine = {c.name: c for _v, c in result.checks if c.window_id == w.window_id}
         marks = " ".join(f"{('PASS' if mine[n].passed else 'FAIL') if n in mine else '-':<10}" for n in names)
-        echo(f"{w.window_id[:36]:<36} {w.instrument:<8} {w.our_outcome or '-':<5} {w.venue_outcome or '-':<5} {marks}")
+        echo(
+            f"{w.window_id[:36]:<36} {w.instrument:<8} {w.our_outcome or '-':<5} {w.venue_outcome or '-':<5} {marks}"
+        )
     for _v, c in result.checks:
         if c.window_id is None:
             echo(f"{c.name:<20} {'PASS' if c.passed else 'FAIL'}  {c.evidence}")

@@ -32,3 +32,128 @@ def checklist_cmd() -> None:
     missing = sum(not line.confirmed for line in lines)
     typer.echo("checklist complete" if not missing else f"checklist incomplete: {missing} line(s) MISSING")
     raise typer.Exit(1 if missing else 0)
+
+
+WINDOWS = typer.Option(20, "--windows", min=1, help="Windows of every instrument to run (seed 1.4: 20).")
+INSTRUMENTS = typer.Option(
+    "btc-5m,eth-5m,sol-5m,xrp-5m,btc-15m,eth-15m,sol-15m,xrp-15m,btc-1h,eth-1h,sol-1h,xrp-1h",
+    "--instruments",
+    help="Comma-separated instruments (asset-interval).",
+)
+SPEED = typer.Option(1.0, "--speed", help="The simulator's scenario speed.")
+SEED = typer.Option(1, "--seed", help="The simulator's scenario seed.")
+MAX_MINUTES = typer.Option(240.0, "--max-minutes", help="Give up (and fail) after this long.")
+
+
+@campaign_app.command("canary")
+def canary_cmd(
+    windows: int = WINDOWS,
+    instruments: str = INSTRUMENTS,
+    speed: float = SPEED,
+    seed: int = SEED,
+    max_minutes: float = MAX_MINUTES,
+) -> None:
+    """The canary in LIVE against the simulator over N windows of every instrument, until both an Up and
+    a Down resolution appeared; then PAUSE, FLATTEN and EMERGENCY through the API. Every window's
+    checks stored, printed; exit 1 when any check fails."""
+    import secrets
+    import uuid
+    from datetime import UTC, datetime
+
+    from pydantic import SecretStr
+
+    from core.campaign_checks import Check
+    from infra import stack
+    from polywindow.campaign_canary import evaluate, table
+    from polywindow.campaign_run import (
+        CanaryPlan,
+        flatten_and_emergency_steps,
+        pause_step,
+        paused_entries,
+        poll_until_enough,
+        post,
+        start_live_set,
+        wait_all_settled,
+        wait_for_executor_pause,
+    )
+    from polywindow.execution_wiring import connect_venue
+    from polywindow.settings import ExecuteSettings
+    from sinks.postgres.campaign_store import traded_windows
+
+    chosen = tuple(i.strip() for i in instruments.split(",") if i.strip())
+    plan = CanaryPlan(windows, chosen, speed, seed, max_minutes)
+    settings = settings_of(StackSettings)
+    key = settings_of(ExecuteSettings).private_key or SecretStr("0x" + secrets.token_hex(32))
+    try:
+        endpoints = stack.up(
+            settings.stack_dir,
+            settings.database_url.get_secret_value() if settings.database_url else None,
+            settings.kafka_bootstrap_servers,
+            settings.kafka_client(),
+            settings.startup_timeout_s,
+        )
+        migrate(endpoints.database_url)
+    except (stack.StackError, MigrationError) as exc:
+        fail(str(exc))
+    started = datetime.now(UTC)
+    run_id = f"canary-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    try:
+        live = start_live_set(plan, key, settings.startup_timeout_s)
+    except RuntimeError as exc:
+        fail(str(exc))
+    code = 1
+    try:
+        with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
+            if not wait_for_executor_pause(conn, started, 120):
+                fail("the LIVE executor did not start (no `LIVE start` PAUSE in audit_log within 120 s)")
+            venue = connect_venue(live.sim_url, key)
+            before = venue.balance()
+            for name, value in (
+                ("trading_mode", "LIVE"),
+                ("allowed_instruments", json_list(chosen)),
+                ("allowed_strategies", json_list(("canary",))),
+                ("kill_switch", "RUN"),
+            ):
+                post(live, "/api/controls", {"name": name, "value": value}).raise_for_status()
+            typer.echo(
+                f"campaign {run_id}: canary in LIVE on {live.sim_url}, {', '.join(chosen)}, {windows} window(s) each"
+            )
+
+            def dead() -> str | None:
+                gone = [n for n, p in live.group.running.items() if p.poll() is not None]
+                return f"{', '.join(gone)} exited" if gone else None
+
+            _done, why = poll_until_enough(conn, plan, started, typer.echo, dead)
+            pause, paused_at = pause_step(live, conn, 30)
+            typer.echo("campaign: PAUSE set; waiting for the windows in flight to settle")
+            wait_all_settled(conn, started, 10)
+            all_windows = traded_windows(conn, "LIVE", started)
+            after = venue.balance()
+            kills = [paused_entries(conn, pause, paused_at), *flatten_and_emergency_steps(live, conn, 60)]
+            reached = Check("campaign_complete", why == "both Up and Down resolutions seen", why)
+            result = evaluate(
+                conn,
+                venue,
+                run_id=run_id,
+                window_ids=all_windows,
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                balance_before_usd=before,
+                balance_after_usd=after,
+                gamma_url=f"{live.sim_url}/gamma",
+                params={"windows": windows, "instruments": list(chosen), "speed": speed, "seed": seed},
+                extra_checks=[reached, *kills],
+            )
+            table(result, typer.echo)
+            minutes = (datetime.now(UTC) - started).total_seconds() / 60
+            typer.echo(f"campaign {run_id}: {len(all_windows)} window(s) in {minutes:.1f} min")
+            code = 0 if result.passed else 1
+    finally:
+        live.group.stop()
+    raise typer.Exit(code)
+
+
+def json_list(items: tuple[str, ...]) -> str:
+    import json
+
+    return json.dumps(sorted(items))

@@ -71,4 +71,3 @@ def enforce_checklist(database_url: str, venue_url: str, override_reason: str | 
                 ),
             )
     return decision
-

@@ -431,7 +431,9 @@ EXECUTE_OVERRIDE = typer.Option(
 
 @app.command("execute")
 def execute(
-    mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN, override_checklist: str | None = EXECUTE_OVERRIDE
+    mode: str | None = EXECUTE_MODE,
+    run_id: str | None = EXECUTE_RUN,
+    override_checklist: str | None = EXECUTE_OVERRIDE,
 ) -> None:
     """The execution consumer: trade.intents (group `execute`) through the order manager in one
     mode, rows to PostgreSQL, offsets committed after them; until Ctrl-C or SIGTERM."""
@@ -482,7 +484,9 @@ def execute(
         migrate(endpoints.database_url)
     except MigrationError as exc:
         fail(str(exc))
-    if chosen is TradingMode.LIVE:  # issue 14: a real venue only once the pre-deployment checklist is complete
+    if (
+        chosen is TradingMode.LIVE
+    ):  # issue 14: a real venue only once the pre-deployment checklist is complete
         from polywindow.campaign_gate import enforce_checklist
 
         gate = enforce_checklist(endpoints.database_url, settings.clob_url, override_checklist)

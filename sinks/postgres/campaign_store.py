@@ -108,7 +108,8 @@ def our_window(conn: psycopg.Connection, window_id: str, mode: str = "LIVE") -> 
         signal_ids=tuple(str(s[0]) for s in signals if s[0]),
         orders=tuple(OrderEvidence(str(c), str(v), str(s), str(st), _D(m)) for c, v, s, st, m in orders),
         fills=tuple(
-            TradeEvidence(str(t), str(v), str(tok), str(s), _D(p), _D(z), _D(f)) for t, v, tok, s, p, z, f in fills
+            TradeEvidence(str(t), str(v), str(tok), str(s), _D(p), _D(z), _D(f))
+            for t, v, tok, s, p, z, f in fills
         ),
         positions=tuple(
             PositionEvidence(str(i), str(t), str(s), _D(z), _D(ez), _D(pnl), bool(h), str(hr), e)
@@ -176,7 +177,10 @@ def write_run(
             cur.executemany(
                 "INSERT INTO campaign_checks (run_id, window_id, variant, name, passed, evidence)"
                 " VALUES (%s, %s, %s, %s, %s, %s)",
-                [(run["run_id"], c.window_id, variant, c.name, c.passed, c.evidence) for variant, c in checks],
+                [
+                    (run["run_id"], c.window_id, variant, c.name, c.passed, c.evidence)
+                    for variant, c in checks
+                ],
             )
 
 

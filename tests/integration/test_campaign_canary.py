@@ -102,7 +102,10 @@ def _campaign(
     manager = build_manager(TradingMode.LIVE, conn, venue=venue)
     exits = ExitManager(manager)
     windows = _open_windows(sim, conn)
-    plan = [(windows[0], windows[0].up, Outcome.UP, "DOWN"), (windows[1], windows[1].down, Outcome.DOWN, "UP")]
+    plan = [
+        (windows[0], windows[0].up, Outcome.UP, "DOWN"),
+        (windows[1], windows[1].down, Outcome.DOWN, "UP"),
+    ]
     for w, token, side, _resolved in plan:
         sim.quote(token, "SELL", "0.50", "100")  # one book per market: the other side's ask is this one's bid
         assert manager.execute(_intent(w.window_id, token, side)).status == "FILLED"

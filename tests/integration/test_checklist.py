@@ -49,7 +49,12 @@ def test_missing_on_a_fresh_database_and_confirmed_after_the_campaigns(fresh_dat
     assert fresh.returncode == 1, fresh.stderr
     assert [line.split()[0] for line in fresh.stdout.splitlines()[:4]] == ["MISSING"] * 4, fresh.stdout
     with psycopg.connect(fresh_database, autocommit=True) as conn:
-        _run(conn, "canary", 20, ["balance", "kill_switch.PAUSE", "kill_switch.FLATTEN", "kill_switch.EMERGENCY"])
+        _run(
+            conn,
+            "canary",
+            20,
+            ["balance", "kill_switch.PAUSE", "kill_switch.FLATTEN", "kill_switch.EMERGENCY"],
+        )
         _run(conn, "stops", 25, ["A.fired", "B.fired", "C.fired", "D.fired", "E.never_fires"])
         lines = checklist_lines(conn, dashboard="http://127.0.0.1:9")
     assert [line.status for line in lines] == ["CONFIRMED", "CONFIRMED", "MISSING", "CONFIRMED"]
