@@ -56,6 +56,7 @@ def canary_cmd(
     """The canary in LIVE against the simulator over N windows of every instrument, until both an Up and
     a Down resolution appeared; then PAUSE, FLATTEN and EMERGENCY through the API. Every window's
     checks stored, printed; exit 1 when any check fails."""
+    import os
     import secrets
     import uuid
     from datetime import UTC, datetime
@@ -77,13 +78,13 @@ def canary_cmd(
         wait_for_executor_pause,
     )
     from polywindow.execution_wiring import connect_venue
-    from polywindow.settings import ExecuteSettings
     from sinks.postgres.campaign_store import traded_windows
 
     chosen = tuple(i.strip() for i in instruments.split(",") if i.strip())
     plan = CanaryPlan(windows, chosen, speed, seed, max_minutes)
     settings = settings_of(StackSettings)
-    key = settings_of(ExecuteSettings).private_key or SecretStr("0x" + secrets.token_hex(32))
+    given = os.environ.get("POLY_PRIVATE_KEY", "").strip()  # the simulator funds any account
+    key = SecretStr(given or "0x" + secrets.token_hex(32))
     try:
         endpoints = stack.up(
             settings.stack_dir,
@@ -98,7 +99,7 @@ def canary_cmd(
     started = datetime.now(UTC)
     run_id = f"canary-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     try:
-        live = start_live_set(plan, key, settings.startup_timeout_s)
+        live = start_live_set(plan, key, max(settings.startup_timeout_s, 120.0))
     except RuntimeError as exc:
         fail(str(exc))
     code = 1

@@ -21,7 +21,7 @@ import psycopg
 from pydantic import SecretStr
 
 from core.campaign_checks import Check
-from core.models import Outcome
+from core.enums import Outcome
 from polywindow.execution_wiring import connect_venue
 from polywindow.processes import Child, ProcessGroup, simulator_answers, simulator_env, wait_until
 from sinks.postgres.campaign_store import our_window, traded_windows
