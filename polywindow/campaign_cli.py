@@ -158,3 +158,56 @@ def json_list(items: tuple[str, ...]) -> str:
     import json
 
     return json.dumps(sorted(items))
+
+
+STOP_WINDOWS = typer.Option(5, "--windows", min=1, help="Windows per variant (seed 2.2: at least 5).")
+VARIANTS = typer.Option("A,B,C,D,E", "--variants", help="Comma-separated variants among A-E.")
+
+
+@campaign_app.command("stops")
+def stops_cmd(windows: int = STOP_WINDOWS, variants: str = VARIANTS, seed: int = SEED) -> None:
+    """The stop-loss variants A-E (seed 2.2) over N windows each of the seeded swing scenario, through the
+    LIVE executor's order and exit managers against the simulator; every trigger judged (seed 2.3),
+    stored, printed; exit 1 when any check fails (E firing included)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from core.campaign_stops import STOP_VARIANTS, slippage_summary
+    from polywindow.campaign_stops import run_stops
+
+    chosen = tuple(v.strip().upper() for v in variants.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in STOP_VARIANTS]
+    if unknown or not chosen:
+        fail(
+            f"--variants: unknown {', '.join(unknown) or '(none given)'}; choose among {', '.join(STOP_VARIANTS)}"
+        )
+    endpoints = reach(settings_of(StackSettings), kafka=False)
+    try:
+        migrate(endpoints.database_url)
+    except MigrationError as exc:
+        fail(str(exc))
+    started = datetime.now(UTC)
+    run_id = f"stops-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
+        result = run_stops(conn, run_id=run_id, windows=windows, variants=chosen, seed=seed, echo=typer.echo)
+    typer.echo(
+        f"{'variant':<8} {'window':<40} {'trigger':<22} {'bid':<6} {'threshold':<10} {'delay ms':<9} {'slippage'}"
+    )
+    for t in result.triggers:
+        slip = (
+            None if t.actual_price is None or t.intended_price is None else t.actual_price - t.intended_price
+        )
+        delay = None if t.exit_order_ms is None else t.exit_order_ms - t.trigger_ms
+        threshold = f"{t.threshold:.4f}" if t.threshold is not None else "-"
+        typer.echo(
+            f"{t.variant:<8} {t.window_id[:40]:<40} {t.reason:<22} {t.mark!s:<6} {threshold:<10} {delay!s:<9} {slip}"
+        )
+    for _variant, c in result.checks:
+        if c.window_id is None:
+            typer.echo(f"{c.name:<16} {'PASS' if c.passed else 'FAIL'}  {c.evidence}")
+    for c in result.failed:
+        typer.echo(f"FAILED {c.name} [{c.window_id or 'run'}]: {c.evidence}")
+    typer.echo(f"slippage (actual - intended exit price): {slippage_summary(result.triggers)}")
+    total = len(result.checks)
+    typer.echo(f"campaign {run_id}: {total - len(result.failed)}/{total} checks passed")
+    raise typer.Exit(1 if result.failed else 0)
