@@ -59,9 +59,11 @@ def evaluate(
     params: dict[str, Any],
     extra_checks: Sequence[Check] = (),
     balance_after_usd: Decimal | None = None,
+    store: psycopg.Connection | None = None,
     mode: str = "LIVE",
 ) -> CampaignResult:
-    """Judge the run's windows and the account, store everything in one transaction, return it."""
+    """Judge the run's windows (their rows in `conn`) and the account; store everything in one
+    transaction in `store` (default `conn`), return it."""
     windows = [window_evidence(conn, venue, w, gamma_url, mode) for w in window_ids]
     checks: list[tuple[str, Check]] = [("", c) for w in windows for c in window_checks(w)]
     pnl, still_open = realized_pnl(conn, mode, window_ids)
@@ -73,7 +75,7 @@ def evaluate(
     failed = [c for _v, c in checks if not c.passed]
     by_window = {w.window_id: [c for _v, c in checks if c.window_id == w.window_id] for w in windows}
     write_run(
-        conn,
+        store or conn,
         {
             "run_id": run_id,
             "kind": "canary",

@@ -8,6 +8,7 @@ import typer
 
 from polywindow.cli_common import fail, reach, settings_of
 from polywindow.settings import StackSettings
+from sinks.postgres.campaign_store import scratch_database
 from sinks.postgres.migrate import MigrationError, migrate
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Verification campaigns: LIVE against the simulator.")
@@ -98,13 +99,20 @@ def canary_cmd(
         fail(str(exc))
     started = datetime.now(UTC)
     run_id = f"canary-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    rows_db = run_id.replace("-", "_").lower()
+    rows_url = scratch_database(endpoints.database_url, rows_db)  # its LIVE rows never meet the operator's
+    migrate(rows_url)
+    typer.echo(f"campaign {run_id}: trading rows in database {rows_db}")
     try:
-        live = start_live_set(plan, key, max(settings.startup_timeout_s, 120.0))
+        live = start_live_set(plan, key, max(settings.startup_timeout_s, 120.0), rows_url)
     except RuntimeError as exc:
         fail(str(exc))
     code = 1
     try:
-        with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
+        with (
+            psycopg.connect(rows_url, autocommit=True) as conn,
+            psycopg.connect(endpoints.database_url, autocommit=True) as store,
+        ):
             if not wait_for_executor_pause(conn, started, 120):
                 fail("the LIVE executor did not start (no `LIVE start` PAUSE in audit_log within 120 s)")
             venue = connect_venue(live.sim_url, key)
@@ -142,8 +150,15 @@ def canary_cmd(
                 balance_before_usd=before,
                 balance_after_usd=after,
                 gamma_url=f"{live.sim_url}/gamma",
-                params={"windows": windows, "instruments": list(chosen), "speed": speed, "seed": seed},
+                params={
+                    "windows": windows,
+                    "instruments": list(chosen),
+                    "speed": speed,
+                    "seed": seed,
+                    "rows_in": rows_db,
+                },
                 extra_checks=[reached, *kills],
+                store=store,
             )
             table(result, typer.echo)
             minutes = (datetime.now(UTC) - started).total_seconds() / 60
@@ -188,8 +203,16 @@ def stops_cmd(windows: int = STOP_WINDOWS, variants: str = VARIANTS, seed: int =
         fail(str(exc))
     started = datetime.now(UTC)
     run_id = f"stops-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
-        result = run_stops(conn, run_id=run_id, windows=windows, variants=chosen, seed=seed, echo=typer.echo)
+    rows_url = scratch_database(endpoints.database_url, run_id.replace("-", "_").lower())
+    migrate(rows_url)
+    typer.echo(f"campaign {run_id}: trading rows in database {run_id.replace('-', '_').lower()}")
+    with (
+        psycopg.connect(endpoints.database_url, autocommit=True) as store,
+        psycopg.connect(rows_url, autocommit=True) as conn,
+    ):
+        result = run_stops(
+            conn, run_id=run_id, windows=windows, variants=chosen, seed=seed, echo=typer.echo, store=store
+        )
     typer.echo(
         f"{'variant':<8} {'window':<40} {'trigger':<22} {'bid':<6} {'threshold':<10} {'delay ms':<9} {'slippage'}"
     )

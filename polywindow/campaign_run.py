@@ -65,7 +65,7 @@ class LiveSet:
     key: SecretStr
 
 
-def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float) -> LiveSet:
+def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float, database_url: str) -> LiveSet:
     """sim, feeds (only the plan's assets and intervals), flow and execute in LIVE, api; exits 2 via
     RuntimeError when the simulator or the API does not answer."""
     port, api_port = free_port(), free_port()
@@ -82,13 +82,18 @@ def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float) -> LiveSe
         raise RuntimeError(f"the simulator on port {port} {why}")
     venue_env = {
         **simulator_env(port),
+        "DATABASE_URL": database_url,
         "POLYWINDOW_FEED_ASSETS": ",".join(assets),
         "POLYWINDOW_FEED_INTERVALS_S": ",".join(str(i) for i in intervals),
         "POLYWINDOW_MODE": "LIVE",
         "POLY_PRIVATE_KEY": key.get_secret_value(),
         "POLYWINDOW_FLOW_STRATEGIES": json.dumps({"canary": {}}),
     }
-    api_env = {"POLYWINDOW_API_TOKEN": token, "POLYWINDOW_API_PORT": str(api_port)}
+    api_env = {
+        "POLYWINDOW_API_TOKEN": token,
+        "POLYWINDOW_API_PORT": str(api_port),
+        "DATABASE_URL": database_url,
+    }
     group.start(Child("feeds", ("feeds",), venue_env))
     group.start(Child("flow", ("flow",), venue_env))
     group.start(Child("execute", ("execute", "--mode", "LIVE"), venue_env))

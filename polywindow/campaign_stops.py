@@ -199,8 +199,10 @@ def run_stops(
     variants: tuple[str, ...],
     seed: int,
     echo: Callable[[str], None],
+    store: psycopg.Connection | None = None,
 ) -> StopsResult:
-    """Every chosen variant over `windows` windows of the swing scenario; stored, returned."""
+    """Every chosen variant over `windows` windows of the swing scenario, its trading rows in `conn`;
+    the run stored in `store` (default `conn`), returned."""
     started = datetime.now(UTC)
     result = StopsResult(run_id)
     with SwingVenue(seed) as swing:
@@ -221,11 +223,16 @@ def run_stops(
             echo(f"variant {name} ({variant.description}): {windows} window(s), {len(fired)} trigger(s)")
     failed = result.failed
     write_run(
-        conn,
+        store or conn,
         {
             "run_id": run_id,
             "kind": "stops",
-            "params": {"windows": windows, "variants": list(variants), "seed": seed},
+            "params": {
+                "windows": windows,
+                "variants": list(variants),
+                "seed": seed,
+                "rows_in": conn.info.dbname,
+            },
             "started_at": started,
             "finished_at": datetime.now(UTC),
             "windows": len(result.windows),

@@ -26,6 +26,7 @@ __all__ = [
     "our_window",
     "realized_pnl",
     "run_summaries",
+    "scratch_database",
     "traded_windows",
     "write_run",
 ]
@@ -200,3 +201,16 @@ def run_summaries(conn: psycopg.Connection) -> tuple[RunSummary, ...]:
         RunSummary(str(i), str(k), int(w), bool(p), int(a), frozenset(str(n) for n in names))
         for i, k, w, p, a, names in runs
     )
+
+
+def scratch_database(database_url: str, name: str) -> str:
+    """A new database `name` on the same server, for a campaign's own trading rows (orders, fills,
+    positions of its simulator accounts), so they never meet the operator's LIVE rows (a later LIVE
+    start would reconcile them against its venue and open the breaker). Returns its URL."""
+    from urllib.parse import urlsplit
+
+    from psycopg import sql
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlsplit(database_url)._replace(path=f"/{name}").geturl()

@@ -32,6 +32,7 @@ PAGES = {  # url path -> (screenshot name, title, text drawn last); the command 
     "instrument": ("instrument", "Instrument view", "What each strategy sees"),
     "risk": ("risk", "Risk", "Change a control"),
     "trades": ("trades", "Trade history", "Dates (UTC)"),
+    "campaigns": ("campaigns", "Verification campaigns", "No campaign has run yet."),
 }
 WAIT_MS = 30_000
 expect.set_options(timeout=WAIT_MS)
