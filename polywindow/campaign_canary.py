@@ -25,9 +25,10 @@ from core.campaign_checks import (
     window_checks,
 )
 from polywindow.campaign_evidence import window_evidence
+from polywindow.campaign_report import WindowChart
 from sinks.postgres.campaign_store import assertion_failures_since, realized_pnl, write_run
 
-__all__ = ["CampaignResult", "evaluate", "table"]
+__all__ = ["CampaignResult", "charts", "evaluate", "table"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +129,21 @@ def table(result: CampaignResult, echo: Callable[[str], None]) -> None:
         echo(f"FAILED {c.name} [{c.window_id or 'run'}]: {c.evidence}")
     total = len(result.checks)
     echo(f"{total - len(result.failed)}/{total} checks passed" + ("" if result.passed else " (exit 1)"))
+
+
+def charts(result: CampaignResult) -> list[WindowChart]:
+    """A chart per window: entry and exit prices (no price path: the books are not in PostgreSQL)."""
+    out = []
+    for w in result.windows:
+        bought = [f for f in w.our_fills if f.side == "BUY"]
+        sold = [f for f in w.our_fills if f.side == "SELL"]
+        size = sum((f.size for f in bought), Decimal(0))
+        entry = sum((f.price * f.size for f in bought), Decimal(0)) / size if size else None
+        exit_size = sum((f.size for f in sold), Decimal(0))
+        exit_price = sum((f.price * f.size for f in sold), Decimal(0)) / exit_size if exit_size else None
+        path = [p for p in (entry, exit_price) if p is not None]
+        label = f"ours {w.our_outcome}, Gamma {w.venue_outcome}"
+        title = f"{w.instrument} {w.window_id}"
+        trigger = len(path) - 1 if exit_price is not None else None
+        out.append(WindowChart(w.window_id, title, path, entry, None, trigger, exit_price, label))
+    return out

@@ -3,6 +3,8 @@ and the pre-deployment checklist read from their evidence (issue 14)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import typer
 
@@ -44,6 +46,9 @@ INSTRUMENTS = typer.Option(
 SPEED = typer.Option(1.0, "--speed", help="The simulator's scenario speed.")
 SEED = typer.Option(1, "--seed", help="The simulator's scenario seed.")
 MAX_MINUTES = typer.Option(240.0, "--max-minutes", help="Give up (and fail) after this long.")
+REPORT = typer.Option(
+    None, "--report", help="Write report.md and an SVG chart per window into this directory."
+)
 
 
 @campaign_app.command("canary")
@@ -53,6 +58,7 @@ def canary_cmd(
     speed: float = SPEED,
     seed: int = SEED,
     max_minutes: float = MAX_MINUTES,
+    report: Path | None = REPORT,
 ) -> None:
     """The canary in LIVE against the simulator over N windows of every instrument, until both an Up and
     a Down resolution appeared; then PAUSE, FLATTEN and EMERGENCY through the API. Every window's
@@ -66,7 +72,8 @@ def canary_cmd(
 
     from core.campaign_checks import Check
     from infra import stack
-    from polywindow.campaign_canary import evaluate, table
+    from polywindow.campaign_canary import charts, evaluate, table
+    from polywindow.campaign_report import write_report
     from polywindow.campaign_run import (
         CanaryPlan,
         flatten_and_emergency_steps,
@@ -161,6 +168,8 @@ def canary_cmd(
                 store=store,
             )
             table(result, typer.echo)
+            if report is not None:
+                typer.echo(f"report: {write_report(report, run_id, result.checks, charts(result))}")
             minutes = (datetime.now(UTC) - started).total_seconds() / 60
             typer.echo(f"campaign {run_id}: {len(all_windows)} window(s) in {minutes:.1f} min")
             code = 0 if result.passed else 1
@@ -180,7 +189,9 @@ VARIANTS = typer.Option("A,B,C,D,E", "--variants", help="Comma-separated variant
 
 
 @campaign_app.command("stops")
-def stops_cmd(windows: int = STOP_WINDOWS, variants: str = VARIANTS, seed: int = SEED) -> None:
+def stops_cmd(
+    windows: int = STOP_WINDOWS, variants: str = VARIANTS, seed: int = SEED, report: Path | None = REPORT
+) -> None:
     """The stop-loss variants A-E (seed 2.2) over N windows each of the seeded swing scenario, through the
     LIVE executor's order and exit managers against the simulator; every trigger judged (seed 2.3),
     stored, printed; exit 1 when any check fails (E firing included)."""
@@ -231,6 +242,10 @@ def stops_cmd(windows: int = STOP_WINDOWS, variants: str = VARIANTS, seed: int =
     for c in result.failed:
         typer.echo(f"FAILED {c.name} [{c.window_id or 'run'}]: {c.evidence}")
     typer.echo(f"slippage (actual - intended exit price): {slippage_summary(result.triggers)}")
+    if report is not None:
+        from polywindow.campaign_report import write_report
+
+        typer.echo(f"report: {write_report(report, run_id, result.checks, result.charts)}")
     total = len(result.checks)
     typer.echo(f"campaign {run_id}: {total - len(result.failed)}/{total} checks passed")
     raise typer.Exit(1 if result.failed else 0)

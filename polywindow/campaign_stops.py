@@ -35,6 +35,7 @@ from core.models import DecisionContext, Level, OrderIntent, Signal
 from core.money import parse_decimal
 from execution.exits import ExitManager
 from polywindow.campaign_evidence import venue_trades
+from polywindow.campaign_report import WindowChart
 from polywindow.execution_wiring import build_manager, connect_venue
 from simulator.markets import SimMarket
 from simulator.swing import ENTRY_PRICE, SwingVenue, swing_bids
@@ -52,6 +53,7 @@ class StopsResult:
     checks: list[tuple[str, Check]] = field(default_factory=list)
     triggers: list[TriggerEvidence] = field(default_factory=list)
     windows: list[dict[str, Any]] = field(default_factory=list)
+    charts: list[WindowChart] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Check]:
@@ -165,7 +167,7 @@ def _trigger(
 
 def _window(
     conn: psycopg.Connection, swing: SwingVenue, venue: Any, variant: StopVariant, index: int, seed: int
-) -> tuple[TriggerEvidence | None, dict[str, Any]]:
+) -> tuple[TriggerEvidence | None, dict[str, Any], WindowChart]:
     """One window of one variant: entry, the swing path until an exit, else resolution at its end."""
     market = swing.new_market()
     manager = build_manager(TradingMode.LIVE, conn, venue=venue, limits=_LIMITS)
@@ -175,7 +177,8 @@ def _window(
     previous: Decimal | None = None
     info: dict[str, Any] = {"window_id": market.slug.lower(), "instrument": "btc-5m", "variant": variant.name}
     info["evidence"] = {"entry": entry.status, "path": [str(b) for b in path]}
-    for bid in path:
+    title = f"{variant.name} ({variant.description}): {market.slug.lower()}"
+    for step, bid in enumerate(path):
         swing.set_bid(market, bid)
         bids = _bids(venue.book(market.up_token_id))
         seen_ms = int(time.time() * 1000)
@@ -184,11 +187,15 @@ def _window(
         if results:
             found = _trigger(conn, venue, variant.name, market, previous, seen_ms, done_ms)
             info["evidence"]["trigger"] = {"reason": found.reason, "mark": str(found.mark)}
-            return found, info
+            chart = WindowChart(
+                info["window_id"], title, path, ENTRY_PRICE, found.threshold, step, found.actual_price
+            )
+            return found, info, chart
         previous = max(bids, default=None)
     winner = swing.resolve(market, up_won=path[-1] > ENTRY_PRICE)
     exits.on_resolved(market.slug.lower(), (market.up_token_id, market.down_token_id), winner, market.end)
-    return None, info
+    chart = WindowChart(info["window_id"], f"{title} (no trigger)", path, ENTRY_PRICE, None, None, None)
+    return None, info, chart
 
 
 def run_stops(
@@ -211,7 +218,8 @@ def run_stops(
             venue = connect_venue(swing.url, SecretStr(_key(seed, name)))  # an account per variant
             fired: list[TriggerEvidence] = []
             for index in range(windows):
-                trigger, info = _window(conn, swing, venue, variant, index, seed)
+                trigger, info, chart = _window(conn, swing, venue, variant, index, seed)
+                result.charts.append(chart)
                 checks = trigger_checks(trigger) if trigger is not None else []
                 if trigger is not None:
                     fired.append(trigger)

@@ -5,15 +5,20 @@ take-profit) is expected to fire once the executor keeps a position's peak betwe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
+from polywindow.campaign_report import write_report
 from polywindow.campaign_stops import run_stops
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
 
-def test_stops_fire_at_their_threshold_and_the_control_never_does(conn: psycopg.Connection) -> None:
+def test_stops_fire_at_their_threshold_and_the_control_never_does(
+    conn: psycopg.Connection, tmp_path: Path
+) -> None:
     result = run_stops(
         conn, run_id="stops-test", windows=1, variants=("A", "B", "C", "E"), seed=1, echo=print
     )
@@ -31,6 +36,10 @@ def test_stops_fire_at_their_threshold_and_the_control_never_does(conn: psycopg.
         "SELECT name, passed FROM campaign_checks WHERE run_id = 'stops-test' AND window_id IS NULL ORDER BY name"
     ).fetchall()
     assert ("E.never_fires", True) in rows and ("A.fired", True) in rows
+    report = write_report(tmp_path, "stops-test", result.checks, result.charts)
+    charts = sorted(tmp_path.glob("*.svg"))
+    assert len(charts) == 4 and all("<polyline" in c.read_text() for c in charts)
+    assert "threshold" in charts[0].read_text() and "A.fired | PASS" in report.read_text()
 
 
 @pytest.mark.xfail(
