@@ -69,8 +69,8 @@ class TriggerEvidence:
     mark: Decimal | None
     previous_mark: Decimal | None
     threshold: Decimal | None
-    trigger_ms: int
-    exit_order_ms: int | None
+    trigger_ms: int  # when the book that crossed the threshold was read (wall clock)
+    exit_order_ms: int | None  # when the exit order had been sent and answered (wall clock)
     exit_status: str | None
     exit_size_matched: Decimal
     position_size: Decimal
@@ -112,7 +112,7 @@ def trigger_checks(t: TriggerEvidence, max_delay_ms: int = MAX_EXIT_DELAY_MS) ->
         Check(
             "exit_delay",
             delay is not None and 0 <= delay <= max_delay_ms,
-            f"exit order {delay} ms after the trigger (limit {max_delay_ms} ms)",
+            f"exit sent and answered {delay} ms after the crossing book was read (limit {max_delay_ms} ms)",
         ),
         Check(
             "exit_filled",

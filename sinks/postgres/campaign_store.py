@@ -193,13 +193,22 @@ def run_summaries(conn: psycopg.Connection) -> tuple[RunSummary, ...]:
     """Every finished run with the names of its passed checks (the checklist's evidence), oldest first."""
     runs = conn.execute(
         "SELECT r.run_id, r.kind, r.windows, coalesce(r.passed, false), r.assertion_failures,"
-        " coalesce(array_agg(DISTINCT c.name) FILTER (WHERE c.passed AND c.window_id IS NULL), '{}')"
+        " coalesce(array_agg(DISTINCT c.name) FILTER (WHERE c.passed AND c.window_id IS NULL), '{}'),"
+        " coalesce(array_agg(DISTINCT c.variant) FILTER (WHERE NOT c.passed AND c.variant <> ''), '{}')"
         " FROM campaign_runs r LEFT JOIN campaign_checks c ON c.run_id = r.run_id"
         " WHERE r.finished_at IS NOT NULL GROUP BY r.run_id ORDER BY r.started_at",
     ).fetchall()
     return tuple(
-        RunSummary(str(i), str(k), int(w), bool(p), int(a), frozenset(str(n) for n in names))
-        for i, k, w, p, a, names in runs
+        RunSummary(
+            str(i),
+            str(k),
+            int(w),
+            bool(p),
+            int(a),
+            frozenset(str(n) for n in names),
+            frozenset(str(v) for v in bad),
+        )
+        for i, k, w, p, a, names, bad in runs
     )
 
 

@@ -218,6 +218,12 @@ def test_the_checklist_confirms_only_with_evidence() -> None:
     no_e = (runs[0], _run("stops", 25, {"A.fired", "B.fired", "C.fired", "D.fired"}))
     line = checklist(ChecklistEvidence(no_e, "x", True))[1]
     assert line.status == "MISSING" and "E" in line.where
+    a_trigger_failed = replace(runs[1], passed=False, failed_variants=frozenset({"A"}))
+    line = checklist(ChecklistEvidence((runs[0], a_trigger_failed), "x", True))[1]
+    assert line.status == "MISSING" and line.where.endswith(": A")
+    d_later = _run("stops", 5, {"D.fired"}, passed=True)
+    line = checklist(ChecklistEvidence((runs[0], a_trigger_failed, d_later), "x", True))[1]
+    assert line.status == "MISSING", "A's trigger failed: not verified by the other run either"
 
 
 @pytest.mark.parametrize(
