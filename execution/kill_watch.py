@@ -1,27 +1,63 @@
-"""The kill switch acted on by the executor (LIVE): each tick reads the `kill_switch` control and, when
-an operator set FLATTEN or EMERGENCY (a setting not yet acted on: its level and time), carries it
-out at the venue through `execution.kill_switch` with our held positions and the orders the venue
-may still hold. FLATTEN cancels our orders, sells every held position and goes back to PAUSE;
-EMERGENCY cancels every order of the account, sells what it can, opens the circuit breaker and stops
-the executor taking intents (`accepting_intents` false) until it is restarted by an operator.
+"""The kill switch acted on by the executor, in every mode: each tick reads the `kill_switch` control
+and, when an operator set FLATTEN or EMERGENCY (a setting not yet acted on: its level and time),
+carries it out through `execution.kill_switch` with our held positions and open orders. FLATTEN
+cancels our orders, exits every held position and goes back to PAUSE; EMERGENCY cancels every order
+(the account's at the venue in LIVE; what is open in our records otherwise), exits what it can,
+opens the circuit breaker and stops the executor taking intents (`accepting_intents` false) until
+an operator restarts it. PAUSE itself is enforced at every entry (`ExecutorSafety.gate`).
+
+`exit_through` is the runner's `flatten`: the executor's one exit path (`ExitManager.flatten`), on
+the bids the mode reads (the venue's book, or the replayed one), so every flatten's sell, fills,
+position and audit entry are written like any exit's, in every mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 
 import psycopg
 import structlog
 
 from core.enums import KillSwitch, TradingMode
-from execution.kill_switch import KillReport, KillSwitchRunner
+from core.execution_guards import exit_client_order_id
+from core.kill_switch import FlattenExit
+from execution.exits import ExitManager
+from execution.kill_switch import ExitResult, Flatten, KillReport, KillSwitchRunner
 from sinks.postgres.executor_records import kill_switch_targets, read_kill_switch
 
-__all__ = ["KillWatch"]
+__all__ = ["KillWatch", "exit_through"]
 
 log = structlog.get_logger(__name__)
 _ACTED = frozenset({KillSwitch.FLATTEN, KillSwitch.EMERGENCY})
+_ZERO = Decimal(0)
+
+
+def exit_through(
+    exits: ExitManager,
+    bids: Callable[[str], Mapping[Decimal, Decimal]],
+    window_end: Callable[[str], datetime | None] = lambda _token: None,
+) -> Flatten:
+    """The kill switch's exit of one position through `exits`, reported in the fills' numbers."""
+
+    def flatten(step: FlattenExit, switch: KillSwitch, now: datetime) -> ExitResult:
+        try:
+            book = bids(step.token_id)
+        except Exception as exc:  # the venue away: no bids to plan on, so the exit is held
+            log.error("kill_switch.no_book", token_id=step.token_id, error=str(exc)[:200])
+            book = {}
+        after = exits.flatten(
+            step.position_id, step.token_id, book, now, window_end(step.token_id), switch.value
+        )
+        if after is None:
+            return ExitResult(step.position_id, step.token_id, step.size, _ZERO, "", "not MONITORING")
+        stored = exits.store.order(exit_client_order_id(step.position_id))
+        venue_id = stored.venue_order_id if stored is not None else ""
+        detail = f"held to resolution: {after.hold_reason}" if stored is None else stored.state.status.value
+        return ExitResult(step.position_id, step.token_id, step.size, after.exit_size, venue_id, detail)
+
+    return flatten
 
 
 class KillWatch:
@@ -31,8 +67,10 @@ class KillWatch:
         mode: TradingMode,
         runner: KillSwitchRunner,
         clock: Callable[[], datetime],
+        run_id: str | None = None,
     ) -> None:
         self._conn, self._mode, self._runner, self._clock = conn, mode, runner, clock
+        self._run_id = run_id
         self._done: tuple[KillSwitch, datetime | None] | None = None
         self.accepting_intents = True
         self.reports: list[KillReport] = []
@@ -43,7 +81,7 @@ class KillWatch:
             self.accepting_intents = False
         if level not in _ACTED or self._done == (level, set_at):
             return None
-        positions, orders = kill_switch_targets(self._conn, self._mode)
+        positions, orders = kill_switch_targets(self._conn, self._mode, self._run_id)
         report = self._runner.carry_out(level, positions, orders, self._clock())
         self._done = (level, set_at)
         self.reports.append(report)
