@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -86,7 +87,7 @@ def _executor(sim: RunningSim, database_url: str, bootstrap: str, group: str) ->
     )
 
 
-def paused_out(conn: psycopg.Connection, coids: list[str]) -> set[str]:
+def paused_out(conn: psycopg.Connection, coids: Sequence[str]) -> set[str]:
     """The intents the executor refused at the kill switch (a restart starts paused)."""
     found = rows(
         conn,
@@ -119,16 +120,16 @@ def resume_after_live_start(database_url: str, since: datetime) -> None:
 def run_once(sim: RunningSim, database_url: str, bootstrap: str, rng: random.Random, tag: str) -> None:
     """Intents in, one SIGKILL at a random moment, a restart, then the rows against the venue."""
     group = f"execute-{uuid.uuid4().hex[:8]}"
-    intents = [
-        intent_for(sim, i, price="0.50", size="2", window_id=f"btc-updown-5m-{tag}-{i}")
-        for i in range(INTENTS)
-    ]
     skip_backlog(bootstrap, group)  # not the intents other tests left on the shared topic
     before = {o.id for o in sim_orders_of(sim, HARDHAT_ADDRESS)}
     started = datetime.now(UTC)
     first = _executor(sim, database_url, bootstrap, group)
     try:
         resume_after_live_start(database_url, started)
+        intents = [  # decided now: their age counts from here (the executor refuses stale intents)
+            intent_for(sim, i, price="0.50", size="2", window_id=f"btc-updown-5m-{tag}-{i}")
+            for i in range(INTENTS)
+        ]
         producer = EventProducer(bootstrap)
         for intent in intents:
             producer.produce("trade.intents", intent)
