@@ -15,9 +15,11 @@
 - the venue heartbeat (LIVE's dead-man switch, execution.venue_heartbeat) is held while any order
   of ours may rest: turned on in `gate()` before an entry can be posted and at start when a previous
   run left orders unsettled, and set each tick from the orders' rows (off once nothing may rest).
-- the kill switch's FLATTEN and EMERGENCY carried out on the same cadence (LIVE: execution.kill_watch).
-- won positions redeemed on the same cadence (LIVE: execution.redemptions), so a payout is booked
-  and its position CLOSED once it is in the balance.
+- the kill switch's FLATTEN and EMERGENCY carried out on the same cadence, in every mode
+  (execution.kill_watch; the mode chose its cancels and bids).
+- won positions redeemed on the same cadence, in every mode (execution.redemptions: on chain in
+  LIVE, credited to the paper payout otherwise), so a payout is booked and its position CLOSED once
+  it is in the balance.
 - `stop()` gives the lock up on a clean stop and stops beating.
 Times come from `clock`; intervals from `monotonic`.
 """
