@@ -44,9 +44,11 @@ def exit_through(
     def flatten(step: FlattenExit, switch: KillSwitch, now: datetime) -> ExitResult:
         try:
             book = bids(step.token_id)
-        except Exception as exc:  # the venue away: no bids to plan on, so the exit is held
+        except Exception as exc:
+            # The venue away: nothing is known of the bids, which is not an empty book. The position
+            # stays MONITORING (its stop-loss and expiry still apply) and is reported not flattened.
             log.error("kill_switch.no_book", token_id=step.token_id, error=str(exc)[:200])
-            book = {}
+            return ExitResult(step.position_id, step.token_id, step.size, _ZERO, "", f"no book: {exc}"[:300])
         after = exits.flatten(
             step.position_id, step.token_id, book, now, window_end(step.token_id), switch.value
         )
