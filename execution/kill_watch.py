@@ -4,7 +4,9 @@ carries it out through `execution.kill_switch` with our held positions and open 
 cancels our orders, exits every held position and goes back to PAUSE; EMERGENCY cancels every order
 (the account's at the venue in LIVE; what is open in our records otherwise), exits what it can,
 opens the circuit breaker and stops the executor taking intents (`accepting_intents` false) until
-an operator restarts it. PAUSE itself is enforced at every entry (`ExecutorSafety.gate`).
+an operator restarts it. PAUSE itself is enforced at every entry (`ExecutorSafety.gate`). A FLATTEN
+or EMERGENCY set while this executor ran is acted on even when another executor (of another mode)
+carried it out first and set the control back to PAUSE: the control's audit trail shows it.
 
 `exit_through` is the runner's `flatten`: the executor's one exit path (`ExitManager.flatten`), on
 the bids the mode reads (the venue's book, or the replayed one), so every flatten's sell, fills,
@@ -25,7 +27,12 @@ from core.execution_guards import exit_client_order_id
 from core.kill_switch import FlattenExit
 from execution.exits import ExitManager
 from execution.kill_switch import ExitResult, Flatten, KillReport, KillSwitchRunner
-from sinks.postgres.executor_records import kill_switch_targets, read_kill_switch
+from sinks.postgres.executor_records import (
+    kill_switch_sets_since,
+    kill_switch_targets,
+    last_audit_id,
+    read_kill_switch,
+)
 
 __all__ = ["KillWatch", "exit_through"]
 
@@ -74,22 +81,27 @@ class KillWatch:
         self._conn, self._mode, self._runner, self._clock = conn, mode, runner, clock
         self._run_id = run_id
         self._done: tuple[KillSwitch, datetime | None] | None = None
+        self._seen = last_audit_id(conn)  # settings from before the start: the control's value says
         self.accepting_intents = True
         self.reports: list[KillReport] = []
 
     def run(self) -> KillReport | None:
         level, set_at = read_kill_switch(self._conn)
-        if level is KillSwitch.EMERGENCY:
+        # Executors of other modes share the control: the first to carry out a FLATTEN sets it back
+        # to PAUSE, maybe before this one read it. The audit trail of the control still shows it.
+        self._seen, audited = kill_switch_sets_since(self._conn, self._seen)
+        asked = level if level in _ACTED and self._done != (level, set_at) else audited
+        if KillSwitch.EMERGENCY in (level, asked):
             self.accepting_intents = False
-        if level not in _ACTED or self._done == (level, set_at):
+        if asked is None:
             return None
         positions, orders = kill_switch_targets(self._conn, self._mode, self._run_id)
-        report = self._runner.carry_out(level, positions, orders, self._clock())
+        report = self._runner.carry_out(asked, positions, orders, self._clock())
         self._done = (level, set_at)
         self.reports.append(report)
         log.warning(
             "execute.kill_switch",
-            level=level.value,
+            level=asked.value,
             canceled=len(report.canceled),
             exits=[(e.position_id, str(e.sold)) for e in report.exits],
         )

@@ -17,7 +17,9 @@ from core.tick_snapshot import ExecutorRecords, OrderRecord, PositionRecord
 
 __all__ = [
     "WonPosition",
+    "kill_switch_sets_since",
     "kill_switch_targets",
+    "last_audit_id",
     "orders_may_rest",
     "read_allowed_instruments",
     "read_executor_records",
@@ -70,6 +72,13 @@ _WON = (
     " ORDER BY p.position_id"
 )
 _SWITCH = "SELECT value #>> '{}', updated_at FROM runtime_controls WHERE name = 'kill_switch'"
+_LAST_AUDIT = "SELECT coalesce(max(id), 0) FROM audit_log"
+# Every audited setting of the kill switch after `since` (the API's `control.set`, safety's
+# `kill_switch.set`): the newest audit id, and the last FLATTEN or EMERGENCY among them.
+_SWITCH_SETS = (
+    "SELECT id, coalesce(detail ->> 'to', detail ->> 'level') FROM audit_log WHERE id > %(since)s"
+    " AND subject = 'kill_switch' AND action IN ('control.set', 'kill_switch.set') ORDER BY id"
+)
 _HELD = (
     "SELECT position_id, token_id, size, state FROM positions"
     " WHERE mode = %(mode)s AND run_key = %(run)s AND state <> 'CLOSED' AND size > 0 ORDER BY position_id"
@@ -144,6 +153,22 @@ def read_kill_switch(conn: psycopg.Connection) -> tuple[KillSwitch, datetime | N
     """The kill switch control and when it was last set (no row: RUN)."""
     row = conn.execute(_SWITCH).fetchone()
     return (KillSwitch.RUN, None) if row is None else (KillSwitch(str(row[0])), row[1])
+
+
+def last_audit_id(conn: psycopg.Connection) -> int:
+    row = conn.execute(_LAST_AUDIT).fetchone()
+    return int(row[0]) if row else 0
+
+
+def kill_switch_sets_since(conn: psycopg.Connection, since: int) -> tuple[int, KillSwitch | None]:
+    """(the newest audit id seen, the last FLATTEN or EMERGENCY set after `since`, if any): a setting
+    another executor already carried out and set back to PAUSE is still seen here."""
+    newest, acted = since, None
+    for audit_id, value in conn.execute(_SWITCH_SETS, {"since": since}):
+        newest = max(newest, int(audit_id))
+        if value in (KillSwitch.FLATTEN.value, KillSwitch.EMERGENCY.value):
+            acted = KillSwitch(value)
+    return newest, acted
 
 
 def kill_switch_targets(

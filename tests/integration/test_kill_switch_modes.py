@@ -180,3 +180,28 @@ def test_a_won_simulated_position_is_redeemed_without_the_chain_and_credits_the_
     assert (state, payout) == ("CLOSED", D(6))
     assert manager.store.cash_delta() == paper_after_buy + D(6), "the payout is in the paper balance"
     assert pnl == manager.store.cash_delta(), "P&L = the paper balance's change, fees included"
+
+
+def test_an_executor_of_another_mode_flattens_too_after_the_first_set_the_control_back_to_pause(
+    sim: RunningSim, conn: psycopg.Connection
+) -> None:
+    sim.quote(sim.market.up_token_id, "SELL", "0.50", "100")
+    sim.quote(sim.market.up_token_id, "BUY", str(BID), "100")
+    watches = []
+    for mode in (TradingMode.PAPER, TradingMode.DRY_RUN):
+        manager = _manager(mode, sim, conn)
+        assert manager.execute(intent_for(sim, mode=mode)).status == "FILLED"
+        watches.append(_watch(manager, sim, conn)[0])
+    first, second = watches
+    set_kill_switch(conn, KillSwitch.FLATTEN, "ops", datetime.now(UTC))
+    assert first.run() is not None
+    assert rows(conn, "SELECT value #>> '{}' FROM runtime_controls WHERE name = 'kill_switch'") == [
+        ("PAUSE",)
+    ]
+    report = second.run()  # it reads PAUSE now, and the audited FLATTEN it has not carried out
+    assert report is not None and report.exits[0].flattened
+    assert rows(conn, "SELECT mode, state, exit_reason FROM positions ORDER BY mode") == [
+        ("DRY_RUN", "CLOSED", "FLATTEN"),
+        ("PAPER", "CLOSED", "FLATTEN"),
+    ]
+    assert first.run() is None and second.run() is None, "each carried it out once"
