@@ -2,7 +2,9 @@
 and the figures a sweep reports per parameter set.
 
 A backtest trade is the intent's order walked through the book its decision captured
-(`core.fills.simulate_fill`, as BACKTEST's executor fills) and held to the venue's resolution of
+(`core.fills.simulate_fill` as a FAK unless it is a FOK, as BACKTEST's executor fills, at the
+smallest size at or above the intent's that the venue accepts, `core.order_amounts.marketable_size`,
+unless that breaks the per-position cap) and held to the venue's resolution of
 its window (the `md.windows` RESOLVED event's `venue_outcome`): a winning share pays 1 USD, a
 losing one nothing; fees from the schedule. Stop-loss and take-profit exits are not simulated here.
 The win rate's confidence interval is Wilson's score interval at 95% (no randomness: the same
@@ -19,10 +21,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core.enums import Outcome
+from core.enums import OrderType, Outcome
 from core.fees import FeeSchedule
 from core.fills import FillOutcome, FillRequest, levels_from, simulate_fill
 from core.models import OrderIntent
+from core.order_amounts import marketable_size
 from core.strategy_review import max_drawdown_usd
 
 __all__ = [
@@ -108,25 +111,34 @@ def settle_intent(
     winner: Outcome | None,
     resolved_at: datetime | None,
     schedule: FeeSchedule,
+    max_position_usd: Decimal = Decimal(5),
 ) -> BacktestTrade:
     """The intent filled against its decision's captured book and settled at `winner` (None: not
     resolved in the archive, no P&L yet). An intent without a captured book fills nothing."""
     ctx = intent.context
     outcome = ctx.signal.outcome if ctx is not None else Outcome.UP
     asks = (ctx.up_asks if outcome is Outcome.UP else ctx.down_asks) if ctx is not None else ()
-    request = FillRequest(intent.side, intent.order_type, intent.limit_price, intent.size)
-    fill = simulate_fill(levels_from(asks), request, schedule, tick_of(intent.limit_price))
-    size, cost, fee = fill.filled_size, fill.notional, fill.fee
+    marketable = intent.order_type if intent.order_type in (OrderType.FAK, OrderType.FOK) else OrderType.FAK
+    tick = tick_of(intent.limit_price)
+    try:
+        size = marketable_size(intent.side, intent.size, intent.limit_price, tick)
+    except ValueError:
+        size = intent.size  # simulate_fill refuses it, saying why
+    if size * intent.limit_price > max_position_usd:
+        size = intent.size  # the accepted size would break the per-position cap: the venue refuses this one
+    request = FillRequest(intent.side, marketable, intent.limit_price, size)
+    fill = simulate_fill(levels_from(asks), request, schedule, tick)
+    filled, cost, fee = fill.filled_size, fill.notional, fill.fee
     pnl: Decimal | None = None
     if winner is not None:
-        payout = size if winner is outcome else _ZERO
+        payout = filled if winner is outcome else _ZERO
         pnl = payout - cost - fee
     return BacktestTrade(
         window_id=str(intent.window_id),
         strategy=intent.strategy,
         outcome=outcome,
         event_ts=intent.event_ts,
-        filled_size=size,
+        filled_size=filled,
         cost_usd=cost,
         fee_usd=fee,
         fill=fill.outcome,
