@@ -201,4 +201,3 @@ def win_rate(results: Sequence[SettledResult]) -> Decimal | None:
     if not results:
         return None
     return Decimal(sum(1 for r in results if r.won)) / Decimal(len(results))
-

@@ -29,6 +29,8 @@ from polywindow.settings import (
     check_every_process,
     load,
 )
+from polywindow.strategy_cli import strategy_app
+from polywindow.sweep_cli import sweep
 from polywindow.watch_cli import watch
 from sinks.postgres.migrate import MigrationError, migrate
 
@@ -50,6 +52,8 @@ app.command("watch")(watch)
 app.command("dashboard")(serve_dashboard)
 app.command("flow")(flow)
 app.command("replay")(replay_cmd)
+app.add_typer(strategy_app, name="strategy")
+app.command("sweep")(sweep)
 
 
 @app.callback()

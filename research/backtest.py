@@ -15,7 +15,7 @@ from typing import Any
 from core.backtest import Gap, ReplayControls
 from core.enums import Outcome, WindowPhase
 from core.fees import FeeSchedule
-from core.models import WindowEvent
+from core.models import OrderIntent, WindowEvent
 from core.serde import DecodeError, decode
 from core.sweep import BacktestTrade, settle_intent
 from flows.replay import REPLAY_TOPICS, ReplayInput, replay
@@ -41,6 +41,7 @@ class BacktestJob:
     instruments: frozenset[str]
     gaps: tuple[Gap, ...] = ()
     fee_rate: Decimal = Decimal("0.07")
+    max_position_usd: Decimal = Decimal(5)
     min_time_left_s: int = 10
     max_daily_drawdown_usd: Decimal = Decimal(50)
 
@@ -72,7 +73,11 @@ def window_outcomes(archive_dir: Path, start: datetime, end: datetime) -> dict[s
 
 def run_backtest(job: BacktestJob) -> BacktestRun:
     """The job's backtest: trades in decision order, with the windows left out for a feed gap."""
-    controls = ReplayControls(instruments=job.instruments, strategies=frozenset({job.strategy}))
+    controls = ReplayControls(
+        instruments=job.instruments,
+        strategies=frozenset({job.strategy}),
+        max_position_usd=job.max_position_usd,
+    )
     inp = ReplayInput(
         events=lambda: read_archive(job.archive_dir, REPLAY_TOPICS, job.start, job.end),
         controls=controls,
@@ -86,15 +91,20 @@ def run_backtest(job: BacktestJob) -> BacktestRun:
     result = replay(inp, settings, 1)
     outcomes = window_outcomes(job.archive_dir, job.start, job.end + RESOLUTION_GRACE)
     schedule = FeeSchedule(job.fee_rate)
-    trades = [_settle(i, outcomes, schedule) for i in result.intents]
-    return BacktestRun(trades, len(result.intents), len(result.signals), tuple(sorted(result.excluded_windows)))
+    trades = [_settle(i, outcomes, schedule, job.max_position_usd) for i in result.intents]
+    return BacktestRun(
+        trades, len(result.intents), len(result.signals), tuple(sorted(result.excluded_windows))
+    )
 
 
 def _settle(
-    intent: Any, outcomes: Mapping[str, tuple[Outcome, datetime]], schedule: FeeSchedule
+    intent: OrderIntent,
+    outcomes: Mapping[str, tuple[Outcome, datetime]],
+    schedule: FeeSchedule,
+    cap_usd: Decimal,
 ) -> BacktestTrade:
     winner, at = outcomes.get(str(intent.window_id), (None, None))
-    return settle_intent(intent, winner, at, schedule)
+    return settle_intent(intent, winner, at, schedule, cap_usd)
 
 
 def trades_by_window(trades: Iterable[BacktestTrade]) -> dict[str, list[BacktestTrade]]:

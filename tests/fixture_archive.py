@@ -102,7 +102,14 @@ def write_fixture_archive(archive_dir: Path, start: datetime, end: datetime, out
         first = _ms(int(m["start_ts"])) - timedelta(minutes=20)
         last = _ms(int(m["end_ts"])) + timedelta(seconds=120)
         windows.append(_row("md.windows", len(windows), _window(m, WindowPhase.OPEN, first), first))
-        windows.append(_row("md.windows", len(windows), _window(m, WindowPhase.RESOLVED, last, _winner(m) if outcomes else None), last))
+        windows.append(
+            _row(
+                "md.windows",
+                len(windows),
+                _window(m, WindowPhase.RESOLVED, last, _winner(m) if outcomes else None),
+                last,
+            )
+        )
     rows: list[ArchiveRow] = []
     for b in books.to_pylist():
         at = _ms(b["ts"])

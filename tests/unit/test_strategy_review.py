@@ -73,7 +73,10 @@ def test_the_drawdown_limit_is_from_the_peak() -> None:
 
 def test_the_kill_point_is_the_first_window_after_which_the_criterion_holds() -> None:
     rule = KillCriterion(min_windows=1, max_loss_usd=D("1"))
-    assert kill_point(_results("0.5", "-1", "-0.6", "2"), rule) == (3, "net P&L -1.1 USD reached the loss limit 1 USD")
+    assert kill_point(_results("0.5", "-1", "-0.6", "2"), rule) == (
+        3,
+        "net P&L -1.1 USD reached the loss limit 1 USD",
+    )
     assert kill_point(_results("0.5", "0.5"), rule) is None
 
 
@@ -101,7 +104,9 @@ def test_the_first_ten_windows_are_flagged_in_opening_order_once_each() -> None:
 
 
 def test_pausing_takes_the_strategy_out_of_the_allow_list_once() -> None:
-    assert without_strategy(frozenset({"canary", "oracle_momentum"}), "canary") == frozenset({"oracle_momentum"})
+    assert without_strategy(frozenset({"canary", "oracle_momentum"}), "canary") == frozenset(
+        {"oracle_momentum"}
+    )
     assert without_strategy(frozenset({"oracle_momentum"}), "canary") is None
 
 

@@ -83,7 +83,9 @@ def test_a_bad_grid_is_refused_naming_the_problem(grid: dict[str, object], why: 
         expand_grid(grid)
 
 
-@given(st.dictionaries(st.sampled_from("abcd"), st.lists(st.integers(0, 9), min_size=1, max_size=3, unique=True)))
+@given(
+    st.dictionaries(st.sampled_from("abcd"), st.lists(st.integers(0, 9), min_size=1, max_size=3, unique=True))
+)
 def test_the_grid_has_one_set_per_combination_each_once(grid: dict[str, list[int]]) -> None:
     sets = expand_grid(grid)
     expected = 1
@@ -101,7 +103,9 @@ def test_a_won_trade_pays_its_shares_less_cost_and_fee() -> None:
 
 def test_a_lost_trade_loses_its_cost_and_fee_and_an_unresolved_one_has_no_pnl() -> None:
     intent = _intent("0.60", "2", (Level(price=D("0.60"), size=D(100)),))
-    assert settle_intent(intent, Outcome.DOWN, T0, FEES).pnl_usd == -(D("1.2") + settle_intent(intent, None, None, FEES).fee_usd)
+    assert settle_intent(intent, Outcome.DOWN, T0, FEES).pnl_usd == -(
+        D("1.2") + settle_intent(intent, None, None, FEES).fee_usd
+    )
     assert settle_intent(intent, None, None, FEES).pnl_usd is None
 
 
@@ -111,7 +115,9 @@ def test_an_intent_size_the_venue_refuses_is_raised_to_the_smallest_accepted_one
 
 
 def test_an_accepted_size_beyond_the_position_cap_is_not_taken() -> None:
-    intent = _intent("0.999", "1.01", (Level(price=D("0.999"), size=D(100)),))  # only 10 shares (9.99 USD) pass
+    intent = _intent(
+        "0.999", "1.01", (Level(price=D("0.999"), size=D(100)),)
+    )  # only 10 shares (9.99 USD) pass
     trade = settle_intent(intent, Outcome.UP, T0, FEES)
     assert (trade.fill, trade.filled_size, trade.pnl_usd) == (FillOutcome.REJECTED, D(0), D(0))
 
@@ -157,7 +163,12 @@ def _trade(window: str, pnl: str | None, minutes: int, filled: str = "1") -> Bac
 
 
 def test_the_figures_count_settled_filled_trades_in_settlement_order() -> None:
-    trades = [_trade("w2", "-1", 30), _trade("w1", "2", 15), _trade("w3", None, 45), _trade("w4", "0", 60, "0")]
+    trades = [
+        _trade("w2", "-1", 30),
+        _trade("w1", "2", 15),
+        _trade("w3", None, 45),
+        _trade("w4", "0", 60, "0"),
+    ]
     m = sweep_metrics(trades)
     assert (m.trades, m.wins, m.win_rate, m.pnl_usd, m.fees_usd) == (2, 1, D("0.5000"), D(1), D("0.02"))
     assert (m.max_drawdown_usd, m.unsettled) == (D(1), 1)
