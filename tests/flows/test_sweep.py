@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,9 @@ from tests.fixture_archive import write_fixture_archive
 pytestmark = pytest.mark.timeout(240)
 
 FROM = datetime(2026, 9, 28, 9, 30, tzinfo=UTC)
-TO = datetime(2026, 9, 28, 10, 15, tzinfo=UTC)  # three 15-minute windows; the canary at T-240 s loses the second
+TO = datetime(
+    2026, 9, 28, 10, 15, tzinfo=UTC
+)  # three 15-minute windows; the canary at T-240 s loses the second
 LOSER = "btc-updown-15m-1790588700"
 GRID = {"seconds_before_close": [120, 240], "notional_usd": "2"}
 
@@ -45,7 +46,10 @@ def test_a_sweep_gives_the_same_rows_twice_and_with_one_or_two_processes(base: B
     late, early = once  # T-120 s wins both windows it trades; T-240 s loses the second and is killed there
     assert late.metrics.wins == 2 and late.killed_after is None
     assert early.metrics.wins == 2 and early.metrics.max_drawdown_usd > 1 and early.killed_after == 2
-    assert early.metrics.ci_low is not None and early.metrics.ci_low < early.metrics.win_rate < early.metrics.ci_high  # type: ignore[operator]
+    assert (
+        early.metrics.ci_low is not None
+        and early.metrics.ci_low < early.metrics.win_rate < early.metrics.ci_high
+    )  # type: ignore[operator]
     assert _sweep(base, 1) == once
     two = _sweep(base, 2)
     assert two == once
