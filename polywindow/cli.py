@@ -16,6 +16,7 @@ from polywindow.cli_common import fail
 from polywindow.cli_common import reach as _reach
 from polywindow.cli_common import settings_of as _settings
 from polywindow.cli_common import url_of as _url
+from polywindow.compare_cli import compare_cmd
 from polywindow.dashboard_cli import serve_dashboard
 from polywindow.flow_cli import flow, replay_cmd, utc_arg
 from polywindow.logs import configure as configure_logging
@@ -54,6 +55,7 @@ app.command("flow")(flow)
 app.command("replay")(replay_cmd)
 app.add_typer(strategy_app, name="strategy")
 app.command("sweep")(sweep)
+app.command("compare")(compare_cmd)
 
 
 @app.callback()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -16,12 +17,14 @@ from core.strategy_review import Expectation, Registration, SettledResult
 from sinks.postgres.control_table import audit
 
 __all__ = [
+    "PositionRow",
     "StoredVersion",
     "latest_version",
     "latest_versions",
     "record_kill",
     "register",
     "settled_results",
+    "strategy_positions",
     "strategy_versions",
 ]
 
@@ -144,3 +147,26 @@ def record_kill(
         (version.strategy, version.version, mode, reason, settled_windows, paused, at),
     ).fetchone()
     return row is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    window_id: str
+    token_id: str
+    avg_entry_price: Decimal | None
+    cost_usd: Decimal
+    realized_pnl_usd: Decimal
+    closed: bool
+
+
+def strategy_positions(
+    conn: psycopg.Connection, strategy: str, mode: str, start: datetime, end: datetime
+) -> list[PositionRow]:
+    """The strategy's positions of `mode` opened in [start, end), oldest first."""
+    rows = conn.execute(
+        "SELECT window_id, token_id, avg_entry_price, cost_usd, realized_pnl_usd, state = 'CLOSED'"
+        " FROM positions WHERE strategy = %s AND mode = %s AND opened_at >= %s AND opened_at < %s"
+        " ORDER BY opened_at, position_id",
+        (strategy, mode, start, end),
+    ).fetchall()
+    return [PositionRow(str(w), str(t), e, c, p, bool(closed)) for w, t, e, c, p, closed in rows]
