@@ -51,7 +51,13 @@ def test_each_live_window_is_set_beside_the_backtest_of_the_same_window() -> Non
         2,
     )
     assert s.live_pnl_usd == D("-0.3") and s.backtest_pnl_usd == D("1.6")
-    assert s.ci_low is not None and s.ci_low > D("0.5") and s.live_outside is True
+    assert (s.ci_low, s.ci_high, s.live_outside) == (D("0.3424"), D("1.0000"), False)  # 1/2 live: inside
+
+
+def test_a_live_win_rate_under_the_backtest_interval_is_outside() -> None:
+    live = [LiveTrade(w, Outcome.UP, D("0.5"), D("1"), D("-1")) for w in ("w1", "w2")]
+    result = compare(live, [_bt("w1", Outcome.UP, "0.8"), _bt("w2", Outcome.UP, "0.8")])
+    assert result.summary.live_outside is True
 
 
 def test_nothing_to_judge_without_settled_backtest_windows() -> None:
