@@ -34,6 +34,7 @@ def sweep(
     """Replay the archive once per parameter set of the grid (windows with a feed gap left out),
     each settled at the venue's resolutions: trades, win rate with its 95% Wilson interval, P&L net
     of fees and maximum drawdown per set, as a table, OUT/sweep.csv and OUT/sweep.html."""
+    import psycopg
     from pydantic import ValidationError
 
     from core.backtest import all_instruments
@@ -43,6 +44,7 @@ def sweep(
     from polywindow.research_common import ResearchSettings, backtest_job, read_decimal_file
     from research.sweep import run_sweep
     from research.sweep_report import csv_text, table_lines, write_chart
+    from sinks.postgres.strategy_registry import latest_version
 
     settings = settings_of(ResearchSettings)
     begin, finish = utc_arg(start, "--from"), utc_arg(end, "--to")
@@ -57,8 +59,14 @@ def sweep(
     allowed = frozenset(i.strip() for i in instruments.split(",") if i.strip()) or all_instruments()
     endpoints = reach(settings, kafka=False)
     base = backtest_job(settings, endpoints.database_url, begin, finish, strategy, {}, allowed)
-    typer.echo(f"sweep {strategy}: {len(param_sets)} parameter set(s) on {processes} process(es)")
-    rows = run_sweep(base, param_sets, processes)
+    with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
+        version = latest_version(conn, strategy)
+    kill = version.expectation.kill if version is not None and version.expectation is not None else None
+    typer.echo(
+        f"sweep {strategy}: {len(param_sets)} parameter set(s) on {processes} process(es); kill criterion:"
+        f" {kill.model_dump_json() if kill else 'none registered'}"
+    )
+    rows = run_sweep(base, param_sets, processes, kill)
     for line in table_lines(rows):
         typer.echo(line)
     excluded = sorted({w for row in rows for w in row.excluded_windows})
