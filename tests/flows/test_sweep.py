@@ -46,10 +46,8 @@ def test_a_sweep_gives_the_same_rows_twice_and_with_one_or_two_processes(base: B
     late, early = once  # T-120 s wins both windows it trades; T-240 s loses the second and is killed there
     assert late.metrics.wins == 2 and late.killed_after is None
     assert early.metrics.wins == 2 and early.metrics.max_drawdown_usd > 1 and early.killed_after == 2
-    assert (
-        early.metrics.ci_low is not None
-        and early.metrics.ci_low < early.metrics.win_rate < early.metrics.ci_high
-    )  # type: ignore[operator]
+    low, rate, high = early.metrics.ci_low, early.metrics.win_rate, early.metrics.ci_high
+    assert low is not None and rate is not None and high is not None and low < rate < high
     assert _sweep(base, 1) == once
     two = _sweep(base, 2)
     assert two == once

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -91,8 +92,9 @@ def _topic(bootstrap: str, topic: str, group: str, want: int) -> list[bytes]:
     try:
         while time.monotonic() < deadline and len(got) < want + 1:
             msg = consumer.poll(0.2)
-            if msg is not None and msg.error() is None:
-                got.append(msg.value())
+            value = msg.value() if msg is not None and msg.error() is None else None
+            if value is not None:
+                got.append(value)
             elif msg is None and len(got) >= want:
                 break
     finally:
@@ -179,7 +181,9 @@ def test_the_watcher_pauses_a_strategy_whose_settled_live_windows_meet_its_kill_
     alerts: list[Alert] = []
     changes: list[ControlChange] = []
     with ConnectionPool(fresh_database, min_size=1, max_size=2, open=True) as pool:
-        watcher = OpsWatcher(pool, alerts.append, WatchLimits(drawdown_usd=100), lambda: now, changes.append)
+        watcher = OpsWatcher(
+            pool, alerts.append, WatchLimits(drawdown_usd=Decimal(100)), lambda: now, changes.append
+        )
         watcher.check()
         watcher.check()
     killed = [a for a in alerts if a.alert_kind == "strategy.killed"]
