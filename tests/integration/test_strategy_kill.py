@@ -19,17 +19,18 @@ from confluent_kafka import Consumer
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from connectors.kafka import consumer_config
 from core.models import Alert, ControlChange
 from infra.stack import Endpoints
+from polywindow.cli import app
 from sinks.alerts import Notifier
 from sinks.ops_watcher import OpsWatcher, WatchLimits
 from sinks.postgres.alert_delivery import AlertDeliveryLog
 from sinks.postgres.alert_table import AlertTableSink
 from sinks.postgres.migrate import migrate
 from tests.fixture_archive import write_fixture_archive
-from tests.integration.cli import run_cli
 from tests.integration.private_kafka import PrivateKafka, private_kafka
 from tests.integration.webhook_receiver import Receiver, webhook_receiver
 
@@ -127,17 +128,19 @@ def test_a_kill_criterion_met_in_a_replay_pauses_the_strategy_and_raises_one_ale
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
         "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive"),
     }
-    registered = run_cli("strategy", "register", str(tmp_path / "canary.json"), "--who", "test", env=env)
-    assert registered.returncode == 0, registered.stderr
-    assert "registered canary@v1" in registered.stdout
+    runner = CliRunner()
+    registered = runner.invoke(
+        app, ["strategy", "register", str(tmp_path / "canary.json"), "--who", "test"], env=env
+    )
+    assert registered.exit_code == 0 and "registered canary@v1" in registered.output, registered.output
 
-    args = ("strategy", "backtest", "canary", "--from", "2026-09-28T09:00Z", "--to", "2026-09-28T10:20Z")
-    first = run_cli(*args, env=env)
-    assert first.returncode == 1, first.stderr
-    assert "kill criterion met after 2 settled window(s)" in first.stdout and "paused" in first.stdout
+    args = ["strategy", "backtest", "canary", "--from", "2026-09-28T09:00Z", "--to", "2026-09-28T10:20Z"]
+    first = runner.invoke(app, args, env=env)
+    assert first.exit_code == 1, first.output
+    assert "kill criterion met after 2 settled window(s)" in first.output and "paused" in first.output
     assert _allowed(fresh_database) == ["oracle_momentum"]
-    again = run_cli(*args, env=env)  # met again: already recorded, nothing paused or raised twice
-    assert again.returncode == 1 and "already recorded" in again.stdout, again.stderr
+    again = runner.invoke(app, args, env=env)  # met again: already recorded, nothing paused or raised twice
+    assert again.exit_code == 1 and "already recorded" in again.output, again.output
 
     with psycopg.connect(fresh_database) as conn:
         audited = conn.execute(
