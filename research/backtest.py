@@ -5,7 +5,7 @@ archive's `md.windows`. Plain data in and out, so a sweep can run it in another 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -105,10 +105,3 @@ def _settle(
 ) -> BacktestTrade:
     winner, at = outcomes.get(str(intent.window_id), (None, None))
     return settle_intent(intent, winner, at, schedule, cap_usd)
-
-
-def trades_by_window(trades: Iterable[BacktestTrade]) -> dict[str, list[BacktestTrade]]:
-    out: dict[str, list[BacktestTrade]] = {}
-    for t in trades:
-        out.setdefault(t.window_id, []).append(t)
-    return out

@@ -1,5 +1,5 @@
 """`polywindow compare`'s engine (research.compare): live positions in PostgreSQL beside the same
-windows replayed in BACKTEST from the archive (real fixture books and outcomes)."""
+windows replayed in BACKTEST from the archive (real fixture books and outcomes); and the command."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
+from typer.testing import CliRunner
 
 from core.backtest import all_instruments
 from core.enums import Outcome
+from infra.stack import Endpoints
+from polywindow.cli import app
 from research.backtest import BacktestJob
 from research.compare import archived_windows, compare_live
 from sinks.postgres.migrate import migrate
@@ -24,8 +28,13 @@ TO = datetime(2026, 9, 28, 10, 15, tzinfo=UTC)
 SECOND, THIRD = "btc-updown-15m-1790588700", "btc-updown-15m-1790589600"
 
 
+def _url(endpoints: Endpoints, conninfo: str) -> str:
+    base, _, query = endpoints.database_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{conninfo_to_dict(conninfo)['dbname']}" + (f"?{query}" if query else "")
+
+
 def test_live_windows_are_set_beside_the_backtest_and_a_live_win_rate_outside_its_interval_is_named(
-    fresh_database: str, tmp_path: Path
+    endpoints: Endpoints, fresh_database: str, tmp_path: Path
 ) -> None:
     migrate(fresh_database)
     archive = tmp_path / "archive"
@@ -69,3 +78,21 @@ def test_live_windows_are_set_beside_the_backtest_and_a_live_win_rate_outside_it
         2,
     )
     assert s.live_outside is True and s.ci_high is not None and s.ci_high < 1
+
+    env = {"DATABASE_URL": _url(endpoints, fresh_database), "POLYWINDOW_ARCHIVE_DIR": str(archive)}
+    params = '{"seconds_before_close": 240, "notional_usd": "2"}'
+    args = [
+        "compare",
+        "--strategy",
+        "canary",
+        "--params",
+        params,
+        "--from",
+        "2026-09-28T09:30Z",
+        "--to",
+        "2026-09-28T10:15Z",
+    ]
+    done = CliRunner().invoke(app, args, env=env)
+    assert done.exit_code == 1, done.output
+    assert "2 window(s), 1 same decision(s); LIVE: 2/2 won" in done.output and "OUTSIDE" in done.output
+    assert f"{SECOND:<28}" in done.output and "NO" in done.output
