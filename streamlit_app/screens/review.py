@@ -1,8 +1,10 @@
 """Strategy review (issue 14, seed 3.2): each registered strategy's latest version with its
 pre-registered expectation and kills, and its first ten live windows flagged for review
 (`core.strategy_review.review_windows`), each with what a reviewer needs to judge the trade: the
-window (strike, the venue's price to beat and final price, both outcomes), the positions (entry,
-size, cost, exit, P&L), the orders (type, limit, status, detail) and their fills (price, size, fee).
+window (strike, the venue's price to beat and final price, both outcomes), the decisions the
+executor audited (the signal's reason, the price and books it saw, the risk and execution checks,
+the balance), the positions (entry, size, cost, exit, P&L), the orders (type, limit, status,
+detail) and their fills (price, size, fee).
 Read-only SQL (the sessions the dashboard's reader opens are read-only)."""
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ FROM fills f JOIN orders o ON o.client_order_id = f.client_order_id
 JOIN positions p ON p.position_id = o.position_id AND p.mode = o.mode AND p.run_key = o.run_key
 WHERE p.strategy = %s AND f.mode = 'LIVE' AND f.window_id = ANY(%s) ORDER BY f.source_ts
 """
+DECISIONS = """
+SELECT at, action, subject, detail->'signal'->>'reason' AS reason, detail->>'clob_price' AS clob_price,
+       detail->>'risk_result' AS risk_result, detail->>'execution_check' AS execution_check,
+       detail->>'balance_usd' AS balance_usd, detail->'book' AS book
+FROM audit_log WHERE actor = 'execution' AND subject = ANY(%s) ORDER BY at, id
+"""
 
 
 def _rows(query: str, *params: Any) -> list[dict[str, Any]] | None:
@@ -79,7 +87,7 @@ def _window(
 ) -> None:
     with st.expander(f"{window_id}", expanded=False):
         table([windows[window_id]] if window_id in windows else [], "The window is not in the database.")
-        for kind in ("positions", "orders", "fills"):
+        for kind in ("decisions", "positions", "orders", "fills"):
             st.caption(kind)
             table([r for r in found[kind] if r["window_id"] == window_id], f"No {kind}.")
 
@@ -107,6 +115,10 @@ def _strategy(version: dict[str, Any]) -> None:
         "orders": _rows(ORDERS, name, flagged) or [],
         "fills": _rows(FILLS, name, flagged) or [],
     }
+    subjects = {r["position_id"]: r["window_id"] for r in found["positions"]}
+    subjects |= {r["client_order_id"]: r["window_id"] for r in found["orders"]}
+    decisions = _rows(DECISIONS, list(subjects)) or [] if subjects else []
+    found["decisions"] = [{**d, "window_id": subjects[d["subject"]]} for d in decisions]
     for window_id in flagged:
         _window(window_id, windows, found)
 

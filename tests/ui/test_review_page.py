@@ -1,9 +1,10 @@
 """The strategy review page (streamlit_app/screens/review.py) run by Streamlit's AppTest on a fresh
 database: a registered strategy's first ten live windows are listed for review, each with its
-window, positions, orders and fills; later windows are not."""
+window, the decision the executor audited, positions, orders and fills; later windows are not."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -59,6 +60,15 @@ def _insert(database: str, now: datetime) -> None:
             " ('t-1', 'LIVE', %s, 'co-1', 'btc-updown-5m-00', '1', 'BUY', 0.6, 2, 0.03, 'CONFIRMED', false, %s, %s)",
             (VENUE_ORDER, now, now),
         )
+        detail = {
+            "signal": {"reason": "T-60 s: CLOB favours UP"},
+            "clob_price": "0.61",
+            "risk_result": "approved",
+        }
+        conn.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (%s, 'execution', 'entry', 'co-1', %s)",
+            (now, json.dumps(detail)),
+        )
 
 
 def test_the_first_ten_live_windows_are_listed_for_review_with_their_trades(fresh_database: str) -> None:
@@ -68,6 +78,9 @@ def test_the_first_ten_live_windows_are_listed_for_review_with_their_trades(fres
     assert not app.exception
     assert [e.label for e in app.expander] == [f"btc-updown-5m-{i:02}" for i in range(10)]
     first = app.expander[0]
-    assert len(first.dataframe) == 3  # positions, orders, fills (the window row is not in this database)
+    assert (
+        len(first.dataframe) == 4
+    )  # decisions, positions, orders, fills (the window row is not in this database)
+    assert first.dataframe[0].value["reason"].tolist() == ["T-60 s: CLOB favours UP"]
     assert "First 10 of 10 live windows flagged for review" in " ".join(m.value for m in app.markdown)
     assert "Expected win rate 0.5-0.7" in " ".join(m.value for m in app.markdown)
