@@ -16,6 +16,7 @@ from polywindow.cli_common import fail
 from polywindow.cli_common import reach as _reach
 from polywindow.cli_common import settings_of as _settings
 from polywindow.cli_common import url_of as _url
+from polywindow.compare_cli import compare_cmd
 from polywindow.dashboard_cli import serve_dashboard
 from polywindow.flow_cli import flow, replay_cmd, utc_arg
 from polywindow.logs import configure as configure_logging
@@ -29,6 +30,8 @@ from polywindow.settings import (
     check_every_process,
     load,
 )
+from polywindow.strategy_cli import strategy_app
+from polywindow.sweep_cli import sweep
 from polywindow.watch_cli import watch
 from sinks.postgres.migrate import MigrationError, migrate
 
@@ -50,6 +53,9 @@ app.command("watch")(watch)
 app.command("dashboard")(serve_dashboard)
 app.command("flow")(flow)
 app.command("replay")(replay_cmd)
+app.add_typer(strategy_app, name="strategy")
+app.command("sweep")(sweep)
+app.command("compare")(compare_cmd)
 
 
 @app.callback()
