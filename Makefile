@@ -52,9 +52,12 @@ lint: install
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
+# The benches run on a stack of their own (.bench-stack), stopped at the end: they produce test
+# market data to the declared topics, which a flow on the operator's stack would otherwise read.
 bench: install
-	$(PW) stack up
-	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+	@export POLYWINDOW_STACK_DIR=$${POLYWINDOW_STACK_DIR:-.bench-stack}; $(PW) stack up || exit 1; \
+	rc=0; for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || { rc=1; break; }; done; \
+	$(PW) stack down; exit $$rc
 
 stack-down: install
 	$(PW) stack down

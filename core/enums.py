@@ -97,6 +97,9 @@ class ExitReason(StrEnum):
     TAKE_PROFIT = "TAKE_PROFIT"
     TRAILING_TAKE_PROFIT = "TRAILING_TAKE_PROFIT"
     EXPIRY = "EXPIRY"
+    FLATTEN = "FLATTEN"
+    """An operator's FLATTEN or EMERGENCY (core.kill_switch): not decided by `decide_exit`, which
+    names only the four above."""
 
 
 class WindowPhase(StrEnum):

@@ -16,7 +16,11 @@ them is UNKNOWN. First failing rule wins, in this order:
 7. `daily_drawdown`: the day's loss plus this order's cost at risk over the limit (default $20);
 8. `balance`: cost plus the fee at the limit price over the available collateral.
 
-Pure: the balance, the orders and the P&L are arguments.
+Before all of these, the executor's safety net (`kill_switch_gate`, asked at every entry with the
+kill switch as just read): PAUSE, FLATTEN and EMERGENCY refuse every new entry, whatever the flow
+approved (an intent already on the topic when an operator paused, or when LIVE started paused).
+
+Pure: the balance, the orders, the P&L and the kill switch are arguments.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.enums import KillSwitch
 from core.exits import DEFAULT_DAILY_DRAWDOWN_USD
 from core.fees import FeeSchedule, trade_fee
 from core.ids import ClientOrderId
 from core.intents import client_order_id_for
+from core.kill_switch import plan
 from core.models import OrderIntent
 from core.orders import OrderState
 from core.risk import MAX_ORDERS_PER_WINDOW_INSTRUMENT
@@ -42,6 +48,7 @@ __all__ = [
     "ExecutionLimits",
     "check_entry",
     "exit_client_order_id",
+    "kill_switch_gate",
     "order_metadata",
 ]
 
@@ -115,6 +122,14 @@ def check_entry(
     if cost + fee > context.available_usd:
         return Blocked("balance", f"${cost} + fee ${fee} > ${context.available_usd} available")
     return Allowed(cost, fee)
+
+
+def kill_switch_gate(level: KillSwitch) -> Blocked | None:
+    """None when `level` lets a new entry go out; else why not (what each level allows is
+    `core.kill_switch.plan`'s one definition)."""
+    if plan(level, (), ()).accept_entries:
+        return None
+    return Blocked("kill_switch", f"kill switch at {level.value}: no new entries")
 
 
 def _digest(*parts: str) -> str:

@@ -2,6 +2,9 @@
 
 ENTRY -> MONITORING -> {STOP_TRIGGERED | TP_TRIGGERED | EXPIRY} -> EXIT_PENDING -> CLOSED.
 
+An operator's FLATTEN (or EMERGENCY) is a forced stop: MONITORING -> STOP_TRIGGERED with exit reason
+FLATTEN, then the same exit as any trigger.
+
 Once EXIT_PENDING nothing may move the position anywhere but CLOSED: its exit trades, a hold to
 resolution and the resolution itself only change it in place. A position the book is too thin to
 exit is held to resolution, and that is recorded (`held_to_resolution`, `hold_reason`), never
@@ -53,6 +56,7 @@ class PositionTrigger(StrEnum):
     STOP_HIT = "STOP_HIT"
     TP_HIT = "TP_HIT"
     EXPIRED = "EXPIRED"
+    FLATTENED = "FLATTENED"
     EXIT_ORDERED = "EXIT_ORDERED"
     HOLD_TO_RESOLUTION = "HOLD_TO_RESOLUTION"
     EXIT_PARTIAL = "EXIT_PARTIAL"
@@ -73,6 +77,7 @@ NEXT: dict[tuple[PositionState, PositionTrigger], PositionState] = {
     (S.MONITORING, T.STOP_HIT): S.STOP_TRIGGERED,
     (S.MONITORING, T.TP_HIT): S.TP_TRIGGERED,
     (S.MONITORING, T.EXPIRED): S.EXPIRY,
+    (S.MONITORING, T.FLATTENED): S.STOP_TRIGGERED,
     **{(s, T.EXIT_ORDERED): S.EXIT_PENDING for s in _TRIGGERED},
     **{(s, T.HOLD_TO_RESOLUTION): S.EXIT_PENDING for s in _TRIGGERED},
     (S.EXIT_PENDING, T.HOLD_TO_RESOLUTION): S.EXIT_PENDING,
@@ -89,6 +94,7 @@ _REASON_TRIGGER = {
     ExitReason.TAKE_PROFIT: T.TP_HIT,
     ExitReason.TRAILING_TAKE_PROFIT: T.TP_HIT,
     ExitReason.EXPIRY: T.EXPIRED,
+    ExitReason.FLATTEN: T.FLATTENED,
 }
 
 

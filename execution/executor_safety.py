@@ -6,15 +6,20 @@
 - `reconcile()` once the orders a previous run left are settled and before any intent is taken:
   LIVE's rows against the venue; a mismatch opens the circuit breaker (execution.reconcile).
 - `gate()` before every entry: while the breaker is open (its latest `breaker_events` row, which an
-  operator's reset closes) the entry is refused with the cause; the order manager audits it.
+  operator's reset closes) the entry is refused with the cause; so is it while the kill switch is
+  at PAUSE, FLATTEN or EMERGENCY (the control read at that moment, `core.execution_guards.
+  kill_switch_gate`), in every mode. The order manager audits the refusal and the intent's offset is
+  committed: it is decided, not retried later.
 - `tick()` on every turn of the executor's loop: the lock beaten every `beat_s` (`LockLost` ends
   trading); every `assert_s` the runtime assertions run (execution.assertion_runner).
 - the venue heartbeat (LIVE's dead-man switch, execution.venue_heartbeat) is held while any order
   of ours may rest: turned on in `gate()` before an entry can be posted and at start when a previous
   run left orders unsettled, and set each tick from the orders' rows (off once nothing may rest).
-- the kill switch's FLATTEN and EMERGENCY carried out on the same cadence (LIVE: execution.kill_watch).
-- won positions redeemed on the same cadence (LIVE: execution.redemptions), so a payout is booked
-  and its position CLOSED once it is in the balance.
+- the kill switch's FLATTEN and EMERGENCY carried out on the same cadence, in every mode
+  (execution.kill_watch; the mode chose its cancels and bids).
+- won positions redeemed on the same cadence, in every mode (execution.redemptions: on chain in
+  LIVE, credited to the paper payout otherwise), so a payout is booked and its position CLOSED once
+  it is in the balance.
 - `stop()` gives the lock up on a clean stop and stops beating.
 Times come from `clock`; intervals from `monotonic`.
 """
@@ -28,13 +33,14 @@ from datetime import datetime
 import psycopg
 import structlog
 
-from core.execution_guards import Blocked
+from core.execution_guards import Blocked, kill_switch_gate
 from core.reconciliation import Reconciliation
 from execution.assertion_runner import AssertionRunner
 from execution.collateral_check import AllowanceReads, check_collateral_ready
 from execution.reconcile import Reconciler
 from execution.trader_lock import TraderLock
 from execution.venue_heartbeat import VenueHeartbeat
+from sinks.postgres.executor_records import read_kill_switch
 from sinks.postgres.safety import read_breaker
 
 __all__ = ["ExecutorSafety"]
@@ -103,12 +109,15 @@ class ExecutorSafety:
 
     def gate(self) -> Blocked | None:
         breaker = read_breaker(self._conn)
-        if not breaker.open:
-            if self.heartbeat is not None:
-                self.heartbeat.set_resting(True)  # the entry may rest once posted: beat first
-            return None
-        since = breaker.since.isoformat() if breaker.since else "?"
-        return Blocked("breaker_open", f"circuit breaker open since {since}: {breaker.cause}"[:1000])
+        if breaker.open:
+            since = breaker.since.isoformat() if breaker.since else "?"
+            return Blocked("breaker_open", f"circuit breaker open since {since}: {breaker.cause}"[:1000])
+        paused = kill_switch_gate(read_kill_switch(self._conn)[0])
+        if paused is not None:
+            return paused
+        if self.heartbeat is not None:
+            self.heartbeat.set_resting(True)  # the entry may rest once posted: beat first
+        return None
 
     def tick(self) -> None:
         now = self._monotonic()

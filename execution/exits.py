@@ -9,15 +9,20 @@ is recorded (`held_to_resolution`, `hold_reason`). The exit's fills close it; ev
 entry holds the trigger, the intended and actual price, the slippage and the fees.
 
 The position is rebuilt from its stored trades on each decision (`core.positions.apply`), so
-nothing is kept in memory between book updates; a trailing take-profit's peak is the current bid
-only (the peak is not stored yet).
+nothing is kept in memory between book updates; a trailing take-profit's peak is stored with the
+position whenever a bid raises it (`positions.peak_price`) and restored with it, so a restarted
+executor trails from the same peak.
+
+`flatten` is the kill switch's exit (FLATTEN, EMERGENCY): a MONITORING position exits now with
+reason FLATTEN through the same plan, order builder and fill source, whatever the bid, so the sell,
+its fills, the position and the audit entry are written like any exit's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.enums import ExitReason, OrderType, Outcome, PositionState, Side
@@ -42,7 +47,7 @@ from core.positions import (
 )
 from core.positions import apply as apply_position
 from execution.order_manager import OrderManager
-from sinks.postgres.execution import AuditEntry, ExecutionWrite, OrderRow, PositionRow
+from sinks.postgres.execution import AuditEntry, ExecutionStore, ExecutionWrite, OrderRow, PositionRow
 
 __all__ = ["ExitManager", "ExitResult"]
 
@@ -60,6 +65,10 @@ class ExitManager:
         self._m = manager
         self._config = config
 
+    @property
+    def store(self) -> ExecutionStore:
+        return self._m.store
+
     def _rebuild(self, position_id: str) -> Position:
         """The position as its stored trades and marks make it, through `core.positions.apply`."""
         position = Position(position_id)
@@ -70,6 +79,9 @@ class ExitManager:
         if position.size <= 0:
             return position
         position = apply_position(position, EntryDone())
+        peak = self._m.store.position_peak(position_id)
+        if peak is not None and position.state is PositionState.MONITORING:
+            position = apply_position(position, Mark(peak))
         marks = self._m.store.position_marks(position_id)
         if marks is None:
             return position
@@ -156,35 +168,87 @@ class ExitManager:
             token_id, PositionState.MONITORING
         ):
             position = self._rebuild(position_id)
+            peak = position.peak_price
             if best is not None:
                 position = apply_position(position, Mark(best))
             decision = decide_exit(position, best, now, window_end, self._config)
-            if decision is None:
-                continue
-            position = apply_position(position, Triggered(decision.reason))
-            tick, schedule = self._m.markets.market_info(token_id)
-            plan = exit_plan(position, live_bids, schedule, tick, now, window_end)
             row = PositionRow(position, window_id, token_id, strategy, opened, now)
+            if decision is None:
+                if position.peak_price != peak:  # a new peak: kept for the trailing take-profit
+                    self._m.store.write(ExecutionWrite(position=row))
+                continue
             audit: dict[str, object] = {
                 "trigger": decision.reason.value,
                 "mark": str(decision.mark) if decision.mark is not None else None,
                 "threshold": str(decision.threshold) if decision.threshold is not None else None,
                 "ts_ms": int(now.timestamp() * 1000),
             }
-            if not isinstance(plan, ExitOrder):
-                position = apply_position(position, HeldToResolution(plan.reason))
-                audit["held_to_resolution"] = plan.reason
-                self._m.store.write(
-                    ExecutionWrite(
-                        position=PositionRow(position, window_id, token_id, strategy, opened, now),
-                        audit=[AuditEntry(f"exit:{position_id}", "exit_held", position_id, audit, now)],
-                    )
-                )
-                results.append(ExitResult(position_id, decision.reason.value, position.state, True))
-                continue
-            position = self._send(position, row, plan, best, audit)
-            results.append(ExitResult(position_id, decision.reason.value, position.state, False))
+            position = self._exit_now(position, row, decision.reason, live_bids, audit, window_end)
+            held = position.held_to_resolution and position.exit_order_id is None
+            results.append(ExitResult(position_id, decision.reason.value, position.state, held))
         return results
+
+    def flatten(
+        self,
+        position_id: str,
+        token_id: str,
+        bids: Mapping[Decimal, Decimal],
+        now: datetime,
+        window_end: datetime | None,
+        trigger: str,
+    ) -> Position | None:
+        """Exit `position_id` now for the kill switch's `trigger` (FLATTEN, EMERGENCY), reason FLATTEN:
+        the position after (sold, partly sold, or held to resolution when the book cannot take it),
+        or None when it is not MONITORING (entering, or already exiting: nothing else may move it)."""
+        rows = self._m.store.open_positions(token_id, PositionState.MONITORING)
+        found = next((r for r in rows if r[0] == position_id), None)
+        if found is None:
+            return None
+        _pid, window_id, strategy, opened = found
+        position = self._rebuild(position_id)
+        if position.state is not PositionState.MONITORING:
+            return None
+        live_bids = {p: s for p, s in bids.items() if s > 0}
+        best = max(live_bids, default=None)
+        if best is not None:
+            position = apply_position(position, Mark(best))
+        row = PositionRow(position, window_id, token_id, strategy, opened, now)
+        audit: dict[str, object] = {
+            "trigger": trigger,
+            "mark": str(best) if best is not None else None,
+            "threshold": None,
+            "ts_ms": int(now.timestamp() * 1000),
+        }
+        # A window whose end is not known here is taken as still trading: the venue refuses if not.
+        end = window_end if window_end is not None else now + timedelta(days=1)
+        return self._exit_now(position, row, ExitReason.FLATTEN, live_bids, audit, end)
+
+    def _exit_now(
+        self,
+        position: Position,
+        row: PositionRow,
+        reason: ExitReason,
+        live_bids: Mapping[Decimal, Decimal],
+        audit: dict[str, object],
+        window_end: datetime,
+    ) -> Position:
+        """Trigger `position` for `reason` and send its exit, or hold it to resolution (recorded)."""
+        now, position_id = row.updated_at, position.position_id
+        position = apply_position(position, Triggered(reason))
+        tick, schedule = self._m.markets.market_info(row.token_id)
+        plan = exit_plan(position, live_bids, schedule, tick, now, window_end)
+        row = PositionRow(position, row.window_id, row.token_id, row.strategy, row.opened_at, now)
+        if isinstance(plan, ExitOrder):
+            return self._send(position, row, plan, max(live_bids, default=None), audit)
+        position = apply_position(position, HeldToResolution(plan.reason))
+        audit["held_to_resolution"] = plan.reason
+        self._m.store.write(
+            ExecutionWrite(
+                position=PositionRow(position, row.window_id, row.token_id, row.strategy, row.opened_at, now),
+                audit=[AuditEntry(f"exit:{position_id}", "exit_held", position_id, audit, now)],
+            )
+        )
+        return position
 
     def _send(
         self,

@@ -12,6 +12,15 @@
 - `BookFills` (DRY_RUN, PAPER, BACKTEST): `core.fills.simulate_fill` on a book: the one captured
   in the intent's decision context (DRY_RUN; BACKTEST, whose context is the replayed book at event
   time) or the venue's live book (PAPER).
+
+The kill switch and settlement act in every mode through the same code; the mode chooses here only
+what touches the venue: `VenueCancels` (LIVE: the venue cancels; EMERGENCY cancels every order of
+the account) or `RecordCancels` (the simulated modes: nothing rests anywhere but in our records,
+whose open orders the order manager's recovery then settles); the bids an exit is planned on
+(`venue_bids`: the venue's book now; BACKTEST: the replayed book the monitor keeps); and how a won
+position's payout arrives (`chain_redeem`: LIVE's on-chain redeem, the amount read from the
+venue's balance; `paper_redeem`: the shares, credited to the paper balance through the position's
+`payout_usd`, no on-chain call).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
+
+from py_clob_client_v2.exceptions import PolyApiException
 
 from connectors.polymarket.clob import PostFailed, Venue
 from core.enums import OrderType, Outcome, Side, TradeStatus
@@ -38,9 +49,22 @@ from core.models import OrderIntent
 from core.money import parse_decimal
 from core.orders import ConfirmTimeout, NoAnswer, NotAtVenue, OrderEvent, Posted, Refused, TradeFailed
 from execution.order_manager import BuiltOrder, Placed
+from execution.redeem import Redeemer
 from sinks.postgres.execution import StoredOrder
 
-__all__ = ["BookFills", "SignedOrders", "UnsignedOrders", "VenueFills", "context_book", "venue_book"]
+__all__ = [
+    "BookFills",
+    "RecordCancels",
+    "SignedOrders",
+    "UnsignedOrders",
+    "VenueCancels",
+    "VenueFills",
+    "chain_redeem",
+    "context_book",
+    "paper_redeem",
+    "venue_bids",
+    "venue_book",
+]
 
 _FINAL_TRADES = (TradeStatus.CONFIRMED, TradeStatus.FAILED)
 
@@ -224,3 +248,70 @@ class BookFills:
     def resume(self, stored: StoredOrder, schedule: FeeSchedule) -> Placed:
         """A simulated order left unsettled was never filled: nothing can fill it now."""
         return Placed([NotAtVenue()] if stored.state.unknown else [Refused("executor restarted")], [])
+
+
+class VenueCancels:
+    """LIVE: cancels at the venue through py-clob-client-v2; what it says it cancelled, and why not."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def cancel_all(self) -> tuple[list[str], dict[str, str]]:
+        return self._answer(self._client.cancel_all, ["*"])
+
+    def cancel_orders(self, venue_order_ids: list[str]) -> tuple[list[str], dict[str, str]]:
+        return self._answer(lambda: self._client.cancel_orders(venue_order_ids), venue_order_ids)
+
+    @staticmethod
+    def _answer(call: Callable[[], Any], ids: list[str]) -> tuple[list[str], dict[str, str]]:
+        try:
+            answer = call()
+        except PolyApiException as exc:
+            return [], {i: f"cancel failed ({exc.status_code}): {exc.error_msg}" for i in ids}
+        body = answer if isinstance(answer, dict) else {}
+        done = [str(i) for i in body.get("canceled") or []]
+        return done, {str(k): str(v) for k, v in (body.get("not_canceled") or {}).items()}
+
+
+class RecordCancels:
+    """The simulated modes: an order open in our records rests nowhere else; recovery settles it."""
+
+    def __init__(self, open_orders: Callable[[], list[str]]) -> None:
+        self._open_orders = open_orders
+
+    def cancel_all(self) -> tuple[list[str], dict[str, str]]:
+        return self._open_orders(), {}
+
+    def cancel_orders(self, venue_order_ids: list[str]) -> tuple[list[str], dict[str, str]]:
+        return list(venue_order_ids), {}
+
+
+BidsFor = Callable[[str], Mapping[Decimal, Decimal]]
+
+
+def venue_bids(venue: Venue) -> BidsFor:
+    """A token's bids at the venue now (`{price: size}`): what a kill-switch exit is planned on."""
+
+    def bids(token_id: str) -> Mapping[Decimal, Decimal]:
+        raw = venue.book(token_id)
+        return {parse_decimal(lv["price"]): parse_decimal(lv["size"]) for lv in raw.get("bids") or []}
+
+    return bids
+
+
+Redeem = Callable[[str, str, Decimal], Decimal]
+"""(condition id, winning token, our shares) -> the payout that arrived in the balance."""
+
+
+def chain_redeem(redeemer: Redeemer) -> Redeem:
+    """LIVE: the on-chain redeem; the payout as the venue's collateral balance shows it."""
+
+    def redeem(condition_id: str, token_id: str, _shares: Decimal) -> Decimal:
+        return redeemer.redeem(condition_id, token_id).paid
+
+    return redeem
+
+
+def paper_redeem(_condition_id: str, _token_id: str, shares: Decimal) -> Decimal:
+    """The simulated modes: a won share pays 1, at once (the paper balance counts payouts)."""
+    return shares

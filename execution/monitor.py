@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 import structlog
 from confluent_kafka import Consumer
@@ -50,6 +51,14 @@ class BookMonitor:
         self._tokens: set[str] = set()
         self._read_at = float("-inf")
         self.exits: list[ExitResult] = []
+
+    def bids(self, token_id: str) -> dict[Decimal, Decimal]:
+        """The token's bids as the feed's book has them now (empty until a snapshot arrived)."""
+        book = self._books.get(token_id)
+        return dict(book.levels(BookSide.BID)) if book is not None and book.synced else {}
+
+    def window_end(self, token_id: str) -> datetime | None:
+        return self._ends.get(token_id)
 
     def poll_once(self, timeout_s: float = 0.0) -> None:
         if self._monotonic() - self._read_at >= self._refresh_s:

@@ -1,6 +1,8 @@
-"""Won positions redeemed after resolution (LIVE): the on-chain redeem (execution.redeem), then the
-position CLOSED with its payout (execution.exits) and the reconciliation's collateral mark moved by
-what arrived, once the payout is in the balance.
+"""Won positions redeemed after resolution, in every mode: the payout through the mode's `redeem`
+(LIVE: the on-chain redeem, execution.redeem, the amount read from the venue's balance; the
+simulated modes: the shares, no on-chain call: `execution.fill_sources`), then the position CLOSED
+with its payout (execution.exits; the paper balance counts it) and, in LIVE, the reconciliation's
+collateral mark moved by what arrived, once the payout is in the balance.
 
 `RedemptionSweep.run()` is called on the executor's tick. Positions are taken by market and token:
 one redeem pays every share of the account on that token, so the positions close together when the
@@ -21,8 +23,9 @@ import structlog
 
 from core.enums import TradingMode
 from execution.exits import ExitManager
+from execution.fill_sources import Redeem
 from execution.reconcile import add_to_collateral_mark
-from execution.redeem import Redeemer, RedeemFailed
+from execution.redeem import RedeemFailed
 from sinks.postgres.executor_records import WonPosition, won_unredeemed
 
 __all__ = ["RedemptionSweep"]
@@ -36,27 +39,32 @@ class RedemptionSweep:
         conn: psycopg.Connection,
         mode: TradingMode,
         exits: ExitManager,
-        redeemer: Redeemer,
+        redeem: Redeem,
         clock: Callable[[], datetime],
+        *,
+        mark_collateral: bool = True,
+        run_id: str | None = None,
     ) -> None:
-        self._conn, self._mode, self._exits, self._redeemer, self._clock = conn, mode, exits, redeemer, clock
+        self._conn, self._mode, self._exits, self._redeem, self._clock = conn, mode, exits, redeem, clock
+        self._mark_collateral = mark_collateral
+        self._run_id = run_id
         self.closed = 0
 
     def run(self) -> int:
         """Redeem what is due; returns how many positions closed."""
         due: dict[tuple[str, str], list[WonPosition]] = defaultdict(list)
-        for won in won_unredeemed(self._conn, self._mode):
+        for won in won_unredeemed(self._conn, self._mode, self._run_id):
             due[(won.condition_id, won.token_id)].append(won)
         closed = 0
         for (condition_id, token_id), positions in due.items():
+            shares = sum((p.size for p in positions), Decimal(0))
             try:
-                receipt = self._redeemer.redeem(condition_id, token_id)
+                paid = self._redeem(condition_id, token_id, shares)
             except RedeemFailed as exc:
                 log.info("execute.redeem_later", condition_id=condition_id, reason=str(exc)[:200])
                 continue
-            shares = sum((p.size for p in positions), Decimal(0))
             now = self._clock()
-            if receipt.paid == shares:
+            if paid == shares:
                 for p in positions:
                     self._exits.on_redeemed(
                         p.position_id, p.window_id, p.token_id, p.strategy, p.opened_at, now
@@ -66,10 +74,10 @@ class RedemptionSweep:
                 log.error(
                     "execute.redeem_mismatch",
                     condition_id=condition_id,
-                    paid=str(receipt.paid),
+                    paid=str(paid),
                     shares=str(shares),
                 )
-            if receipt.paid > 0:  # after the positions: a crash between leaves a mismatch to look at
-                add_to_collateral_mark(self._conn, self._mode, receipt.paid, now)
+            if paid > 0 and self._mark_collateral:  # after the positions: a crash between leaves a mismatch
+                add_to_collateral_mark(self._conn, self._mode, paid, now)
         self.closed += closed
         return closed

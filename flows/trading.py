@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import bytewax.operators as op
+import structlog
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
@@ -33,9 +34,12 @@ from core.risk import RiskLimits
 from core.routing import RouteResult, RouterInput, WindowInput, WindowRouter, route_keys
 from core.serde import DecodeError, decode_compact
 from core.strategies import build_strategy
-from core.window_engine import Desk, Output, step
+from core.window_engine import Desk, step
+from core.window_fault import FaultedWindow, after_fault, fault_report
 from core.window_state import CandleOpen, WindowState
 from flows.window_checks import WindowCheckSinks, add_window_checks
+
+_log = structlog.get_logger(__name__)
 
 __all__ = [
     "CONTROLS_TABLE",
@@ -155,6 +159,25 @@ def _fan_out(item: tuple[str, tuple[RawRecord, RouteResult]]) -> Iterable[tuple[
     return [(str(window_id), routed) for window_id, routed in item[1][1].routed]
 
 
+WindowSlot = WindowState | FaultedWindow
+
+
+def window_step(
+    state: WindowSlot | None, item: WindowInput, desk: Desk
+) -> tuple[WindowSlot | None, list[Any]]:
+    """`core.window_engine.step`, isolated per window: a step that raises faults that window only
+    (core.window_fault) instead of stopping the flow for every window."""
+    if isinstance(state, FaultedWindow):
+        return after_fault(state, item), []
+    try:
+        return step(state, item, desk)
+    except Exception as exc:
+        window_id = state.window_id if state is not None else str(getattr(item, "window_id", "?"))
+        fault, entry = fault_report(window_id, item, exc)
+        _log.error("trading.window_faulted", window_id=window_id, reason=fault.reason)
+        return fault, [entry]
+
+
 def make_desk(settings: TradingFlowSettings) -> Desk:
     strategies = tuple(build_strategy(name, params) for name, params in settings.strategies.items())
     limits = RiskLimits(
@@ -182,12 +205,13 @@ def build_flow(source: Source[RawRecord], sinks: TradingSinks, settings: Trading
     by_window = op.key_on("by_window", items, lambda pair: pair[0])
     values = op.map_value("window_input", by_window, lambda pair: pair[1])
 
-    def window_step(state: WindowState | None, item: WindowInput) -> tuple[WindowState | None, list[Output]]:
-        return step(state, item, desk)
+    def isolated_step(state: WindowSlot | None, item: WindowInput) -> tuple[WindowSlot | None, list[Any]]:
+        return window_step(state, item, desk)
 
-    outputs = op.stateful_map("window", values, window_step)
+    outputs: Any = op.stateful_map("window", values, isolated_step)  # type: ignore[misc]  # S is a union
     add_window_checks(good, values, sinks.checks)
     flat = op.flat_map("outputs", outputs, lambda kv: kv[1])
+    faults = op.filter_map("window_faults", flat, lambda o: o if isinstance(o, Quarantined) else None)
     signals = op.filter_map("signals", flat, lambda o: o if isinstance(o, Signal) else None)
     intents = op.filter_map("intents", flat, lambda o: o if isinstance(o, OrderIntent) else None)
     rejections = op.filter_map("rejections", flat, lambda o: o if isinstance(o, IntentRejected) else None)
@@ -195,5 +219,5 @@ def build_flow(source: Source[RawRecord], sinks: TradingSinks, settings: Trading
     op.output("trade_signals", signals, sinks.signals)
     op.output("trade_intents", intents, sinks.intents)
     op.output("trade_rejections", rejections, sinks.rejections)
-    op.output("ops_quarantine", op.merge("quarantined", bad, problems), sinks.quarantine)
+    op.output("ops_quarantine", op.merge("quarantined", bad, problems, faults), sinks.quarantine)
     return flow

@@ -17,6 +17,7 @@ from polywindow.cli_common import fail
 from polywindow.cli_common import reach as _reach
 from polywindow.cli_common import settings_of as _settings
 from polywindow.cli_common import url_of as _url
+from polywindow.compare_cli import compare_cmd
 from polywindow.dashboard_cli import serve_dashboard
 from polywindow.flow_cli import flow, replay_cmd, utc_arg
 from polywindow.logs import configure as configure_logging
@@ -30,6 +31,8 @@ from polywindow.settings import (
     check_every_process,
     load,
 )
+from polywindow.strategy_cli import strategy_app
+from polywindow.sweep_cli import sweep
 from polywindow.watch_cli import watch
 from sinks.postgres.migrate import MigrationError, migrate
 
@@ -53,6 +56,9 @@ app.command("flow")(flow)
 app.command("replay")(replay_cmd)
 app.add_typer(campaign_app, name="campaign")
 app.command("checklist")(checklist_cmd)
+app.add_typer(strategy_app, name="strategy")
+app.command("sweep")(sweep)
+app.command("compare")(compare_cmd)
 
 
 @app.callback()
@@ -458,16 +464,13 @@ def execute(
     from execution.consumer import IntentConsumer
     from execution.executor_safety import ExecutorSafety
     from execution.exits import ExitManager
-    from execution.kill_switch import KillSwitchRunner
-    from execution.kill_watch import KillWatch
     from execution.monitor import BookMonitor
     from execution.reconcile import Reconciler
-    from execution.redeem import ChainRpc, Redeemer
-    from execution.redemptions import RedemptionSweep
     from execution.tick_snapshot import ExecutorSnapshot
     from execution.trader_lock import LockLost, LockRefused, TraderLock
     from execution.venue_heartbeat import VenueHeartbeat
     from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
+    from polywindow.kill_wiring import build_kill_watch, build_redemptions
     from polywindow.settings import ExecuteSettings
     from sinks.postgres.executor_records import orders_may_rest
 
@@ -555,16 +558,6 @@ def execute(
         fail(str(exc))
     safety.reconcile()  # after the orders left unsettled are settled, before any intent is taken
     exits = ExitManager(manager)
-    if client is not None and settings.private_key is not None:
-        rpc = ChainRpc(settings.rpc_url or f"{settings.clob_url.rstrip('/')}/rpc")
-        sweep = RedemptionSweep(
-            conn, chosen, exits, Redeemer(rpc, settings.private_key, client), lambda: datetime.now(UTC)
-        )
-        safety.redeem = sweep.run
-    kill = None
-    if client is not None:
-        kill = KillWatch(conn, chosen, KillSwitchRunner(client, conn, "execute"), lambda: datetime.now(UTC))
-        safety.kill = kill.run
     pool = None
     if chosen is not TradingMode.BACKTEST:  # replayed time: the assertions watch live trading
         pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
@@ -609,6 +602,29 @@ def execute(
 
     watched = [monitor_consumer("md.windows", "earliest"), monitor_consumer("md.book", "latest")]
     monitor = BookMonitor(watched, exits, manager.store.monitoring_tokens)
+    backtest_run = run_id if chosen is TradingMode.BACKTEST else None
+    sweep = build_redemptions(
+        conn,
+        chosen,
+        exits,
+        lambda: datetime.now(UTC),
+        venue=venue,
+        private_key=settings.private_key,
+        rpc_url=settings.rpc_url or f"{settings.clob_url.rstrip('/')}/rpc",
+        run_id=backtest_run,
+    )
+    safety.redeem = None if sweep is None else sweep.run
+    kill = build_kill_watch(
+        conn,
+        manager,
+        exits,
+        lambda: datetime.now(UTC),
+        venue=venue,
+        book_bids=monitor.bids,
+        window_end=monitor.window_end,
+        run_id=backtest_run,
+    )
+    safety.kill = kill.run
     typer.echo(
         f"execute: {chosen.value}, trade.intents (group {settings.group_id}), exits on md.book (Ctrl-C stops)"
     )
@@ -621,7 +637,7 @@ def execute(
             except LockLost as exc:
                 lost = exc
                 break
-            if kill is None or kill.accepting_intents:  # EMERGENCY: no more intents
+            if kill.accepting_intents:  # EMERGENCY: no more intents
                 runner.poll_once(0.02)
             monitor.poll_once()
     finally:

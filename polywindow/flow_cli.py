@@ -56,8 +56,10 @@ def flow(
     """The trading flow: md.* topics, ctl.controls and the runtime_controls table in; trade.signals,
     trade.intents, trade.rejections and ops.quarantine out; until Ctrl-C or SIGTERM."""
     from connectors.clock import ClockUnavailable
+    from core.enums import TradingMode
     from polywindow.flow_wiring import build_clock, run_live_flow, run_plan, start_peers, stop_peers
     from polywindow.settings import FlowSettings
+    from polywindow.strategy_cli import require_live_ready
 
     settings = settings_of(FlowSettings)
     endpoints = reach(settings)
@@ -66,6 +68,8 @@ def flow(
         clock = build_clock(settings)
     except (MigrationError, ClockUnavailable) as exc:
         fail(str(exc))
+    if settings.mode is TradingMode.LIVE:  # every strategy registered, with an expectation (issue 14)
+        require_live_ready(endpoints.database_url, settings.strategies)
     count = workers or settings.workers
     cluster, index = _cluster(processes, addresses, process_id)
     plan = run_plan(count, cluster, index)

@@ -25,9 +25,10 @@ def _now() -> datetime:
 def watch() -> None:
     """Read PostgreSQL every POLYWINDOW_WATCH_INTERVAL_S and raise on ops.alerts: drawdown past
     POLYWINDOW_ALERT_DRAWDOWN_USD, UNKNOWN orders, feed gaps, the health check failing, database
-    connections above 80%, statement timeouts and the daily summary; until Ctrl-C or SIGTERM."""
+    connections above 80%, statement timeouts and the daily summary; registered strategies whose
+    kill criterion is met are paused (one `strategy.killed` alert each); until Ctrl-C or SIGTERM."""
     from connectors.kafka import EventProducer
-    from core.models import Alert
+    from core.models import Alert, ControlChange
     from polywindow.cli_common import fail
     from polywindow.cli_common import reach as _reach
     from polywindow.cli_common import settings_of as _settings
@@ -61,7 +62,12 @@ def watch() -> None:
     limits = WatchLimits(
         drawdown_usd=settings.alert_drawdown_usd, max_connections=settings.db_max_connections
     )
-    watcher = OpsWatcher(pool, publish, limits, _now)
+
+    def publish_control(change: ControlChange) -> None:
+        producer.produce("ctl.controls", change)
+        producer.flush(5)
+
+    watcher = OpsWatcher(pool, publish, limits, _now, publish_control)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -6,6 +6,8 @@ this is the reading and the loop.
 Each check raises: a drawdown past the threshold today, each UNKNOWN order, each open feed gap,
 the health check failing (core.health over GET /health's inputs, the database's connection use
 standing in for the API's pool), connection use above 80%, and once a UTC day is over, its summary.
+With `publish_control`, each registered strategy's kill criterion too (sinks.strategy_kill: the
+strategy is paused through `allowed_strategies` and one `strategy.killed` alert raised).
 An alert found again by the next check is not raised again (core.ops_watch.Novelty); a restarted
 watcher raises what it finds once more and the sink's delivery log keeps it from being sent twice.
 `health.failing` and `db.pool_high` episodes still open in the alerts table (no recovery alert
@@ -26,7 +28,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from core.daily_summary import daily_summary, summary_day
 from core.health import FeedAge, HealthLimits, PoolUse, evaluate
-from core.models import Alert
+from core.models import Alert, ControlChange
 from core.ops_watch import (
     RECOVERED,
     Episodes,
@@ -48,6 +50,7 @@ from sinks.postgres.watch_reads import (
     open_gaps,
     unknown_orders,
 )
+from sinks.strategy_kill import check_kills
 
 __all__ = ["OpsWatcher", "WatchLimits"]
 
@@ -68,8 +71,10 @@ class OpsWatcher:
         publish: Callable[[Alert], None],
         limits: WatchLimits,
         now: Callable[[], datetime],
+        publish_control: Callable[[ControlChange], None] | None = None,
     ) -> None:
         self._pool, self._publish, self._limits, self._now = pool, publish, limits, now
+        self._publish_control = publish_control  # set: registered strategies' kill criteria are checked
         self._episodes = Episodes()
         self._novelty = Novelty()
         self._summarized: date | None = None
@@ -94,6 +99,7 @@ class OpsWatcher:
             problems = self._health(conn, now, use)
             due = summary_day(now)
             summary = None if due == self._summarized else daily_summary(due, day_rows(conn, due))
+            killed = check_kills(conn, self._publish_control, now) if self._publish_control else []
         ended: list[Alert] = []
         unhealthy_since = self._episode("health.failing", bool(problems), now, ended)
         if unhealthy_since is not None:
@@ -102,7 +108,7 @@ class OpsWatcher:
         crowded_since = self._episode("db.pool_high", crowded, now, ended)
         if crowded_since is not None:
             found.append(pool_alert(use, crowded_since))
-        raised = self._novelty.new(found) + ended
+        raised = self._novelty.new(found) + ended + killed  # a kill is raised once (strategy_kills)
         if summary is not None:
             raised.append(summary)
         for alert in raised:

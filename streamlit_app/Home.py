@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from streamlit_app.health_panel import render_health
-from streamlit_app.screens import campaigns, command_center, instrument, risk, trades
+from streamlit_app.screens import campaigns, command_center, instrument, review, risk, trades
 from streamlit_app.session import api, config, reader
 
 st.set_page_config(page_title="polywindow", page_icon="📈", layout="wide")
@@ -24,6 +24,7 @@ page = st.navigation(
         st.Page(risk.render, title="Risk", url_path="risk"),
         st.Page(trades.render, title="Trade history", url_path="trades"),
         st.Page(campaigns.render, title="Campaigns", url_path="campaigns"),
+        st.Page(review.render, title="Strategy review", url_path="review"),
     ],
     position="top",
 )

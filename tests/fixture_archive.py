@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.fixture_files import fixtures_dir
-from core.enums import WindowPhase
+from core.enums import Outcome, WindowPhase
 from core.ids import ConditionId, TokenId, WindowId
 from core.models import BookSnapshot, Event, Level, WindowEvent
 from core.serde import encode
@@ -50,7 +50,18 @@ def _tick(prices: list[float]) -> Decimal:
     return _CENT if all(round(p * 1000) % 10 == 0 for p in prices) else _MILL
 
 
-def _window(market: dict[str, object], phase: WindowPhase, at: datetime) -> WindowEvent:
+def _winner(market: dict[str, object]) -> Outcome | None:
+    """The recorded payout's winner (None when the fixture row pays neither side in full)."""
+    if market.get("payout_up") == 1.0:
+        return Outcome.UP
+    if market.get("payout_down") == 1.0:
+        return Outcome.DOWN
+    return None
+
+
+def _window(
+    market: dict[str, object], phase: WindowPhase, at: datetime, outcome: Outcome | None = None
+) -> WindowEvent:
     market_id = str(market["market_id"])
     start, end = int(market["start_ts"]), int(market["end_ts"])  # type: ignore[call-overload]
     return WindowEvent(
@@ -66,6 +77,7 @@ def _window(market: dict[str, object], phase: WindowPhase, at: datetime) -> Wind
         start_ts=_ms(start),
         end_ts=_ms(end),
         settlement_rule=None,
+        venue_outcome=outcome,
     )
 
 
@@ -76,8 +88,9 @@ def _row(topic: str, offset: int, event: Event, recv: datetime) -> ArchiveRow:
     )
 
 
-def write_fixture_archive(archive_dir: Path, start: datetime, end: datetime) -> int:
-    """The fixture's windows starting in [start, end) and their books, archived; returns book rows."""
+def write_fixture_archive(archive_dir: Path, start: datetime, end: datetime, outcomes: bool = False) -> int:
+    """The fixture's windows starting in [start, end) and their books, archived; returns book rows.
+    With `outcomes` the RESOLVED events carry the venue's outcome from the recorded payouts."""
     markets = [
         m for m in pq.read_table(FIXTURE / "markets.parquet").to_pylist() if start <= _ms(m["start_ts"]) < end
     ]
@@ -89,7 +102,14 @@ def write_fixture_archive(archive_dir: Path, start: datetime, end: datetime) -> 
         first = _ms(int(m["start_ts"])) - timedelta(minutes=20)
         last = _ms(int(m["end_ts"])) + timedelta(seconds=120)
         windows.append(_row("md.windows", len(windows), _window(m, WindowPhase.OPEN, first), first))
-        windows.append(_row("md.windows", len(windows), _window(m, WindowPhase.RESOLVED, last), last))
+        windows.append(
+            _row(
+                "md.windows",
+                len(windows),
+                _window(m, WindowPhase.RESOLVED, last, _winner(m) if outcomes else None),
+                last,
+            )
+        )
     rows: list[ArchiveRow] = []
     for b in books.to_pylist():
         at = _ms(b["ts"])

@@ -90,14 +90,16 @@ class StoredOrder:
 _POSITION = """
 INSERT INTO positions (position_id, mode, run_id, window_id, token_id, strategy, state, size,
     avg_entry_price, cost_usd, realized_pnl_usd, fees_usd, slippage_usd, exit_reason,
-    held_to_resolution, hold_reason, opened_at, closed_at, updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    held_to_resolution, hold_reason, opened_at, closed_at, updated_at, peak_price, payout_usd)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (position_id, mode, run_key) DO UPDATE SET
     state = EXCLUDED.state, size = EXCLUDED.size, avg_entry_price = EXCLUDED.avg_entry_price,
     cost_usd = EXCLUDED.cost_usd, realized_pnl_usd = EXCLUDED.realized_pnl_usd,
     fees_usd = EXCLUDED.fees_usd, slippage_usd = EXCLUDED.slippage_usd,
     exit_reason = EXCLUDED.exit_reason, held_to_resolution = EXCLUDED.held_to_resolution,
-    hold_reason = EXCLUDED.hold_reason, closed_at = EXCLUDED.closed_at, updated_at = EXCLUDED.updated_at
+    hold_reason = EXCLUDED.hold_reason, closed_at = EXCLUDED.closed_at, updated_at = EXCLUDED.updated_at,
+    peak_price = greatest(positions.peak_price, EXCLUDED.peak_price),
+    payout_usd = greatest(positions.payout_usd, EXCLUDED.payout_usd)
 """
 
 _ORDER = """
@@ -196,6 +198,8 @@ class ExecutionStore:
                 row.opened_at,
                 closed,
                 row.updated_at,
+                p.peak_price,
+                p.payout,
             ),
         )
 
@@ -279,13 +283,15 @@ class ExecutionStore:
         return Position(position_id, state=PositionState(row[0])), row[1]
 
     def cash_delta(self) -> Decimal:
-        """Collateral our fills moved in this mode and run (the paper balance's change): a BUY pays
-        price x size and its fee, a SELL receives price x size less its fee; failed trades count nothing."""
+        """Collateral our fills and settlements moved in this mode and run (the paper balance's
+        change): a BUY pays price x size and its fee, a SELL receives price x size less its fee,
+        failed trades count nothing; a won position's redeemed payout comes back."""
         row = self.conn.execute(
             "SELECT coalesce(sum(CASE side WHEN 'BUY' THEN -(price * size + fee_usd)"
-            " ELSE price * size - fee_usd END), 0) FROM fills WHERE mode = %s AND run_key = %s"
+            " ELSE price * size - fee_usd END), 0) + (SELECT coalesce(sum(payout_usd), 0) FROM positions"
+            " WHERE mode = %s AND run_key = %s) FROM fills WHERE mode = %s AND run_key = %s"
             " AND status <> 'FAILED'",
-            (self.mode.value, self._run_key),
+            (self.mode.value, self._run_key, self.mode.value, self._run_key),
         ).fetchone()
         return Decimal(row[0]) if row else Decimal(0)
 
@@ -316,6 +322,14 @@ class ExecutionStore:
             (self.mode.value, self._run_key),
         ).fetchall()
         return {r[0] for r in rows}
+
+    def position_peak(self, position_id: str) -> Decimal | None:
+        """The highest bid a position has been marked at since entry (a trailing take-profit's peak)."""
+        row = self.conn.execute(
+            "SELECT peak_price FROM positions WHERE position_id = %s AND mode = %s AND run_key = %s",
+            (position_id, self.mode.value, self._run_key),
+        ).fetchone()
+        return Decimal(row[0]) if row and row[0] is not None else None
 
     def position_marks(self, position_id: str) -> tuple[str, str | None, bool, str, str | None] | None:
         """(state, exit reason, held to resolution, hold reason, exit order id) of a stored position."""

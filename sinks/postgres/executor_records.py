@@ -17,9 +17,13 @@ from core.tick_snapshot import ExecutorRecords, OrderRecord, PositionRecord
 
 __all__ = [
     "WonPosition",
+    "kill_switch_sets_since",
+    "kill_switch_targets",
+    "last_audit_id",
     "orders_may_rest",
     "read_allowed_instruments",
     "read_executor_records",
+    "read_kill_switch",
     "won_unredeemed",
 ]
 
@@ -64,16 +68,23 @@ _WON = (
     " FROM positions p JOIN windows w ON w.window_id = p.window_id"
     " JOIN audit_log a ON a.action = 'resolved' AND a.subject = p.position_id"
     " AND a.event_key = p.mode || ':' || p.run_key || ':resolved:' || p.position_id"
-    " WHERE p.mode = %(mode)s AND p.run_key = '' AND p.state <> 'CLOSED' AND (a.detail ->> 'won')::boolean"
+    " WHERE p.mode = %(mode)s AND p.run_key = %(run)s AND p.state <> 'CLOSED' AND (a.detail ->> 'won')::boolean"
     " ORDER BY p.position_id"
 )
 _SWITCH = "SELECT value #>> '{}', updated_at FROM runtime_controls WHERE name = 'kill_switch'"
+_LAST_AUDIT = "SELECT coalesce(max(id), 0) FROM audit_log"
+# Every audited setting of the kill switch after `since` (the API's `control.set`, safety's
+# `kill_switch.set`): the newest audit id, and the last FLATTEN or EMERGENCY among them.
+_SWITCH_SETS = (
+    "SELECT id, coalesce(detail ->> 'to', detail ->> 'level') FROM audit_log WHERE id > %(since)s"
+    " AND subject = 'kill_switch' AND action IN ('control.set', 'kill_switch.set') ORDER BY id"
+)
 _HELD = (
     "SELECT position_id, token_id, size, state FROM positions"
-    " WHERE mode = %(mode)s AND run_key = '' AND state <> 'CLOSED' AND size > 0 ORDER BY position_id"
+    " WHERE mode = %(mode)s AND run_key = %(run)s AND state <> 'CLOSED' AND size > 0 ORDER BY position_id"
 )
 _RESTING = (
-    "SELECT venue_order_id, token_id, side FROM orders WHERE mode = %(mode)s AND run_key = ''"
+    "SELECT venue_order_id, token_id, side FROM orders WHERE mode = %(mode)s AND run_key = %(run)s"
     " AND status IN ('SUBMITTED', 'UNKNOWN', 'LIVE', 'PARTIALLY_FILLED') AND NOT done ORDER BY venue_order_id"
 )
 _ALLOWED = "SELECT value FROM runtime_controls WHERE name = 'allowed_instruments'"
@@ -128,11 +139,13 @@ class WonPosition:
     condition_id: str
 
 
-def won_unredeemed(conn: psycopg.Connection, mode: TradingMode) -> list[WonPosition]:
+def won_unredeemed(
+    conn: psycopg.Connection, mode: TradingMode, run_id: str | None = None
+) -> list[WonPosition]:
     """Positions resolved as won whose payout is not redeemed yet (not CLOSED)."""
     return [
         WonPosition(str(p), str(w), str(t), str(s), opened, Decimal(z), str(c))
-        for p, w, t, s, opened, z, c in conn.execute(_WON, {"mode": mode.value})
+        for p, w, t, s, opened, z, c in conn.execute(_WON, {"mode": mode.value, "run": run_id or ""})
     ]
 
 
@@ -142,11 +155,27 @@ def read_kill_switch(conn: psycopg.Connection) -> tuple[KillSwitch, datetime | N
     return (KillSwitch.RUN, None) if row is None else (KillSwitch(str(row[0])), row[1])
 
 
+def last_audit_id(conn: psycopg.Connection) -> int:
+    row = conn.execute(_LAST_AUDIT).fetchone()
+    return int(row[0]) if row else 0
+
+
+def kill_switch_sets_since(conn: psycopg.Connection, since: int) -> tuple[int, KillSwitch | None]:
+    """(the newest audit id seen, the last FLATTEN or EMERGENCY set after `since`, if any): a setting
+    another executor already carried out and set back to PAUSE is still seen here."""
+    newest, acted = since, None
+    for audit_id, value in conn.execute(_SWITCH_SETS, {"since": since}):
+        newest = max(newest, int(audit_id))
+        if value in (KillSwitch.FLATTEN.value, KillSwitch.EMERGENCY.value):
+            acted = KillSwitch(value)
+    return newest, acted
+
+
 def kill_switch_targets(
-    conn: psycopg.Connection, mode: TradingMode
+    conn: psycopg.Connection, mode: TradingMode, run_id: str | None = None
 ) -> tuple[list[HeldPosition], list[OurOrder]]:
     """The positions a flatten exits and our orders the venue may still hold."""
-    args = {"mode": mode.value}
+    args = {"mode": mode.value, "run": run_id or ""}
     held = [
         HeldPosition(str(p), str(t), Decimal(z), PositionState(s)) for p, t, z, s in conn.execute(_HELD, args)
     ]

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg
@@ -17,7 +19,9 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from connectors.kafka import EventProducer
+from core.enums import KillSwitch
 from infra import stack
+from sinks.postgres.safety import set_kill_switch
 from tests.integration.cli import POLYWINDOW, REPO
 from tests.integration.execute_harness import (
     allow_instruments,
@@ -83,17 +87,49 @@ def _executor(sim: RunningSim, database_url: str, bootstrap: str, group: str) ->
     )
 
 
+def paused_out(conn: psycopg.Connection, coids: Sequence[str]) -> set[str]:
+    """The intents the executor refused at the kill switch (a restart starts paused)."""
+    found = rows(
+        conn,
+        "SELECT subject FROM audit_log WHERE action = 'entry_blocked' AND subject = ANY(%s)"
+        " AND detail->>'execution_check' LIKE '%%kill_switch%%'",
+        coids,
+    )
+    return {str(r[0]) for r in found}
+
+
+def resume_after_live_start(database_url: str, since: datetime) -> None:
+    """Wait for the LIVE executor started at `since` to pause (it always starts paused), then RESUME
+    as an operator would."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        wait_until(
+            lambda: bool(
+                rows(
+                    conn,
+                    "SELECT 1 FROM runtime_controls WHERE name = 'kill_switch' AND value #>> '{}' = 'PAUSE'"
+                    " AND updated_by = 'execute:LIVE start' AND updated_at >= %s",
+                    since,
+                )
+            ),
+            60,
+            "the LIVE executor starting paused",
+        )
+        set_kill_switch(conn, KillSwitch.RUN, "operator", datetime.now(UTC))
+
+
 def run_once(sim: RunningSim, database_url: str, bootstrap: str, rng: random.Random, tag: str) -> None:
     """Intents in, one SIGKILL at a random moment, a restart, then the rows against the venue."""
     group = f"execute-{uuid.uuid4().hex[:8]}"
-    intents = [
-        intent_for(sim, i, price="0.50", size="2", window_id=f"btc-updown-5m-{tag}-{i}")
-        for i in range(INTENTS)
-    ]
     skip_backlog(bootstrap, group)  # not the intents other tests left on the shared topic
     before = {o.id for o in sim_orders_of(sim, HARDHAT_ADDRESS)}
+    started = datetime.now(UTC)
     first = _executor(sim, database_url, bootstrap, group)
     try:
+        resume_after_live_start(database_url, started)
+        intents = [  # decided now: their age counts from here (the executor refuses stale intents)
+            intent_for(sim, i, price="0.50", size="2", window_id=f"btc-updown-5m-{tag}-{i}")
+            for i in range(INTENTS)
+        ]
         producer = EventProducer(bootstrap)
         for intent in intents:
             producer.produce("trade.intents", intent)
@@ -102,8 +138,12 @@ def run_once(sim: RunningSim, database_url: str, bootstrap: str, rng: random.Ran
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+    restarted = datetime.now(UTC)
     second = _executor(sim, database_url, bootstrap, group)
     try:
+        # The restart starts paused too: an intent it takes before the operator's RESUME is refused,
+        # audited and committed (decided, never an order later); every intent is an order or that.
+        resume_after_live_start(database_url, restarted)
         with psycopg.connect(database_url, autocommit=True) as conn:
             coids = [i.client_order_id for i in intents]
 
@@ -113,7 +153,7 @@ def run_once(sim: RunningSim, database_url: str, bootstrap: str, rng: random.Ran
                     "SELECT count(*) FROM orders WHERE client_order_id = ANY(%s) AND status IN ('FILLED', 'REJECTED')",
                     coids,
                 )
-                return bool(found[0][0] == INTENTS)
+                return bool(found[0][0] + len(paused_out(conn, coids)) == INTENTS)
 
             def tripped() -> bool:
                 return bool(rows(conn, "SELECT 1 FROM breaker_events"))
@@ -126,12 +166,14 @@ def run_once(sim: RunningSim, database_url: str, bootstrap: str, rng: random.Ran
                 "SELECT client_order_id, venue_order_id, status FROM orders WHERE client_order_id = ANY(%s)",
                 coids,
             )
+            refused = paused_out(conn, coids)
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)
     ours = {o.id: o for o in sim_orders_of(sim, HARDHAT_ADDRESS) if o.id not in before}
     placed = {vid for _c, vid, status in stored if status == "FILLED"}
-    assert len(stored) == INTENTS, "an intent lost"
+    assert len(stored) + len(refused) == INTENTS, "an intent lost"
+    assert not {c for c, _v, _s in stored} & refused, "a refused intent has no order"
     assert placed == set(ours), "the venue's orders of this run and the FILLED rows differ"
     assert all(o.size_matched == D(2) for o in ours.values())
 
@@ -150,9 +192,11 @@ def test_sigkill_at_random_points_places_no_duplicate_and_loses_no_order(
     for run in range(2):
         run_once(sim, fresh_database, endpoints.kafka_bootstrap, rng, f"k{run}{uuid.uuid4().hex[:6]}")
     with psycopg.connect(fresh_database, autocommit=True) as conn:
-        kill_switch = rows(
-            conn, "SELECT value #>> '{}', updated_by FROM runtime_controls WHERE name = 'kill_switch'"
+        paused = rows(
+            conn,
+            "SELECT count(*) FROM audit_log WHERE action = 'kill_switch' AND subject = 'PAUSE'"
+            " AND actor = 'execute:LIVE start'",
         )
-    assert kill_switch == [("PAUSE", "execute:LIVE start")], "a LIVE executor starts paused"
+    assert paused == [(4,)], "every LIVE start (two per run) starts paused, audited"
     total = sim_orders_of(sim, HARDHAT_ADDRESS)
     assert len(total) == len({o.id for o in total}) <= 2 * INTENTS

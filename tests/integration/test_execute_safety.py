@@ -33,6 +33,7 @@ from tests.integration.execute_harness import (
     order_row,
     record_window,
     rows,
+    sim_orders_of,
     skip_backlog,
 )
 from tests.integration.safety_venue import client_for, running_sim
@@ -59,10 +60,16 @@ def _env(sim: RunningSim, database: str, bootstrap: str, group: str) -> dict[str
 
 class Executor:
     def __init__(
-        self, sim: RunningSim, database: str, bootstrap: str, extra: dict[str, str] | None = None
+        self,
+        sim: RunningSim,
+        database: str,
+        bootstrap: str,
+        extra: dict[str, str] | None = None,
+        group: str | None = None,
     ) -> None:
-        group = f"execute-{uuid.uuid4().hex[:8]}"
-        skip_backlog(bootstrap, group)
+        if group is None:  # else the caller placed the group (skip_backlog) itself
+            group = f"execute-{uuid.uuid4().hex[:8]}"
+            skip_backlog(bootstrap, group)
         self.env = {**_env(sim, database, bootstrap, group), **(extra or {})}
         self.proc = subprocess.Popen(
             [str(POLYWINDOW), "execute", "--mode", "LIVE"],
@@ -71,6 +78,18 @@ class Executor:
             stdout=subprocess.DEVNULL,
             stderr=open(os.environ.get("PW_EXEC_LOG", os.devnull), "ab"),  # noqa: SIM115
         )
+
+    def resume(self, db: psycopg.Connection) -> None:
+        """LIVE starts paused (audited); once it has, the operator's RESUME lets entries go out."""
+        wait_until(
+            lambda: (
+                rows(db, "SELECT value #>> '{}', updated_by FROM runtime_controls WHERE name = 'kill_switch'")
+                == [("PAUSE", "execute:LIVE start")]
+            ),
+            60,
+            "the LIVE executor starting paused",
+        )
+        set_kill_switch(db, KillSwitch.RUN, "operator", datetime.now(UTC))
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -145,6 +164,7 @@ def test_a_reconciliation_mismatch_at_start_refuses_entries_until_an_operator_re
             "reconciliation at start opening the breaker",
         )
         assert stranger in str(first(db, "SELECT cause FROM breaker_events ORDER BY id DESC LIMIT 1"))
+        executor.resume(db)  # the breaker alone refuses now
         producer = EventProducer(endpoints.kafka_bootstrap)
         refused = intent_for(sim, 0, window_id=f"btc-updown-5m-r{uuid.uuid4().hex[:6]}")
         producer.produce("trade.intents", refused)
@@ -212,6 +232,7 @@ def test_the_assertions_run_every_tick_and_a_venue_position_not_ours_refuses_the
             60,
             "the ten assertions run by the executor",
         )
+        executor.resume(db)
         producer = EventProducer(endpoints.kafka_bootstrap)
         entered = intent_for(sim, 0, window_id=f"btc-updown-5m-t{uuid.uuid4().hex[:6]}")
         producer.produce("trade.intents", entered)
@@ -276,6 +297,7 @@ def test_a_killed_live_executor_leaves_no_resting_order(
             wait_until(
                 lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started"
             )
+            executor.resume(db)
             resting = intent_for(sim, 0, price="0.40", window_id=f"btc-updown-5m-h{uuid.uuid4().hex[:6]}")
             resting = resting.model_copy(update={"order_type": CoreOrderType.GTC})
             producer = EventProducer(endpoints.kafka_bootstrap)
@@ -325,6 +347,7 @@ def test_a_won_position_is_redeemed_after_resolution_and_closes_with_its_payout_
     executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
     try:
         wait_until(lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started")
+        executor.resume(db)
         entry = intent_for(sim, 0)  # on the simulator's market (its window recorded above)
         producer = EventProducer(endpoints.kafka_bootstrap)
         producer.produce("trade.intents", entry)
@@ -387,6 +410,7 @@ def test_emergency_cancels_every_order_at_the_venue_and_opens_the_breaker(
     executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
     try:
         wait_until(lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started")
+        executor.resume(db)
         resting = intent_for(sim, 0, price="0.40", window_id=f"btc-updown-5m-e{uuid.uuid4().hex[:6]}")
         resting = resting.model_copy(update={"order_type": CoreOrderType.GTC})
         producer = EventProducer(endpoints.kafka_bootstrap)
@@ -433,6 +457,7 @@ def test_flatten_sells_every_held_position_at_the_venue_then_pauses(
     executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap)
     try:
         wait_until(lambda: first(db, "SELECT count(*) FROM instance_lock") == 1, 60, "the executor started")
+        executor.resume(db)
         entry = intent_for(sim, 0, window_id=f"btc-updown-5m-f{uuid.uuid4().hex[:6]}")
         producer = EventProducer(endpoints.kafka_bootstrap)
         producer.produce("trade.intents", entry)
@@ -458,5 +483,76 @@ def test_flatten_sells_every_held_position_at_the_venue_then_pauses(
             BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=up)
         )
         assert Decimal(answer["balance"]) == 0, "every share held was sold at the venue"
+        assert rows(db, "SELECT state, size, exit_reason FROM positions") == [("CLOSED", 0, "FLATTEN")]
+        assert rows(db, "SELECT status FROM orders WHERE side = 'SELL'") == [("FILLED",)], "the sell is ours"
+        ticked = first(db, "SELECT max(id) FROM assertion_results")
+        wait_until(
+            lambda: first(db, "SELECT max(id) FROM assertion_results") > ticked,
+            30,
+            "the assertions ticking after the FLATTEN",
+        )
+        failing = rows(db, "SELECT name, detail FROM assertion_results WHERE NOT passed AND id > %s", ticked)
+        assert failing == [], "position_count and the others pass after a FLATTEN"
+        assert rows(db, "SELECT cause FROM breaker_events") == []
+    finally:
+        executor.stop()
+
+
+def _committed_to_the_end(bootstrap: str, group: str, topic: str = "trade.intents") -> bool:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        parts = [TopicPartition(topic, p) for p in partitions]
+        committed = consumer.committed(parts, timeout=30)
+        ends = [consumer.get_watermark_offsets(tp, timeout=30)[1] for tp in parts]
+        return all(c.offset == end for c, end in zip(committed, ends, strict=True) if end > 0)
+    finally:
+        consumer.close()
+
+
+def test_live_starts_paused_and_places_no_order_for_an_intent_already_on_the_topic_until_resumed(
+    sim: RunningSim, fresh_database: str, db: psycopg.Connection, endpoints: stack.Endpoints
+) -> None:
+    allow_btc_5m(db)
+    record_window(db, sim)
+    sim.quote(sim.market.up_token_id, "SELL", "0.50", "1000")
+    set_kill_switch(db, KillSwitch.RUN, "operator", datetime.now(UTC))  # the flow approved it under RUN
+    group = f"execute-{uuid.uuid4().hex[:8]}"
+    skip_backlog(endpoints.kafka_bootstrap, group)
+    waiting = intent_for(sim, 0, window_id=f"btc-updown-5m-p{uuid.uuid4().hex[:6]}")
+    producer = EventProducer(endpoints.kafka_bootstrap)
+    producer.produce("trade.intents", waiting)
+    producer.flush()
+    executor = Executor(sim, fresh_database, endpoints.kafka_bootstrap, group=group)
+    try:
+        wait_until(
+            lambda: first(db, "SELECT count(*) FROM audit_log WHERE action = 'entry_blocked'") == 1,
+            60,
+            "the waiting intent refused at PAUSE, audited",
+        )
+        detail = first(db, "SELECT detail FROM audit_log WHERE action = 'entry_blocked'")
+        assert "kill_switch" in detail["execution_check"] and "PAUSE" in detail["execution_check"]
+        assert rows(db, "SELECT 1 FROM orders") == [] and sim_orders_of(sim, HARDHAT_ADDRESS) == []
+        wait_until(
+            lambda: _committed_to_the_end(endpoints.kafka_bootstrap, group),
+            30,
+            "the refused intent's offset committed (decided, not retried)",
+        )
+        executor.resume(db)
+        resumed = intent_for(sim, 1, window_id=f"btc-updown-5m-q{uuid.uuid4().hex[:6]}")
+        producer.produce("trade.intents", resumed)
+        producer.flush()
+        wait_until(
+            lambda: (
+                first(db, "SELECT status FROM orders WHERE client_order_id = %s", resumed.client_order_id)
+                == "FILLED"
+            ),
+            60,
+            "a new intent after RESUME filled",
+        )
+        assert rows(db, "SELECT 1 FROM orders WHERE client_order_id = %s", waiting.client_order_id) == []
+        assert first(db, "SELECT count(*) FROM audit_log WHERE action = 'entry_blocked'") == 1
     finally:
         executor.stop()

@@ -1,44 +1,32 @@
-"""Each kill-switch level against the simulator, through the unmodified client, with PostgreSQL."""
+"""Each kill-switch level against the simulator in LIVE, through the unmodified client, with our rows
+in PostgreSQL: the runner as the executor builds it (`polywindow.kill_wiring`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg
 import pytest
 from py_clob_client_v2.client import ClobClient
-from py_clob_client_v2.clob_types import (
-    AssetType,
-    BalanceAllowanceParams,
-    MarketOrderArgsV2,
-    OrderArgsV2,
-    OrderType,
-)
+from py_clob_client_v2.clob_types import AssetType, BalanceAllowanceParams, OrderArgsV2, OrderType
 
-from core.enums import BreakerState, KillSwitch, PositionState, Side
-from core.kill_switch import HeldPosition, OurOrder
-from execution.kill_switch import KillSwitchRunner
-from sinks.postgres.migrate import migrate
+from core.enums import BreakerState, KillSwitch, Side, TradingMode
+from core.kill_switch import FlattenExit, OurOrder
+from execution.exits import ExitManager
+from execution.fill_sources import VenueCancels, venue_bids
+from execution.kill_switch import ExitResult, KillSwitchRunner
+from execution.kill_watch import exit_through
+from execution.order_manager import OrderManager
+from polywindow.execution_wiring import build_manager
+from sinks.postgres.executor_records import kill_switch_targets
 from sinks.postgres.safety import read_breaker
-from tests.integration.safety_venue import client_for, running_sim
+from tests.integration.execute_harness import intent_for, rows, venue_of
+from tests.integration.safety_venue import client_for
 from tests.simulator.conftest import RunningSim
 
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(60)]
 NOW = datetime(2026, 12, 2, 1, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(fresh_database: str) -> Iterator[psycopg.Connection]:
-    migrate(fresh_database)
-    with psycopg.connect(fresh_database, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def venue() -> Iterator[tuple[RunningSim, ClobClient]]:
-    with running_sim() as sim:
-        yield sim, client_for(sim)
 
 
 def shares(client: ClobClient, token: str) -> Decimal:
@@ -46,28 +34,26 @@ def shares(client: ClobClient, token: str) -> Decimal:
     return Decimal(client.get_balance_allowance(params)["balance"]) / 1_000_000
 
 
-def hold_position_and_rest_an_order(
-    sim: RunningSim, client: ClobClient, bids: bool = True
-) -> tuple[list[HeldPosition], list[OurOrder]]:
+def hold_and_rest(sim: RunningSim, conn: psycopg.Connection, bids: bool = True) -> tuple[OrderManager, str]:
+    """A FILLED entry of 6 shares through the order manager, and a resting GTC order of ours."""
     up = sim.market.up_token_id
     sim.quote(up, "SELL", "0.50", "100")
-    bought = client.post_order(
-        client.create_market_order(
-            MarketOrderArgsV2(token_id=up, amount=5.0, side="BUY", order_type=OrderType.FOK)
-        ),
-        OrderType.FOK,
-    )
-    assert bought["status"] == "matched"
-    held = shares(client, up)
-    assert held == Decimal(10)
+    manager = build_manager(TradingMode.LIVE, conn, venue=venue_of(sim))
+    assert manager.execute(intent_for(sim)).status == "FILLED"
     if bids:
         sim.quote(up, "BUY", "0.45", "100")
+    client = client_for(sim)
     resting = client.post_order(
         client.create_order(OrderArgsV2(token_id=up, price=0.30, size=5.0, side="BUY")), OrderType.GTC
     )
     assert resting["status"] == "live"
-    positions = [HeldPosition("pos-1", up, held, PositionState.MONITORING)]
-    return positions, [OurOrder(resting["orderID"], up, Side.BUY)]
+    return manager, str(resting["orderID"])
+
+
+def runner_for(sim: RunningSim, manager: OrderManager, conn: psycopg.Connection) -> KillSwitchRunner:
+    venue = venue_of(sim)
+    flatten = exit_through(ExitManager(manager), venue_bids(venue), lambda _t: sim.market.end)
+    return KillSwitchRunner(VenueCancels(venue.client), flatten, conn, "test", settle=manager.recover)
 
 
 def kill_switch_value(conn: psycopg.Connection) -> str:
@@ -76,60 +62,51 @@ def kill_switch_value(conn: psycopg.Connection) -> str:
     return str(row[0])
 
 
-def test_pause_refuses_entries_and_leaves_the_venue_alone(
-    venue: tuple[RunningSim, ClobClient], db: psycopg.Connection
-) -> None:
-    sim, client = venue
-    positions, orders = hold_position_and_rest_an_order(sim, client)
-    report = KillSwitchRunner(client, db, "test").carry_out(KillSwitch.PAUSE, positions, orders, NOW)
+def test_pause_leaves_the_venue_and_the_positions_alone(sim: RunningSim, conn: psycopg.Connection) -> None:
+    _manager, resting = hold_and_rest(sim, conn)
+
+    def never(step: FlattenExit, switch: KillSwitch, now: datetime) -> ExitResult:
+        raise AssertionError("PAUSE exits nothing")
+
+    venue = venue_of(sim)
+    runner = KillSwitchRunner(VenueCancels(venue.client), never, conn, "test")
+    positions, _ours = kill_switch_targets(conn, TradingMode.LIVE)
+    report = runner.carry_out(KillSwitch.PAUSE, positions, [], NOW)
     assert not report.plan.accept_entries and report.plan.accept_intents
-    assert client.get_order(orders[0].venue_order_id)["status"] == "LIVE"
-    assert shares(client, positions[0].token_id) == Decimal(10)
-    assert read_breaker(db).state is BreakerState.CLOSED
+    client = client_for(sim)
+    assert client.get_order(resting)["status"] == "LIVE"
+    assert shares(client, sim.market.up_token_id) == Decimal(6)
+    assert read_breaker(conn).state is BreakerState.CLOSED
 
 
-def test_flatten_cancels_ours_sells_everything_then_pauses(
-    venue: tuple[RunningSim, ClobClient], db: psycopg.Connection
+def test_flatten_cancels_ours_sells_everything_into_our_rows_then_pauses(
+    sim: RunningSim, conn: psycopg.Connection
 ) -> None:
-    sim, client = venue
-    positions, orders = hold_position_and_rest_an_order(sim, client)
-    db.execute("UPDATE runtime_controls SET value = '\"FLATTEN\"' WHERE name = 'kill_switch'")
-    report = KillSwitchRunner(client, db, "test").carry_out(KillSwitch.FLATTEN, positions, orders, NOW)
-    assert report.canceled == (orders[0].venue_order_id,)
-    assert client.get_order(orders[0].venue_order_id)["status"] == "CANCELED"
+    manager, resting = hold_and_rest(sim, conn)
+    conn.execute("UPDATE runtime_controls SET value = '\"FLATTEN\"' WHERE name = 'kill_switch'")
+    positions, _ours = kill_switch_targets(conn, TradingMode.LIVE)
+    ours = [OurOrder(resting, sim.market.up_token_id, Side.BUY)]
+    report = runner_for(sim, manager, conn).carry_out(KillSwitch.FLATTEN, positions, ours, NOW)
+    client = client_for(sim)
+    assert report.canceled == (resting,) and client.get_order(resting)["status"] == "CANCELED"
     (exit_,) = report.exits
-    assert exit_.flattened and exit_.sold == Decimal(10) and exit_.venue_order_id
-    assert shares(client, positions[0].token_id) == 0
-    assert kill_switch_value(db) == "PAUSE"
-    assert read_breaker(db).state is BreakerState.CLOSED
+    assert exit_.flattened and exit_.sold == Decimal(6) and exit_.venue_order_id
+    assert shares(client, sim.market.up_token_id) == 0
+    assert rows(conn, "SELECT state, exit_reason FROM positions") == [("CLOSED", "FLATTEN")]
+    assert kill_switch_value(conn) == "PAUSE"
+    assert read_breaker(conn).state is BreakerState.CLOSED
 
 
-def test_flatten_without_bids_reports_the_position_not_flattened(
-    venue: tuple[RunningSim, ClobClient], db: psycopg.Connection
+def test_flatten_without_bids_holds_the_position_to_resolution_and_says_so(
+    sim: RunningSim, conn: psycopg.Connection
 ) -> None:
-    sim, client = venue
-    positions, orders = hold_position_and_rest_an_order(sim, client, bids=False)
-    report = KillSwitchRunner(client, db, "test").carry_out(KillSwitch.FLATTEN, positions, orders, NOW)
+    manager, resting = hold_and_rest(sim, conn, bids=False)
+    positions, _ours = kill_switch_targets(conn, TradingMode.LIVE)
+    ours = [OurOrder(resting, sim.market.up_token_id, Side.BUY)]  # cancelled first: not a bid to sell into
+    report = runner_for(sim, manager, conn).carry_out(KillSwitch.FLATTEN, positions, ours, NOW)
     (exit_,) = report.exits
-    assert not exit_.flattened and exit_.sold == 0 and exit_.detail
-    assert shares(client, positions[0].token_id) == Decimal(10)
-
-
-def test_emergency_cancels_every_order_flattens_and_opens_the_breaker(
-    venue: tuple[RunningSim, ClobClient], db: psycopg.Connection
-) -> None:
-    sim, client = venue
-    positions, orders = hold_position_and_rest_an_order(sim, client)
-    stranger = client.post_order(
-        client.create_order(OrderArgsV2(token_id=sim.market.down_token_id, price=0.20, size=5.0, side="BUY")),
-        OrderType.GTC,
-    )["orderID"]
-    report = KillSwitchRunner(client, db, "test").carry_out(KillSwitch.EMERGENCY, positions, orders, NOW)
-    assert not report.plan.accept_intents
-    assert set(report.canceled) == {orders[0].venue_order_id, stranger}
-    assert client.get_open_orders() == []
-    assert report.exits[0].flattened and shares(client, positions[0].token_id) == 0
-    breaker = read_breaker(db)
-    assert breaker.state is BreakerState.OPEN and "EMERGENCY" in breaker.cause
-    alerts = db.execute("SELECT severity, message FROM alerts WHERE kind = 'breaker.open'").fetchall()
-    assert alerts and alerts[0][0] == "CRITICAL" and "EMERGENCY" in alerts[0][1]
+    assert not exit_.flattened and exit_.sold == 0 and "no_bids" in exit_.detail
+    assert shares(client_for(sim), sim.market.up_token_id) == Decimal(6)
+    assert rows(conn, "SELECT state, exit_reason, held_to_resolution, hold_reason, size FROM positions") == [
+        ("EXIT_PENDING", "FLATTEN", True, "book_too_thin:no_bids", Decimal(6))
+    ]
