@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from core.campaign_checks import Check
 from core.campaign_stops import (
+    MAX_EXIT_DELAY_MS,
     STOP_VARIANTS,
     StopVariant,
     TriggerEvidence,
@@ -207,6 +208,7 @@ def run_stops(
     seed: int,
     echo: Callable[[str], None],
     store: psycopg.Connection | None = None,
+    max_delay_ms: int = MAX_EXIT_DELAY_MS,
 ) -> StopsResult:
     """Every chosen variant over `windows` windows of the swing scenario, its trading rows in `conn`;
     the run stored in `store` (default `conn`), returned."""
@@ -220,7 +222,7 @@ def run_stops(
             for index in range(windows):
                 trigger, info, chart = _window(conn, swing, venue, variant, index, seed)
                 result.charts.append(chart)
-                checks = trigger_checks(trigger) if trigger is not None else []
+                checks = trigger_checks(trigger, max_delay_ms) if trigger is not None else []
                 if trigger is not None:
                     fired.append(trigger)
                 result.checks += [(name, c) for c in checks]
