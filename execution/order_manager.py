@@ -26,16 +26,17 @@ from typing import Any, Protocol
 
 import structlog
 
-from core.enums import Side, TradingMode
+from core.enums import Side, TradeStatus, TradingMode
 from core.execution import TradeSeen, position_id_for, stale_intent
 from core.execution_guards import Blocked, EntryContext, ExecutionLimits, check_entry
-from core.fees import FeeSchedule
+from core.fees import FeeSchedule, trade_fee
 from core.ids import ClientOrderId, TokenId, TradeId, VenueOrderId, WindowId
 from core.models import Fill, OrderIntent
-from core.orders import OrderEvent, OrderState, Posted
+from core.orders import InvalidTransition, OrderEvent, OrderState, Posted
 from core.orders import apply as apply_order
 from core.positions import EntryDone, EntryTrade, Position
 from core.positions import apply as apply_position
+from core.reconciliation import OrderRepair
 from sinks.postgres.execution import (
     AuditEntry,
     ExecutionStore,
@@ -148,6 +149,27 @@ class OrderManager:
             placed = self.fills.resume(stored, schedule)
             self._finish(stored, placed, None)
         return len(left)
+
+    def apply_repair(self, repair: OrderRepair) -> OrderState:
+        """Settle a stored order from the venue's answer that reconciliation found (its events, and
+        every venue trade of the order: sizes, prices and ids the venue's, fees from the market's
+        schedule). The rows are rebuilt from all of them, so a repair applied twice changes nothing;
+        `core.orders.InvalidTransition` when the order's table refuses the answer."""
+        stored = self.store.order(repair.client_order_id)
+        if stored is None:
+            raise InvalidTransition(f"{repair.venue_order_id}: no order of ours with that id")
+        _tick, schedule = self.markets.market_info(stored.token_id)
+        trades = [
+            TradeSeen(
+                t.trade_id,
+                t.price,
+                t.size,
+                trade_fee(schedule, t.size, t.price, is_maker=t.maker),
+                TradeStatus(t.status),
+            )
+            for t in repair.trades
+        ]
+        return self._finish(stored, Placed(list(repair.events), trades), None)
 
     def execute(self, intent: OrderIntent) -> ExecutionResult:
         coid = intent.client_order_id

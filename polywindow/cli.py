@@ -497,11 +497,12 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
             endpoints.database_url, holder, "trader" if live else f"trader-{chosen.value.lower()}"
         )
     client = venue.client if venue is not None and live else None
+    reconciler = None if client is None else Reconciler(conn, client, chosen, "execute")
     safety = ExecutorSafety(
         conn,
         lambda: datetime.now(UTC),
         lock=lock,
-        reconciler=None if client is None else Reconciler(conn, client, chosen, "execute"),
+        reconciler=reconciler,
         allowance=client,
         heartbeat=None if client is None else VenueHeartbeat(client, settings.venue_heartbeat_s),
         may_rest=lambda: orders_may_rest(conn, chosen),
@@ -527,6 +528,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         startup_checks=live_start,
         gate=safety.gate,
     )
+    if reconciler is not None:
+        reconciler.apply = manager.apply_repair  # repairs settle orders through the one order manager
     try:
         manager.start()
     except (LockRefused, CollateralNotReady) as exc:
