@@ -22,9 +22,10 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.polymarket.clob import PostFailed, Venue
-from core.enums import OrderType, Outcome, Side, TradeStatus
+from core.enums import OrderType, Side, TradeStatus
 from core.execution import (
     TradeSeen,
+    decision_book,
     is_duplicate_refusal,
     post_failure_event,
     simulated_events,
@@ -33,7 +34,8 @@ from core.execution import (
 )
 from core.execution_guards import order_metadata
 from core.fees import FeeSchedule, trade_fee
-from core.fills import FillRequest, levels_from, simulate_fill
+from core.fills import FillRequest, simulate_fill
+from core.ids import ClientOrderId
 from core.models import OrderIntent
 from core.money import parse_decimal
 from core.orders import ConfirmTimeout, NoAnswer, NotAtVenue, OrderEvent, Posted, Refused, TradeFailed
@@ -178,20 +180,9 @@ class VenueFills:
 BookFor = Callable[[OrderIntent], Mapping[Decimal, Decimal]]
 
 
-def _side_levels(intent: OrderIntent) -> tuple[str, str]:
-    """The context's level fields the order takes from: its token's asks for a BUY, bids for a SELL."""
-    ctx = intent.context
-    outcome = ctx.signal.outcome if ctx is not None else Outcome.UP
-    token = "up" if outcome is Outcome.UP else "down"
-    return token, "asks" if intent.side is Side.BUY else "bids"
-
-
 def context_book(intent: OrderIntent) -> Mapping[Decimal, Decimal]:
     """The book captured in the intent's decision context (DRY_RUN; BACKTEST's replayed book)."""
-    if intent.context is None:
-        return {}
-    token, side = _side_levels(intent)
-    return levels_from(getattr(intent.context, f"{token}_{side}"))
+    return decision_book(intent)
 
 
 def venue_book(venue: Venue) -> BookFor:
@@ -208,19 +199,55 @@ def venue_book(venue: Venue) -> BookFor:
     return book
 
 
+def _walk(
+    coid: str,
+    side: Side,
+    order_type: OrderType,
+    limit: Decimal,
+    size: Decimal,
+    book: Mapping[Decimal, Decimal],
+    tick: Decimal,
+    schedule: FeeSchedule,
+) -> Placed:
+    """The one simulated fill (`core.fills.simulate_fill`) as order events and trades."""
+    kind = order_type if order_type in (OrderType.FAK, OrderType.FOK) else OrderType.FAK
+    fill = simulate_fill(book, FillRequest(side, kind, limit, size, limit), schedule, tick)
+    events, trades = simulated_events(ClientOrderId(coid), fill)
+    return Placed(list(events), trades)
+
+
 class BookFills:
     def __init__(self, book: BookFor) -> None:
         self._book = book
 
     def place(self, intent: OrderIntent, built: BuiltOrder, tick: Decimal, schedule: FeeSchedule) -> Placed:
-        order_type = (
-            intent.order_type if intent.order_type in (OrderType.FAK, OrderType.FOK) else OrderType.FAK
+        book = self._book(intent)
+        return _walk(
+            intent.client_order_id,
+            intent.side,
+            intent.order_type,
+            intent.limit_price,
+            intent.size,
+            book,
+            tick,
+            schedule,
         )
-        request = FillRequest(intent.side, order_type, intent.limit_price, intent.size, intent.limit_price)
-        fill = simulate_fill(self._book(intent), request, schedule, tick)
-        events, trades = simulated_events(intent.client_order_id, fill)
-        return Placed(list(events), trades)
 
     def resume(self, stored: StoredOrder, schedule: FeeSchedule) -> Placed:
-        """A simulated order left unsettled was never filled: nothing can fill it now."""
-        return Placed([NotAtVenue()] if stored.state.unknown else [Refused("executor restarted")], [])
+        """A simulated order a crash left unsettled is walked again against the book its decision saw
+        (stored with it), so it ends as it would have: the same fill, trade ids and fees. An order
+        stored without that book (an exit, or a row from before it was kept) cannot be filled now."""
+        payload = stored.payload or {}
+        book = payload.get("decision_book")
+        if book is None or "tick" not in payload or "size" not in payload:
+            return Placed([NotAtVenue()] if stored.state.unknown else [Refused("executor restarted")], [])
+        return _walk(
+            stored.state.client_order_id,
+            Side(payload.get("side", Side.BUY.value)),
+            stored.state.order_type,
+            parse_decimal(payload["limit_price"]),
+            parse_decimal(payload["size"]),
+            {parse_decimal(p): parse_decimal(s) for p, s in book},
+            parse_decimal(payload["tick"]),
+            schedule,
+        )

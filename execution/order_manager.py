@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import structlog
 
 from core.enums import Side, TradeStatus, TradingMode
-from core.execution import TradeSeen, position_id_for, stale_intent
+from core.execution import TradeSeen, decision_book, position_id_for, stale_intent
 from core.execution_guards import Blocked, EntryContext, ExecutionLimits, check_entry
 from core.fees import FeeSchedule, trade_fee
 from core.ids import ClientOrderId, TokenId, TradeId, VenueOrderId, WindowId
@@ -209,7 +209,7 @@ class OrderManager:
         built = self.builder.build(intent, tick)
         position_id = position_id_for(coid)
         order = apply_order(OrderState(coid, intent.order_type, intent.size), Posted(built.venue_order_id))
-        row = self._order_row(intent, order, built, position_id, now, now)
+        row = self._order_row(intent, order, built, position_id, now, now, tick)
         audit["order_payload"] = row.payload
         self.store.write(
             ExecutionWrite(
@@ -359,8 +359,18 @@ class OrderManager:
         position_id: str,
         created: datetime,
         updated: datetime,
+        tick: Decimal,
     ) -> OrderRow:
-        payload = {"body": built.payload, "side": intent.side.value, "limit_price": str(intent.limit_price)}
+        # What the order was, and the book its decision saw: a simulated order a crash leaves
+        # unsettled is walked again against that book (`BookFills.resume`).
+        payload = {
+            "body": built.payload,
+            "side": intent.side.value,
+            "limit_price": str(intent.limit_price),
+            "size": str(intent.size),
+            "tick": str(tick),
+            "decision_book": [[str(p), str(s)] for p, s in sorted(decision_book(intent).items())],
+        }
         return OrderRow(
             order,
             built.venue_order_id,
