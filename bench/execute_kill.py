@@ -27,10 +27,10 @@ from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness lives in tests/
 
+from core.intents import client_order_id_for, signal_id_for
 from infra import stack
 from polywindow.settings import StackSettings, load
 from sinks.postgres.migrate import migrate
-from core.intents import client_order_id_for, signal_id_for
 from tests.integration.execute_harness import allow_instruments, record_window, sim_orders_of
 from tests.integration.test_execute_kill import INTENTS, run_once
 from tests.simulator.conftest import HARDHAT_ADDRESS, fast_config, start_sim
@@ -64,6 +64,7 @@ def main() -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
     sim, stop = start_sim(fast_config(trade_mined_delay_s=0.02, trade_confirmed_delay_s=0.02))
     failures: list[str] = []
+    ends: list[str] = []
     started = time.monotonic()
     try:
         scratch = make_conninfo(eps.database_url, dbname=name)
@@ -80,6 +81,7 @@ def main() -> None:
             except AssertionError as exc:
                 failures.append(f"run {run}: {outcomes(scratch, tag)}: {str(exc)[:300]}")
                 print(failures[-1], flush=True)
+            ends.extend(outcomes(scratch, tag))
         orders = sim_orders_of(sim, HARDHAT_ADDRESS)
     finally:
         stop()
@@ -94,6 +96,10 @@ def main() -> None:
                 "venue_orders": len(orders),
                 "duplicate_venue_ids": len(orders) - len({o.id for o in orders}),
                 "failed_runs": len(failures),
+                "filled": ends.count("FILLED"),
+                "refused_stale": sum(e.startswith("blocked:") and "stale_intent" in e for e in ends),
+                "refused_other": sum(e.startswith("blocked:") and "stale_intent" not in e for e in ends),
+                "lost": ends.count("lost"),
                 "failures": failures,
                 "seconds": round(time.monotonic() - started),
             }
