@@ -19,6 +19,7 @@ venue has no such order. An intent seen again finds its order stored and is not 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -120,6 +121,7 @@ class OrderManager:
         limits: ExecutionLimits = DEFAULT_LIMITS,
         startup_checks: Callable[[], None] = lambda: None,
         gate: Callable[[], Blocked | None] = lambda: None,
+        prefetch_balance: bool = False,
     ) -> None:
         self.mode = mode
         self.store = store
@@ -131,6 +133,9 @@ class OrderManager:
         self._limits = limits
         self._startup_checks = startup_checks
         self._gate = gate
+        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="balance") if prefetch_balance else None
+        """The balance is asked on its own thread (a venue read over HTTP; not a database one, which
+        would share the connection)."""
 
     def balance(self) -> Decimal:
         """The collateral this mode trades against (the venue's, or the paper balance)."""
@@ -173,7 +178,14 @@ class OrderManager:
 
     def execute(self, intent: OrderIntent) -> ExecutionResult:
         coid = intent.client_order_id
-        stored = self.store.order(coid)
+        now = self.clock(intent)
+        # The venue's balance is asked while the guards' rows are read (one round trip): both are
+        # fresh for every entry, neither waits for the other.
+        pending = self._prefetch.submit(self._balance) if self._prefetch is not None else None
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        stored, window_orders, position_usd, day_pnl = self.store.entry_reads(
+            coid, intent.window_id, intent.token_id, day_start
+        )
         if stored is not None:  # seen before: never a second order; settle it if it is not yet
             if not stored.state.settled:
                 _tick, schedule = self.markets.market_info(stored.token_id)
@@ -182,14 +194,13 @@ class OrderManager:
             return ExecutionResult(
                 coid, stored.state.status.value, "duplicate_intent", stored.state.size_matched
             )
-        now = self.clock(intent)
         tick, schedule = self.markets.market_info(intent.token_id)
-        balance = self._balance()
+        balance = pending.result() if pending is not None else self._balance()
         context = EntryContext(
-            window_orders=self.store.window_orders(intent.window_id),
-            position_usd=self.store.position_usd(intent.token_id),
+            window_orders=window_orders,
+            position_usd=position_usd,
             available_usd=balance,
-            day_pnl_usd=self.store.day_pnl(now.replace(hour=0, minute=0, second=0, microsecond=0)),
+            day_pnl_usd=day_pnl,
         )
         stale = stale_intent(intent.event_ts, now) if self.mode is not TradingMode.BACKTEST else None
         refused = self._gate()  # the safety net's word (the circuit breaker) before any rule of ours

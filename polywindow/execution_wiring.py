@@ -90,6 +90,7 @@ def build_manager(
             limits,
             startup_checks,
             gate,
+            prefetch_balance=True,
         )
     if mode is TradingMode.DRY_RUN:
         assert venue is not None
@@ -104,6 +105,7 @@ def build_manager(
             limits,
             startup_checks,
             gate,
+            prefetch_balance=True,
         )
     if mode is TradingMode.PAPER:
         assert venue is not None
