@@ -457,7 +457,7 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     from execution.tick_snapshot import ExecutorSnapshot
     from execution.trader_lock import LockLost, LockRefused, TraderLock
     from execution.venue_heartbeat import VenueHeartbeat
-    from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
+    from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue, user_confirmations
     from polywindow.settings import ExecuteSettings
     from sinks.postgres.executor_records import orders_may_rest
 
@@ -506,7 +506,12 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         allowance=client,
         heartbeat=None if client is None else VenueHeartbeat(client, settings.venue_heartbeat_s),
         may_rest=lambda: orders_may_rest(conn, chosen),
+        reconcile_s=settings.reconcile_s,
     )
+    listener = None
+    if client is not None and venue is not None:  # LIVE: orders confirmed by the user channel too
+        listener = user_confirmations(venue, settings.clob_url, settings.user_ws_url, safety.reconcile_soon)
+        listener.start()
 
     def live_start() -> None:
         """The trader lock, LIVE's collateral allowance; LIVE starts paused."""
@@ -525,6 +530,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         run_id=run_id if chosen is TradingMode.BACKTEST else None,
         limits=ExecutionLimits(settings.max_position_usd, settings.daily_drawdown_usd),
         confirm_s=settings.confirm_s,
+        confirm_poll_s=settings.confirm_poll_s,
+        pushed=listener.pushed if listener is not None else None,
         startup_checks=live_start,
         gate=safety.gate,
     )
@@ -609,6 +616,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
             monitor.poll_once()
     finally:
         safety.stop()
+        if listener is not None:
+            listener.stop()
         for each in (consumer, *watched):
             each.close()
         if pool is not None:
