@@ -58,6 +58,7 @@ class ExecutorSafety:
         may_rest: Callable[[], bool] = lambda: False,
         redeem: Callable[[], object] | None = None,
         kill: Callable[[], object] | None = None,
+        confirm: Callable[[], object] | None = None,
         beat_s: float = 5.0,
         assert_s: float = 1.0,
         reconcile_s: float = 60.0,
@@ -77,6 +78,8 @@ class ExecutorSafety:
         self._may_rest = may_rest
         self.redeem = redeem
         self.kill = kill
+        self.confirm = confirm
+        """UNKNOWN orders the user channel has since spoken about, settled (the order manager's)."""
         self._beat_s = beat_s
         self._assert_s = assert_s
         self._reconcile_s = reconcile_s
@@ -140,7 +143,8 @@ class ExecutorSafety:
                 self._guarded("heartbeat", lambda: heartbeat.set_resting(self._may_rest()))
             # The kill switch first (an operator's FLATTEN or EMERGENCY goes before anything else),
             # then redemptions (a payout in the balance is booked before the assertions compare it).
-            for name, step in (("kill_switch", self.kill), ("redeem", self.redeem)):
+            steps = (("kill_switch", self.kill), ("redeem", self.redeem), ("confirm", self.confirm))
+            for name, step in steps:
                 if step is not None:
                     self._guarded(name, step)
             if self.assertions is not None:

@@ -251,9 +251,7 @@ class VenueFills:
                         return self._done(venue_order_id, "poll", events, view, trades)
                     last = (view, trades)
             now = self._monotonic()
-            if now >= deadline:
-                if self.pushed is not None:
-                    self.pushed.forget(venue_order_id)
+            if now >= deadline:  # its frames are kept: a later one settles the UNKNOWN order
                 seen: list[OrderEvent] = [last[0]] if last is not None else []
                 final = [t for t in last[1] if t.status in _FINAL_TRADES] if last is not None else []
                 return Placed([*events, *seen, ConfirmTimeout()], final)

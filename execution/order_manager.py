@@ -155,6 +155,21 @@ class OrderManager:
             self._finish(stored, placed, None)
         return len(left)
 
+    def settle_unknown(self) -> int:
+        """UNKNOWN orders the user channel has spoken about since their confirmation ran out: each is
+        asked of the venue again (`FillSource.resume`) and settled by its answer. The rows are read
+        only while frames wait; returns how many were settled."""
+        pushed = getattr(self.fills, "pushed", None)
+        if pushed is None or not len(pushed):
+            return 0
+        settled = 0
+        for stored in self.store.unsettled_orders():
+            if stored.state.unknown and pushed.seen(stored.venue_order_id) != (None, []):
+                _tick, schedule = self.markets.market_info(stored.token_id)
+                if self._finish(stored, self.fills.resume(stored, schedule), None).settled:
+                    settled += 1
+        return settled
+
     def apply_repair(self, repair: OrderRepair) -> OrderState:
         """Settle a stored order from the venue's answer that reconciliation found (its events, and
         every venue trade of the order: sizes, prices and ids the venue's, fees from the market's

@@ -537,6 +537,8 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     )
     if reconciler is not None:
         reconciler.apply = manager.apply_repair  # repairs settle orders through the one order manager
+    if listener is not None:
+        safety.confirm = manager.settle_unknown  # an UNKNOWN order the user channel speaks of
     try:
         manager.start()
     except (LockRefused, CollateralNotReady) as exc:

@@ -70,3 +70,31 @@ def test_a_dropped_user_channel_reconnects_and_asks_for_a_reconciliation(
     assert sim.admin("/ws/disconnect", {"channel": "user"}).json()["closed"] == 1
     wait_until(lambda: listener.sessions >= 2 and listener.connected.is_set(), 20, "the channel back")
     assert gaps == [1]
+
+
+def test_an_unknown_order_is_settled_once_the_user_channel_speaks_of_it(
+    sim: RunningSim, conn: psycopg.Connection, channel: tuple[UserChannelListener, list[int]]
+) -> None:
+    listener, _gaps = channel
+    sim.quote(sim.market.up_token_id, "SELL", "0.50", "100")
+    manager = build_manager(
+        TradingMode.LIVE, conn, venue=venue_of(sim), confirm_s=0.5, pushed=listener.pushed
+    )
+    intent = intent_for(sim)
+    # The POST lands but its answer is lost, and the venue cannot be asked during the confirmation.
+    sim.admin(
+        "/faults",
+        {
+            "drop_order_response_count": 1,
+            "http_error_count": 10_000,
+            "http_error_status": 500,
+            "http_error_paths": ["/data/order"],
+        },
+    )
+    assert manager.execute(intent).status == "UNKNOWN"
+    assert manager.settle_unknown() == 0, "the venue still cannot be asked"
+    sim.admin("/faults/reset", {})
+    wait_until(lambda: manager.settle_unknown() == 1, 20, "the UNKNOWN order settled")
+    assert order_row(conn, intent.client_order_id)[:2] == ("FILLED", D(6))
+    assert rows(conn, "SELECT state, size FROM positions") == [("MONITORING", D(6))]
+    assert manager.settle_unknown() == 0 and len(listener.pushed) == 0
