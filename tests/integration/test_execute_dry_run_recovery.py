@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from core.enums import TradingMode
-from core.ids import VenueOrderId
+from core.execution import simulated_venue_order_id
 from execution.fill_sources import BookFills, context_book
 from execution.order_manager import BuiltOrder
 from infra import stack
@@ -88,7 +88,9 @@ def test_a_dry_run_order_left_by_a_sigkill_is_walked_again_against_its_decision_
 
     # What the same intent gives without a crash: the one simulated fill on the same book.
     tick, schedule = venue_of(sim).market_info(intent.token_id)
-    uninterrupted = BookFills(context_book).place(intent, BuiltOrder(VenueOrderId("0x"), {}), tick, schedule)
+    uninterrupted = BookFills(context_book).place(
+        intent, BuiltOrder(simulated_venue_order_id(intent.client_order_id), {}), tick, schedule
+    )
     assert fills == [(t.trade_id, t.price, t.size, t.fee) for t in uninterrupted.trades]
     assert [(p, s) for _t, p, s, _f in fills] == [(D("0.48"), D(4)), (D("0.50"), D(2))]
     assert position == [("MONITORING", D(6))]
