@@ -1,10 +1,11 @@
 """Intent -> order accepted by the simulator: `OrderManager.execute` in LIVE from the moment an
 intent is handed over (consumed) to the simulator's 200 to `POST /order`, signing included.
 
-What lies between: the entry guards' reads (stored orders, positions, day P&L) and the venue's
-balance over HTTP, the tick and fee schedule, the order signed with py-clob-client-v2 (its metadata
-derived from the intent id), the order and position stored in PostgreSQL before the POST, then the
-POST itself. The simulator runs in this process on a loopback port (as in the tests), the database
+What lies between: the entry guards' reads (stored orders, positions, day P&L: one pipelined round
+trip) with the venue's balance over HTTP asked meanwhile on its own thread, the tick and fee
+schedule (cached 5 s), the order signed with py-clob-client-v2 (eth-keys on coincurve; its metadata
+derived from the intent id), the order and position stored in PostgreSQL before the POST (one
+round trip and its commit), then the POST itself. The simulator runs in this process on a loopback port (as in the tests), the database
 is a scratch one on the local stack's server (dropped afterwards). Each intent is a FAK BUY of 2
 shares at 0.50 in a window of its own. Last line: one JSON object.
 """

@@ -23,9 +23,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core.enums import TradeStatus
-from core.fills import FillOutcome, SimulatedFill
+from core.enums import Outcome, Side, TradeStatus
+from core.fills import FillOutcome, SimulatedFill, levels_from
 from core.ids import ClientOrderId, VenueOrderId
+from core.models import OrderIntent
 from core.money import parse_decimal
 from core.orders import NoAnswer, OrderEvent, Refused, VenueView
 
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_MAX_INTENT_AGE",
     "RETRYABLE_STATUSES",
     "TradeSeen",
+    "decision_book",
     "is_duplicate_refusal",
     "position_id_for",
     "post_failure_event",
@@ -68,6 +70,17 @@ def simulated_trade_id(client_order_id: ClientOrderId, level: int) -> str:
 
 
 DEFAULT_MAX_INTENT_AGE = timedelta(seconds=30)
+
+
+def decision_book(intent: OrderIntent) -> dict[Decimal, Decimal]:
+    """`{price: size}` of the levels the order takes from in the book its decision saw (its token's
+    asks for a BUY, bids for a SELL): what a simulated fill walks, at once or after a crash."""
+    ctx = intent.context
+    if ctx is None:
+        return {}
+    token = "up" if ctx.signal.outcome is Outcome.UP else "down"
+    side = "asks" if intent.side is Side.BUY else "bids"
+    return levels_from(getattr(ctx, f"{token}_{side}"))
 
 
 def stale_intent(

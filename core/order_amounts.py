@@ -18,7 +18,6 @@ from math import gcd
 
 from core.enums import OrderType, Side
 from core.money import to_micros
-from core.risk import MIN_MARKETABLE_USD
 
 __all__ = [
     "MIN_LIMIT_SHARES",
@@ -32,8 +31,11 @@ __all__ = [
     "marketable_precision_ok",
     "marketable_size",
     "price_in_range",
+    "price_on_tick",
 ]
 
+MIN_MARKETABLE_USD = Decimal(1)
+"""The venue refuses a marketable BUY under $1 (POLYMARKET.md §6.3)."""
 MIN_LIMIT_SHARES = Decimal(5)
 """Gamma's `orderMinSize` on every Up/Down market seen; resting (GTC/GTD) orders only."""
 
@@ -154,6 +156,13 @@ def marketable_size(side: Side, size: Decimal, price: Decimal, tick: Decimal) ->
     step = modulus // gcd(int(units), modulus)
     hundredths = int(size.scaleb(2).to_integral_value(rounding=ROUND_CEILING))
     return Decimal(-(-hundredths // step) * step).scaleb(-2)
+
+
+def price_on_tick(price: Decimal, tick: Decimal) -> bool:
+    """Whether `price` has no more decimals than the client signs for `tick` (else it is rounded
+    when signed, and `marketable_size` cannot vouch for the amounts)."""
+    rc = ROUNDING.get(tick)
+    return rc is not None and price == price.quantize(_places(rc.price))
 
 
 def price_in_range(price: Decimal, tick: Decimal, order_type: OrderType) -> bool:

@@ -80,6 +80,7 @@ NEXT: dict[tuple[OrderStatus, OrderTrigger], OrderStatus] = {
     **{(St.SUBMITTED, t): s for t, s in _VENUE_SAID.items()},
     # Only the venue settles UNKNOWN.
     (St.UNKNOWN, T.NO_ANSWER): St.UNKNOWN,
+    (St.UNKNOWN, T.CONFIRM_TIMEOUT): St.UNKNOWN,  # the venue could not be asked in time: still unknown
     (St.UNKNOWN, T.NOT_AT_VENUE): St.REJECTED,
     **{(St.UNKNOWN, t): s for t, s in _VENUE_SAID.items()},
     **{(St.LIVE, t): s for t, s in _VENUE_SAID.items()},

@@ -1,15 +1,20 @@
 """Our records against the venue's (seed 0.4): at start-up and after any user-channel gap.
 
 `compare(records, venue)` sorts every difference into one of three:
-- a **repair**: the venue knows more about one of *our* orders than we do, which is what a gap or a
-  crash leaves behind: a trade of ours we never recorded (`missing_fills`), an order whose matched
-  size or resting state moved (`settles`), an UNKNOWN or SUBMITTED order the venue never got
-  (`not_at_venue`). The executor applies these like user-channel events; nothing is guessed.
+- a **repair**: the venue knows more about one of *our unsettled* orders than we do, which is what a
+  gap or a crash leaves behind: a trade of ours we never recorded (`missing_fills`), an order whose
+  matched size or resting state moved (`settles`), an UNKNOWN or SUBMITTED order the venue never
+  got (`not_at_venue`). Each such order is one `OrderRepair`: the `core.orders` events the venue's
+  answer proves and every venue trade of the order (the order's rows are rebuilt from all of them,
+  so applying a repair twice changes nothing). The executor applies them; nothing is guessed.
 - a **mismatch**: something our records cannot explain, so trading must stop until an operator
   looks: an open order at the venue we did not place, a trade on an order not ours, a fill of ours
   the venue does not know, an order we believe rests that the venue does not have, a token balance
   that disagrees with our positions (after the repairs), a collateral balance other than expected
-  (changed from outside; checked once no trade repair is pending), a token id the venue does not know or lists under another market.
+  (changed from outside; checked once no trade repair is pending), a token id the venue does not know or lists under another market,
+  a trade we lack (or one the chain reversed) on an order our rows hold as settled: its position may
+  have moved on since (exited, closed), so rebuilding it from the venue's trades is not safe. A
+  venue-side position we do not know is never invented: it stays a `position` mismatch.
 A mismatch opens the circuit breaker (the adapter does that). Pure: both sides are arguments.
 """
 
@@ -20,9 +25,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.enums import OrderStatus, Side
+from core.orders import NotAtVenue, OrderEvent, TradeFailed, VenueView
 
 __all__ = [
     "Mismatch",
+    "OrderRepair",
     "OurFill",
     "OurOrder",
     "Reconciliation",
@@ -49,6 +56,7 @@ class OurOrder:
     size: Decimal
     size_matched: Decimal
     status: OrderStatus
+    client_order_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,8 @@ class VenueTrade:
     side: Side
     size: Decimal
     status: str
+    price: Decimal = _ZERO
+    maker: bool = False
 
     @property
     def failed(self) -> bool:
@@ -126,11 +136,25 @@ class Mismatch:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderRepair:
+    """One unsettled order of ours settled from the venue's answer: the events to apply through
+    `core.orders` (the venue's view, then each trade the chain reversed; or `NotAtVenue`) and every
+    venue trade of the order, from which its fills and position are written again."""
+
+    venue_order_id: str
+    client_order_id: str
+    events: tuple[OrderEvent, ...]
+    trades: tuple[VenueTrade, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reconciliation:
     mismatches: tuple[Mismatch, ...] = ()
     missing_fills: tuple[VenueTrade, ...] = ()
     settles: tuple[VenueOrder, ...] = ()
     not_at_venue: tuple[str, ...] = ()
+    repairs: tuple[OrderRepair, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -183,6 +207,32 @@ def _orders(
     return mismatches, settles, absent
 
 
+def _repairs(
+    records: Records,
+    venue: VenueState,
+    settles: list[VenueOrder],
+    absent: list[str],
+    missing: list[VenueTrade],
+) -> tuple[OrderRepair, ...]:
+    """One repair per unsettled order of ours the venue knows more about (or does not have)."""
+    moved = {v.venue_order_id for v in settles} | {t.venue_order_id for t in missing}
+    out: list[OrderRepair] = []
+    for ours in records.orders:
+        vid = ours.venue_order_id
+        if vid in absent:
+            out.append(OrderRepair(vid, ours.client_order_id, (NotAtVenue(),), (), "not_at_venue"))
+            continue
+        view = venue.our_orders.get(vid)
+        if view is None or vid not in moved:
+            continue
+        trades = tuple(t for t in venue.trades if t.venue_order_id == vid)
+        seen = VenueView(view.size_matched, view.resting, expired=view.status.startswith("EXPIRED"))
+        failed = tuple(TradeFailed(t.trade_id, t.size) for t in trades if t.failed)
+        reason = "trades_missing" if any(t.venue_order_id == vid for t in missing) else "order_moved"
+        out.append(OrderRepair(vid, ours.client_order_id, (seen, *failed), trades, reason))
+    return tuple(out)
+
+
 def compare(records: Records, venue: VenueState) -> Reconciliation:
     """Every difference between `records` and `venue`, as repairs and mismatches."""
     ours_fills = {f.trade_id: f for f in records.fills}
@@ -192,19 +242,28 @@ def compare(records: Records, venue: VenueState) -> Reconciliation:
         | {f.venue_order_id for f in records.fills}
     )
     mismatches, settles, absent = _orders(records, venue, known)
+    unsettled = {o.venue_order_id for o in records.orders}
     missing: list[VenueTrade] = []
     expected = {token: size for token, size in records.positions.items()}
     venue_ids = {t.trade_id for t in venue.trades}
     for trade in venue.trades:
         if trade.trade_id in ours_fills:
             if trade.failed:  # we booked a fill the chain then reversed
-                missing.append(trade)
                 expected[trade.token_id] = expected.get(trade.token_id, _ZERO) - _delta(trade)
+                if trade.venue_order_id in unsettled:
+                    missing.append(trade)
+                else:
+                    detail = f"{trade.side.value} {trade.size} of {trade.token_id} on settled order {trade.venue_order_id}"
+                    mismatches.append(Mismatch("trade_reversed", trade.trade_id, detail))
         elif trade.failed:
             continue
         elif trade.venue_order_id in known:
-            missing.append(trade)
             expected[trade.token_id] = expected.get(trade.token_id, _ZERO) + _delta(trade)
+            if trade.venue_order_id in unsettled:
+                missing.append(trade)
+            else:
+                detail = f"{trade.side.value} {trade.size} of {trade.token_id} on settled order {trade.venue_order_id}"
+                mismatches.append(Mismatch("fill_missing", trade.trade_id, detail))
         else:
             detail = f"{trade.side.value} {trade.size} of {trade.token_id} on order {trade.venue_order_id}"
             mismatches.append(Mismatch("trade_not_ours", trade.trade_id, detail))
@@ -229,4 +288,5 @@ def compare(records: Records, venue: VenueState) -> Reconciliation:
     if want_cash is not None and not missing and venue.collateral != want_cash:
         detail = f"venue balance {venue.collateral}, expected {want_cash}"
         mismatches.append(Mismatch("collateral", "COLLATERAL", detail))
-    return Reconciliation(tuple(mismatches), tuple(missing), tuple(settles), tuple(absent))
+    repairs = _repairs(records, venue, settles, absent, missing)
+    return Reconciliation(tuple(mismatches), tuple(missing), tuple(settles), tuple(absent), repairs)

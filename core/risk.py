@@ -7,7 +7,9 @@ new controls), kill switch RUN, strategy and instrument allowed,
 window open (not future, not closed), enough time left, at most two orders per window per
 instrument (hard), a sane limit price, the venue's $1 marketable minimum, the position cap, and
 the session-loss and daily-drawdown caps counting the new order's cost as money that may be lost.
-The order is an IOC (FAK) at the signal's own `limit_price`.
+The order is an IOC (FAK) at the signal's own `limit_price`, its size the smallest the venue's
+marketable precision accepts at that price (`core.order_amounts.marketable_size`, the one rule the
+simulated fills apply too): a size the venue would refuse is never emitted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from decimal import ROUND_CEILING, Decimal
 from core.controls import MAX_STALENESS, RuntimeControls
 from core.enums import KillSwitch, OrderType, Side, TradingMode, WindowPhase
 from core.models import Signal
+from core.order_amounts import MIN_MARKETABLE_USD, marketable_size, price_on_tick
 
 __all__ = [
     "MAX_ORDERS_PER_WINDOW_INSTRUMENT",
@@ -33,8 +36,6 @@ __all__ = [
 
 MAX_ORDERS_PER_WINDOW_INSTRUMENT = 2
 """Hard: not a setting and not a control."""
-MIN_MARKETABLE_USD = Decimal(1)
-"""The venue refuses a marketable BUY under $1 (POLYMARKET.md §6.3)."""
 _SHARES = Decimal("0.01")
 
 
@@ -50,7 +51,8 @@ class Exposure:
 
     `orders_in_window` counts every order of ours in this window (both tokens: a window is one
     instrument); `position_usd` is the cost of our orders on the signal's token; P&L figures are
-    signed (a loss is negative).
+    signed (a loss is negative); `tick` is the token's tick size (its book's, the venue's default
+    0.01 until the book says otherwise).
     """
 
     instrument: str
@@ -61,6 +63,7 @@ class Exposure:
     position_usd: Decimal
     session_pnl_usd: Decimal
     day_pnl_usd: Decimal
+    tick: Decimal = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,9 @@ def check_risk(
     price = signal.limit_price
     if not Decimal(0) < price < Decimal(1):
         return Rejected("bad_limit_price", str(price))
-    size = order_size(signal.notional_usd, price)
+    if not price_on_tick(price, exposure.tick):
+        return Rejected("price_off_tick", f"{price} on tick {exposure.tick}")
+    size = marketable_size(Side.BUY, order_size(signal.notional_usd, price), price, exposure.tick)
     cost = size * price
     if cost < MIN_MARKETABLE_USD:
         return Rejected("below_venue_minimum", f"${cost} < ${MIN_MARKETABLE_USD}")

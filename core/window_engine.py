@@ -79,6 +79,7 @@ def exposure_of(state: WindowState, outcome: Outcome, desk: Desk) -> Exposure:
         position_usd=state.position_usd.get(outcome, Decimal(0)),
         session_pnl_usd=desk.session_pnl_usd,
         day_pnl_usd=desk.day_pnl_usd,
+        tick=state.tick_size(outcome) or Decimal("0.01"),
     )
 
 

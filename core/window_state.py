@@ -155,6 +155,10 @@ class WindowState:
                 return outcome
         return None
 
+    def tick_size(self, outcome: Outcome) -> Decimal | None:
+        """The token's tick size as its book last said (None before any snapshot carried one)."""
+        return self._books[self._tokens[outcome]].tick_size
+
     def depth(self, outcome: Outcome, levels: int = 5) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         book = self._books[self._tokens[outcome]]
         return book.top(levels) if book.synced else ((), ())

@@ -4,7 +4,9 @@
   (`LockRefused` names the holder: this instance must not trade), then in LIVE the collateral
   allowance is checked (`CollateralNotReady` says what is missing).
 - `reconcile()` once the orders a previous run left are settled and before any intent is taken:
-  LIVE's rows against the venue; a mismatch opens the circuit breaker (execution.reconcile).
+  LIVE's rows against the venue, its repairs applied; a mismatch opens the circuit breaker
+  (execution.reconcile). Again every `reconcile_s` on the loop, and at the next tick after
+  `reconcile_soon()` (the user channel reconnected after a gap: events may have been missed).
 - `gate()` before every entry: while the breaker is open (its latest `breaker_events` row, which an
   operator's reset closes) the entry is refused with the cause; so is it while the kill switch is
   at PAUSE, FLATTEN or EMERGENCY (the control read at that moment, `core.execution_guards.
@@ -62,8 +64,10 @@ class ExecutorSafety:
         may_rest: Callable[[], bool] = lambda: False,
         redeem: Callable[[], object] | None = None,
         kill: Callable[[], object] | None = None,
+        confirm: Callable[[], object] | None = None,
         beat_s: float = 5.0,
         assert_s: float = 1.0,
+        reconcile_s: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if lock is not None and beat_s >= lock.lease_s:
@@ -80,10 +84,15 @@ class ExecutorSafety:
         self._may_rest = may_rest
         self.redeem = redeem
         self.kill = kill
+        self.confirm = confirm
+        """UNKNOWN orders the user channel has since spoken about, settled (the order manager's)."""
         self._beat_s = beat_s
         self._assert_s = assert_s
+        self._reconcile_s = reconcile_s
         self._monotonic = monotonic
         self._beaten = self._asserted = float("-inf")
+        self._reconciled = monotonic()
+        self._reconcile_due = False
         self.heartbeat_at: datetime | None = None
         """When the executor last showed it is alive (the lock's last beat; without a lock, its loop)."""
 
@@ -102,10 +111,19 @@ class ExecutorSafety:
     def reconcile(self) -> Reconciliation | None:
         if self._reconciler is None:
             return None
+        self._reconciled, self._reconcile_due = self._monotonic(), False
         result = self._reconciler.run(self._clock())
         if not result.clean:
             log.error("execute.reconciliation_mismatch", cause=result.cause)
         return result
+
+    @property
+    def reconciler(self) -> Reconciler | None:
+        return self._reconciler
+
+    def reconcile_soon(self) -> None:
+        """Reconcile at the next tick (called from any thread: a user-channel gap has ended)."""
+        self._reconcile_due = True
 
     def gate(self) -> Blocked | None:
         breaker = read_breaker(self._conn)
@@ -134,11 +152,16 @@ class ExecutorSafety:
                 self._guarded("heartbeat", lambda: heartbeat.set_resting(self._may_rest()))
             # The kill switch first (an operator's FLATTEN or EMERGENCY goes before anything else),
             # then redemptions (a payout in the balance is booked before the assertions compare it).
-            for name, step in (("kill_switch", self.kill), ("redeem", self.redeem)):
+            steps = (("kill_switch", self.kill), ("redeem", self.redeem), ("confirm", self.confirm))
+            for name, step in steps:
                 if step is not None:
                     self._guarded(name, step)
             if self.assertions is not None:
                 self._guarded("assertions", self.assertions.tick)
+        if self._reconciler is not None and (
+            self._reconcile_due or now - self._reconciled >= self._reconcile_s
+        ):
+            self._guarded("reconcile", self.reconcile)
 
     @staticmethod
     def _guarded(name: str, step: Callable[[], object]) -> None:

@@ -33,9 +33,10 @@ from typing import Any
 from py_clob_client_v2.exceptions import PolyApiException
 
 from connectors.polymarket.clob import PostFailed, Venue
-from core.enums import OrderType, Outcome, Side, TradeStatus
+from core.enums import OrderType, Side, TradeStatus
 from core.execution import (
     TradeSeen,
+    decision_book,
     is_duplicate_refusal,
     post_failure_event,
     simulated_events,
@@ -44,12 +45,23 @@ from core.execution import (
 )
 from core.execution_guards import order_metadata
 from core.fees import FeeSchedule, trade_fee
-from core.fills import FillRequest, levels_from, simulate_fill
+from core.fills import FillRequest, simulate_fill
+from core.ids import ClientOrderId
 from core.models import OrderIntent
 from core.money import parse_decimal
-from core.orders import ConfirmTimeout, NoAnswer, NotAtVenue, OrderEvent, Posted, Refused, TradeFailed
+from core.orders import (
+    ConfirmTimeout,
+    NoAnswer,
+    NotAtVenue,
+    OrderEvent,
+    Posted,
+    Refused,
+    TradeFailed,
+    VenueView,
+)
 from execution.order_manager import BuiltOrder, Placed
 from execution.redeem import Redeemer
+from execution.user_confirmations import PushedOrders
 from sinks.postgres.execution import StoredOrder
 
 __all__ = [
@@ -110,15 +122,42 @@ def _trade(raw: Mapping[str, Any], venue_order_id: str, schedule: FeeSchedule) -
     return TradeSeen(str(raw["id"]), price, size, trade_fee(schedule, size, price, is_maker=True), status)
 
 
+def _answered(answer: Mapping[str, Any] | None, raw: list[dict[str, Any]], vid: str) -> dict[str, Any] | None:
+    """The order as the POST's answer and the channel's trade frames show it, when the channel has
+    sent no `order` frame (a marketable order that matched at once has only trades): `matched`
+    with the answer's `tradeIDs`, matched as much as those trades (our legs of them) hold, once
+    every one of them has arrived; None while any is missing, or when the answer says it rests."""
+    if answer is None or str(answer.get("status", "")).upper() != "MATCHED":
+        return None
+    ids = {str(t) for t in answer.get("tradeIDs") or []}
+    seen = {str(t["id"]): t for t in raw}
+    if not ids or not ids <= seen.keys():
+        return None
+    matched = Decimal(0)
+    for trade_id in ids:
+        trade = seen[trade_id]
+        if trade.get("taker_order_id") == vid:
+            matched += parse_decimal(trade["size"])
+        else:
+            legs = [m for m in trade.get("maker_orders") or [] if m.get("order_id") == vid]
+            matched += sum((parse_decimal(m["matched_amount"]) for m in legs), Decimal(0))
+    return {"status": "MATCHED", "size_matched": str(matched)}
+
+
 class VenueFills:
+    """LIVE's fill source. `pushed`: the user channel's frames (`execution.user_confirmations`), read
+    as they come; `poll_s`: how often the venue is asked (None: never during the loop, the user
+    channel alone confirms). Either one settles the order, whichever speaks first."""
+
     def __init__(
         self,
         venue: Venue,
         confirm_s: float = 5.0,
-        poll_s: float = 0.02,
+        poll_s: float | None = 0.02,
         retries: int = 5,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        pushed: PushedOrders | None = None,
     ) -> None:
         self._venue = venue
         self._confirm_s = confirm_s
@@ -126,6 +165,8 @@ class VenueFills:
         self._retries = retries
         self._sleep = sleep
         self._monotonic = monotonic
+        self.pushed = pushed
+        self.confirmed_by: dict[str, int] = {"user_channel": 0, "poll": 0}
 
     def place(self, intent: OrderIntent, built: BuiltOrder, tick: Decimal, schedule: FeeSchedule) -> Placed:
         return self._post(built.venue_order_id, built.payload, intent.token_id, schedule, [])
@@ -154,9 +195,10 @@ class VenueFills:
         schedule: FeeSchedule,
         events: list[OrderEvent],
     ) -> Placed:
+        answer: Mapping[str, Any] | None = None
         for attempt in range(self._retries + 1):
             try:
-                self._venue.post(body)
+                answer = self._venue.post(body)
             except PostFailed as failed:
                 if failed.status is not None and is_duplicate_refusal(failed.error):
                     break  # it landed before: confirm it
@@ -170,52 +212,86 @@ class VenueFills:
                     return Placed(events, [])
                 break  # no answer: UNKNOWN; ask the venue
             break
-        return self._confirm(venue_order_id, token_id, schedule, events)
+        return self._confirm(venue_order_id, token_id, schedule, events, answer)
+
+    @staticmethod
+    def _settled(
+        record: Mapping[str, Any], raw: list[dict[str, Any]], vid: str, schedule: FeeSchedule
+    ) -> tuple[VenueView, list[TradeSeen], bool]:
+        """The order's view and trades from a record and its trades (polled or pushed), and whether
+        it is over: nothing rests, every trade is final, and the trades account for all it matched
+        (an `order` frame may come before its `trade` frames)."""
+        view = venue_view(record)
+        trades = [_trade(t, vid, schedule) for t in raw]
+        final = all(t.status in _FINAL_TRADES for t in trades)
+        whole = sum((t.size for t in trades), Decimal(0)) >= view.size_matched
+        return view, trades, not view.resting and final and whole
+
+    def _done(
+        self, vid: str, by: str, events: list[OrderEvent], view: VenueView, trades: list[TradeSeen]
+    ) -> Placed:
+        if self.pushed is not None:
+            self.pushed.forget(vid)
+        self.confirmed_by[by] += 1
+        failed: list[OrderEvent] = [TradeFailed(t.trade_id, t.size) for t in trades if t.failed]
+        return Placed([*events, view, *failed], trades)
 
     def _confirm(
-        self, venue_order_id: str, token_id: str, schedule: FeeSchedule, events: list[OrderEvent]
+        self,
+        venue_order_id: str,
+        token_id: str,
+        schedule: FeeSchedule,
+        events: list[OrderEvent],
+        answer: Mapping[str, Any] | None = None,
     ) -> Placed:
         deadline = self._monotonic() + self._confirm_s
+        next_poll = self._monotonic()
+        last: tuple[VenueView, list[TradeSeen]] | None = None
         while True:
-            try:
-                record = self._venue.order(venue_order_id)
-                if record is None:
-                    return Placed([*events, NotAtVenue()], [])
-                view = venue_view(record)
-                trades = [
-                    _trade(t, venue_order_id, schedule)
-                    for t in self._venue.trades_of(venue_order_id, token_id)
-                ]
-            except PostFailed:
-                record, trades = None, []
-            if record is not None and not view.resting and all(t.status in _FINAL_TRADES for t in trades):
-                failed: list[OrderEvent] = [TradeFailed(t.trade_id, t.size) for t in trades if t.failed]
-                return Placed([*events, view, *failed], trades)
-            if self._monotonic() >= deadline:
-                seen: list[OrderEvent] = [view] if record is not None else []
-                return Placed(
-                    [*events, *seen, ConfirmTimeout()], [t for t in trades if t.status in _FINAL_TRADES]
-                )
-            self._sleep(self._poll_s)
+            version = self.pushed.version if self.pushed is not None else 0
+            if self.pushed is not None:
+                record, raw = self.pushed.seen(venue_order_id)
+                record = record if record is not None else _answered(answer, raw, venue_order_id)
+                if record is not None:
+                    view, trades, over = self._settled(record, raw, venue_order_id, schedule)
+                    if over:
+                        return self._done(venue_order_id, "user_channel", events, view, trades)
+                    last = (view, trades)
+            now = self._monotonic()
+            if self._poll_s is not None and now >= next_poll:
+                next_poll = now + self._poll_s
+                try:
+                    polled = self._venue.order(venue_order_id)
+                    if polled is None:
+                        if self.pushed is not None:
+                            self.pushed.forget(venue_order_id)
+                        return Placed([*events, NotAtVenue()], [])
+                    raw = self._venue.trades_of(venue_order_id, token_id)
+                except PostFailed:
+                    polled = None
+                if polled is not None:
+                    view, trades, over = self._settled(polled, raw, venue_order_id, schedule)
+                    if over:
+                        return self._done(venue_order_id, "poll", events, view, trades)
+                    last = (view, trades)
+            now = self._monotonic()
+            if now >= deadline:  # its frames are kept: a later one settles the UNKNOWN order
+                seen: list[OrderEvent] = [last[0]] if last is not None else []
+                final = [t for t in last[1] if t.status in _FINAL_TRADES] if last is not None else []
+                return Placed([*events, *seen, ConfirmTimeout()], final)
+            until = deadline if self._poll_s is None else min(deadline, next_poll)
+            if self.pushed is not None:
+                self.pushed.wait(version, max(0.0, until - now))
+            else:
+                self._sleep(max(0.0, until - now))
 
 
 BookFor = Callable[[OrderIntent], Mapping[Decimal, Decimal]]
 
 
-def _side_levels(intent: OrderIntent) -> tuple[str, str]:
-    """The context's level fields the order takes from: its token's asks for a BUY, bids for a SELL."""
-    ctx = intent.context
-    outcome = ctx.signal.outcome if ctx is not None else Outcome.UP
-    token = "up" if outcome is Outcome.UP else "down"
-    return token, "asks" if intent.side is Side.BUY else "bids"
-
-
 def context_book(intent: OrderIntent) -> Mapping[Decimal, Decimal]:
     """The book captured in the intent's decision context (DRY_RUN; BACKTEST's replayed book)."""
-    if intent.context is None:
-        return {}
-    token, side = _side_levels(intent)
-    return levels_from(getattr(intent.context, f"{token}_{side}"))
+    return decision_book(intent)
 
 
 def venue_book(venue: Venue) -> BookFor:
@@ -232,22 +308,58 @@ def venue_book(venue: Venue) -> BookFor:
     return book
 
 
+def _walk(
+    coid: str,
+    side: Side,
+    order_type: OrderType,
+    limit: Decimal,
+    size: Decimal,
+    book: Mapping[Decimal, Decimal],
+    tick: Decimal,
+    schedule: FeeSchedule,
+) -> Placed:
+    """The one simulated fill (`core.fills.simulate_fill`) as order events and trades."""
+    kind = order_type if order_type in (OrderType.FAK, OrderType.FOK) else OrderType.FAK
+    fill = simulate_fill(book, FillRequest(side, kind, limit, size, limit), schedule, tick)
+    events, trades = simulated_events(ClientOrderId(coid), fill)
+    return Placed(list(events), trades)
+
+
 class BookFills:
     def __init__(self, book: BookFor) -> None:
         self._book = book
 
     def place(self, intent: OrderIntent, built: BuiltOrder, tick: Decimal, schedule: FeeSchedule) -> Placed:
-        order_type = (
-            intent.order_type if intent.order_type in (OrderType.FAK, OrderType.FOK) else OrderType.FAK
+        book = self._book(intent)
+        return _walk(
+            intent.client_order_id,
+            intent.side,
+            intent.order_type,
+            intent.limit_price,
+            intent.size,
+            book,
+            tick,
+            schedule,
         )
-        request = FillRequest(intent.side, order_type, intent.limit_price, intent.size, intent.limit_price)
-        fill = simulate_fill(self._book(intent), request, schedule, tick)
-        events, trades = simulated_events(intent.client_order_id, fill)
-        return Placed(list(events), trades)
 
     def resume(self, stored: StoredOrder, schedule: FeeSchedule) -> Placed:
-        """A simulated order left unsettled was never filled: nothing can fill it now."""
-        return Placed([NotAtVenue()] if stored.state.unknown else [Refused("executor restarted")], [])
+        """A simulated order a crash left unsettled is walked again against the book its decision saw
+        (stored with it), so it ends as it would have: the same fill, trade ids and fees. An order
+        stored without that book (an exit, or a row from before it was kept) cannot be filled now."""
+        payload = stored.payload or {}
+        book = payload.get("decision_book")
+        if book is None or "tick" not in payload or "size" not in payload:
+            return Placed([NotAtVenue()] if stored.state.unknown else [Refused("executor restarted")], [])
+        return _walk(
+            stored.state.client_order_id,
+            Side(payload.get("side", Side.BUY.value)),
+            stored.state.order_type,
+            parse_decimal(payload["limit_price"]),
+            parse_decimal(payload["size"]),
+            {parse_decimal(p): parse_decimal(s) for p, s in book},
+            parse_decimal(payload["tick"]),
+            schedule,
+        )
 
 
 class VenueCancels:

@@ -19,6 +19,7 @@ venue has no such order. An intent seen again finds its order stored and is not 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,16 +27,17 @@ from typing import Any, Protocol
 
 import structlog
 
-from core.enums import Side, TradingMode
-from core.execution import TradeSeen, position_id_for, stale_intent
+from core.enums import Side, TradeStatus, TradingMode
+from core.execution import TradeSeen, decision_book, position_id_for, stale_intent
 from core.execution_guards import Blocked, EntryContext, ExecutionLimits, check_entry
-from core.fees import FeeSchedule
+from core.fees import FeeSchedule, trade_fee
 from core.ids import ClientOrderId, TokenId, TradeId, VenueOrderId, WindowId
 from core.models import Fill, OrderIntent
-from core.orders import OrderEvent, OrderState, Posted
+from core.orders import InvalidTransition, OrderEvent, OrderState, Posted
 from core.orders import apply as apply_order
 from core.positions import EntryDone, EntryTrade, Position
 from core.positions import apply as apply_position
+from core.reconciliation import OrderRepair
 from sinks.postgres.execution import (
     AuditEntry,
     ExecutionStore,
@@ -119,6 +121,7 @@ class OrderManager:
         limits: ExecutionLimits = DEFAULT_LIMITS,
         startup_checks: Callable[[], None] = lambda: None,
         gate: Callable[[], Blocked | None] = lambda: None,
+        prefetch_balance: bool = False,
     ) -> None:
         self.mode = mode
         self.store = store
@@ -130,6 +133,9 @@ class OrderManager:
         self._limits = limits
         self._startup_checks = startup_checks
         self._gate = gate
+        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="balance") if prefetch_balance else None
+        """The balance is asked on its own thread (a venue read over HTTP; not a database one, which
+        would share the connection)."""
 
     def balance(self) -> Decimal:
         """The collateral this mode trades against (the venue's, or the paper balance)."""
@@ -149,9 +155,52 @@ class OrderManager:
             self._finish(stored, placed, None)
         return len(left)
 
+    def settle_unknown(self) -> int:
+        """UNKNOWN orders the user channel has spoken about since their confirmation ran out: each is
+        asked of the venue again (`FillSource.resume`) and settled by its answer. The rows are read
+        only while frames wait; returns how many were settled."""
+        pushed = getattr(self.fills, "pushed", None)
+        if pushed is None or not len(pushed):
+            return 0
+        settled = 0
+        for stored in self.store.unsettled_orders():
+            if stored.state.unknown and pushed.seen(stored.venue_order_id) != (None, []):
+                _tick, schedule = self.markets.market_info(stored.token_id)
+                if self._finish(stored, self.fills.resume(stored, schedule), None).settled:
+                    settled += 1
+        return settled
+
+    def apply_repair(self, repair: OrderRepair) -> OrderState:
+        """Settle a stored order from the venue's answer that reconciliation found (its events, and
+        every venue trade of the order: sizes, prices and ids the venue's, fees from the market's
+        schedule). The rows are rebuilt from all of them, so a repair applied twice changes nothing;
+        `core.orders.InvalidTransition` when the order's table refuses the answer."""
+        stored = self.store.order(repair.client_order_id)
+        if stored is None:
+            raise InvalidTransition(f"{repair.venue_order_id}: no order of ours with that id")
+        _tick, schedule = self.markets.market_info(stored.token_id)
+        trades = [
+            TradeSeen(
+                t.trade_id,
+                t.price,
+                t.size,
+                trade_fee(schedule, t.size, t.price, is_maker=t.maker),
+                TradeStatus(t.status),
+            )
+            for t in repair.trades
+        ]
+        return self._finish(stored, Placed(list(repair.events), trades), None)
+
     def execute(self, intent: OrderIntent) -> ExecutionResult:
         coid = intent.client_order_id
-        stored = self.store.order(coid)
+        now = self.clock(intent)
+        # The venue's balance is asked while the guards' rows are read (one round trip): both are
+        # fresh for every entry, neither waits for the other.
+        pending = self._prefetch.submit(self._balance) if self._prefetch is not None else None
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        stored, window_orders, position_usd, day_pnl = self.store.entry_reads(
+            coid, intent.window_id, intent.token_id, day_start
+        )
         if stored is not None:  # seen before: never a second order; settle it if it is not yet
             if not stored.state.settled:
                 _tick, schedule = self.markets.market_info(stored.token_id)
@@ -160,14 +209,13 @@ class OrderManager:
             return ExecutionResult(
                 coid, stored.state.status.value, "duplicate_intent", stored.state.size_matched
             )
-        now = self.clock(intent)
         tick, schedule = self.markets.market_info(intent.token_id)
-        balance = self._balance()
+        balance = pending.result() if pending is not None else self._balance()
         context = EntryContext(
-            window_orders=self.store.window_orders(intent.window_id),
-            position_usd=self.store.position_usd(intent.token_id),
+            window_orders=window_orders,
+            position_usd=position_usd,
             available_usd=balance,
-            day_pnl_usd=self.store.day_pnl(now.replace(hour=0, minute=0, second=0, microsecond=0)),
+            day_pnl_usd=day_pnl,
         )
         stale = stale_intent(intent.event_ts, now) if self.mode is not TradingMode.BACKTEST else None
         refused = self._gate()  # the safety net's word (the circuit breaker) before any rule of ours
@@ -187,7 +235,7 @@ class OrderManager:
         built = self.builder.build(intent, tick)
         position_id = position_id_for(coid)
         order = apply_order(OrderState(coid, intent.order_type, intent.size), Posted(built.venue_order_id))
-        row = self._order_row(intent, order, built, position_id, now, now)
+        row = self._order_row(intent, order, built, position_id, now, now, tick)
         audit["order_payload"] = row.payload
         self.store.write(
             ExecutionWrite(
@@ -337,8 +385,18 @@ class OrderManager:
         position_id: str,
         created: datetime,
         updated: datetime,
+        tick: Decimal,
     ) -> OrderRow:
-        payload = {"body": built.payload, "side": intent.side.value, "limit_price": str(intent.limit_price)}
+        # What the order was, and the book its decision saw: a simulated order a crash leaves
+        # unsettled is walked again against that book (`BookFills.resume`).
+        payload = {
+            "body": built.payload,
+            "side": intent.side.value,
+            "limit_price": str(intent.limit_price),
+            "size": str(intent.size),
+            "tick": str(tick),
+            "decision_book": [[str(p), str(s)] for p, s in sorted(decision_book(intent).items())],
+        }
         return OrderRow(
             order,
             built.venue_order_id,

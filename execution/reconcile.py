@@ -7,24 +7,34 @@ markets of our tokens through py-clob-client-v2, compares them in `core.reconcil
   mismatch, an audit entry): `require_trading_allowed` then refuses until an operator closes it;
 - when clean and no trade repair is pending, marks the venue's collateral balance as agreed
   (`balance_marks`), which the next run expects, moved only by our fills and redemptions.
-The repairs (missing fills, orders to settle) are returned for the executor to apply as it applies
-user-channel events; after applying trade repairs it runs again (`Reconciliation.recheck`).
+The repairs (`core.reconciliation.OrderRepair`: an unsettled order of ours the venue has settled,
+or never got) are applied through `apply` (the order manager's `apply_repair`, which settles the
+order from the venue's answer with the venue's sizes, prices and trade ids, fees from the schedule),
+each with an audit entry keyed by what it settled (applying it again writes nothing new); then the
+comparison runs again on the repaired rows. A repair the order's transition table refuses cannot be
+applied safely: it is a mismatch, and opens the breaker like any other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 import psycopg
 import structlog
+from psycopg.types.json import Jsonb
 from py_clob_client_v2.clob_types import AssetType, BalanceAllowanceParams
 from py_clob_client_v2.exceptions import PolyApiException
 
 from core.enums import OrderStatus, Side, TradingMode
 from core.money import from_micros, parse_decimal
+from core.orders import InvalidTransition
 from core.reconciliation import (
+    Mismatch,
+    OrderRepair,
     OurFill,
     OurOrder,
     Reconciliation,
@@ -42,8 +52,8 @@ log = structlog.get_logger(__name__)
 
 _UNSETTLED = ("SUBMITTED", "UNKNOWN", "LIVE", "PARTIALLY_FILLED")
 _ORDERS = (
-    "SELECT venue_order_id, token_id, side, size, size_matched, status FROM orders"
-    " WHERE mode = %s AND run_id IS NULL AND status = ANY(%s)"
+    "SELECT venue_order_id, token_id, side, size, size_matched, status, client_order_id FROM orders"
+    " WHERE mode = %s AND run_id IS NULL AND status = ANY(%s) AND NOT (status = 'PARTIALLY_FILLED' AND done)"
 )
 _ORDER_IDS = "SELECT venue_order_id FROM orders WHERE mode = %s AND run_id IS NULL"
 _FILLS = (
@@ -66,6 +76,10 @@ _SET_MARK = (
     " marked_at = EXCLUDED.marked_at"
 )
 _ADD_MARK = "UPDATE balance_marks SET balance = balance + %s, marked_at = %s WHERE mode = %s"
+_AUDIT = (
+    "INSERT INTO audit_log (at, actor, action, subject, detail, event_key) VALUES (%s, %s, 'reconcile_repair',"
+    " %s, %s, %s) ON CONFLICT (event_key) DO NOTHING"
+)
 NO_WINDOW = "(no window)"
 
 
@@ -113,16 +127,57 @@ class Reconciler:
         client: VenueReads,
         mode: TradingMode = TradingMode.LIVE,
         actor: str = "executor",
+        apply: Callable[[OrderRepair], object] | None = None,
     ) -> None:
         self._conn = conn
         self._client = client
         self.mode = mode
         self.actor = actor
+        self.apply = apply
+        """Applies one repair (the order manager's `apply_repair`); None: repairs are only returned."""
 
-    def run(self, now: datetime) -> Reconciliation:
+    def _compare(self) -> tuple[Reconciliation, VenueState, Decimal]:
         records, fills_cash = self.records()
         venue = self.venue_state(records)
-        result = compare(records, venue)
+        return compare(records, venue), venue, fills_cash
+
+    def _repair(self, repairs: tuple[OrderRepair, ...], now: datetime) -> list[Mismatch]:
+        """Apply each repair with its audit entry; the ones the order's table refuses are mismatches."""
+        assert self.apply is not None
+        refused: list[Mismatch] = []
+        for repair in repairs:
+            try:
+                settled = self.apply(repair)
+            except InvalidTransition as exc:
+                refused.append(Mismatch("repair_refused", repair.venue_order_id, str(exc)))
+                continue
+            status = getattr(settled, "status", None)
+            matched = getattr(settled, "size_matched", None)
+            detail = {
+                "venue_order_id": repair.venue_order_id,
+                "reason": repair.reason,
+                "status": str(status.value if status is not None else ""),
+                "size_matched": str(matched),
+                "trades": [
+                    {"trade_id": t.trade_id, "price": str(t.price), "size": str(t.size), "status": t.status}
+                    for t in repair.trades
+                ],
+                "mode": self.mode.value,
+            }
+            key = f"reconcile:{self.mode.value}:{repair.venue_order_id}:{detail['status']}:{matched}"
+            self._conn.execute(
+                _AUDIT, (now, self.actor, repair.client_order_id or repair.venue_order_id, Jsonb(detail), key)
+            )
+            log.info("reconcile.repaired", venue_order_id=repair.venue_order_id, reason=repair.reason)
+        return refused
+
+    def run(self, now: datetime) -> Reconciliation:
+        result, venue, fills_cash = self._compare()
+        if result.repairs and self.apply is not None:
+            refused = self._repair(result.repairs, now)
+            result, venue, fills_cash = self._compare()  # on the repaired rows
+            if refused:
+                result = replace(result, mismatches=(*result.mismatches, *refused))
         if not result.clean:
             open_breaker(self._conn, result.cause, now, self.actor)
             log.error("reconcile.mismatch", mismatches=[m.kind for m in result.mismatches])
@@ -136,8 +191,10 @@ class Reconciler:
         mode = self.mode.value
         conn = self._conn
         orders = tuple(
-            OurOrder(vid, token, Side(side), size, matched, OrderStatus(status))
-            for vid, token, side, size, matched, status in conn.execute(_ORDERS, (mode, list(_UNSETTLED)))
+            OurOrder(vid, token, Side(side), size, matched, OrderStatus(status), coid)
+            for vid, token, side, size, matched, status, coid in conn.execute(
+                _ORDERS, (mode, list(_UNSETTLED))
+            )
         )
         known = frozenset(str(r[0]) for r in conn.execute(_ORDER_IDS, (mode,)))
         fills = tuple(
@@ -217,6 +274,7 @@ def _our_legs(trade: dict[str, Any], api_key: str) -> list[VenueTrade]:
                 Side(str(trade["side"]).upper()),
                 parse_decimal(str(trade["size"])),
                 status,
+                parse_decimal(str(trade["price"])),
             )
         ]
     return [
@@ -227,6 +285,8 @@ def _our_legs(trade: dict[str, Any], api_key: str) -> list[VenueTrade]:
             Side(str(leg["side"]).upper()),
             parse_decimal(str(leg["matched_amount"])),
             status,
+            parse_decimal(str(leg["price"])),
+            maker=True,
         )
         for leg in trade.get("maker_orders") or []
         if leg.get("owner") == api_key

@@ -469,7 +469,7 @@ def execute(
     from execution.tick_snapshot import ExecutorSnapshot
     from execution.trader_lock import LockLost, LockRefused, TraderLock
     from execution.venue_heartbeat import VenueHeartbeat
-    from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue
+    from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue, user_confirmations
     from polywindow.kill_wiring import build_kill_watch, build_redemptions
     from polywindow.settings import ExecuteSettings
     from sinks.postgres.executor_records import orders_may_rest
@@ -520,15 +520,21 @@ def execute(
             endpoints.database_url, holder, "trader" if live else f"trader-{chosen.value.lower()}"
         )
     client = venue.client if venue is not None and live else None
+    reconciler = None if client is None else Reconciler(conn, client, chosen, "execute")
     safety = ExecutorSafety(
         conn,
         lambda: datetime.now(UTC),
         lock=lock,
-        reconciler=None if client is None else Reconciler(conn, client, chosen, "execute"),
+        reconciler=reconciler,
         allowance=client,
         heartbeat=None if client is None else VenueHeartbeat(client, settings.venue_heartbeat_s),
         may_rest=lambda: orders_may_rest(conn, chosen),
+        reconcile_s=settings.reconcile_s,
     )
+    listener = None
+    if client is not None and venue is not None:  # LIVE: orders confirmed by the user channel too
+        listener = user_confirmations(venue, settings.clob_url, settings.user_ws_url, safety.reconcile_soon)
+        listener.start()
 
     def live_start() -> None:
         """The trader lock, LIVE's collateral allowance; LIVE starts paused."""
@@ -547,9 +553,15 @@ def execute(
         run_id=run_id if chosen is TradingMode.BACKTEST else None,
         limits=ExecutionLimits(settings.max_position_usd, settings.daily_drawdown_usd),
         confirm_s=settings.confirm_s,
+        confirm_poll_s=settings.confirm_poll_s,
+        pushed=listener.pushed if listener is not None else None,
         startup_checks=live_start,
         gate=safety.gate,
     )
+    if reconciler is not None:
+        reconciler.apply = manager.apply_repair  # repairs settle orders through the one order manager
+    if listener is not None:
+        safety.confirm = manager.settle_unknown  # an UNKNOWN order the user channel speaks of
     try:
         manager.start()
     except (LockRefused, CollateralNotReady) as exc:
@@ -642,6 +654,8 @@ def execute(
             monitor.poll_once()
     finally:
         safety.stop()
+        if listener is not None:
+            listener.stop()
         for each in (consumer, *watched):
             each.close()
         if pool is not None:

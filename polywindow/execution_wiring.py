@@ -24,9 +24,10 @@ from execution.fill_sources import (
     venue_book,
 )
 from execution.order_manager import DEFAULT_LIMITS, OrderManager
+from execution.user_confirmations import PushedOrders, UserChannelListener
 from sinks.postgres.execution import ExecutionStore
 
-__all__ = ["FixedMarket", "build_manager", "connect_venue"]
+__all__ = ["FixedMarket", "build_manager", "connect_venue", "user_confirmations"]
 
 
 class FixedMarket:
@@ -44,6 +45,17 @@ def connect_venue(clob_url: str, private_key: SecretStr) -> Venue:
     venue = Venue(clob_url, private_key)
     venue.connect()
     return venue
+
+
+def user_confirmations(
+    venue: Venue, clob_url: str, user_ws_url: str | None, on_gap: Callable[[], None]
+) -> UserChannelListener:
+    """LIVE's user channel (its credentials the ones derived at `connect`), feeding the confirmation
+    loop; not started. Its address: `user_ws_url`, else the CLOB's host at `/ws/user`."""
+    url = user_ws_url or clob_url.rstrip("/").replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    url = url if user_ws_url else f"{url}/ws/user"
+    channel = venue.user_channel(url)
+    return UserChannelListener(url, channel.subscribe_frames, PushedOrders(channel.api_key), on_gap)
 
 
 def _wall(_intent: OrderIntent | None) -> datetime:
@@ -64,6 +76,8 @@ def build_manager(
     run_id: str | None = None,
     limits: ExecutionLimits = DEFAULT_LIMITS,
     confirm_s: float = 5.0,
+    confirm_poll_s: float | None = 0.02,
+    pushed: PushedOrders | None = None,
     startup_checks: Callable[[], None] = lambda: None,
     gate: Callable[[], Blocked | None] = lambda: None,
 ) -> OrderManager:
@@ -83,13 +97,14 @@ def build_manager(
             mode,
             store,
             SignedOrders(venue),
-            VenueFills(venue, confirm_s),
+            VenueFills(venue, confirm_s, confirm_poll_s, pushed=pushed),
             venue,
             venue.balance,
             _wall,
             limits,
             startup_checks,
             gate,
+            prefetch_balance=True,
         )
     if mode is TradingMode.DRY_RUN:
         assert venue is not None
@@ -104,6 +119,7 @@ def build_manager(
             limits,
             startup_checks,
             gate,
+            prefetch_balance=True,
         )
     if mode is TradingMode.PAPER:
         assert venue is not None

@@ -298,6 +298,15 @@ class ExecuteSettings(TraderSettings):
         default=Decimal(100), ge=0, validation_alias="POLYWINDOW_PAPER_BALANCE_USD"
     )
     confirm_s: float = Field(default=5.0, gt=0, validation_alias="POLYWINDOW_CONFIRM_S")
+    confirm_poll_s: float = Field(
+        default=0.1, gt=0, validation_alias="POLYWINDOW_CONFIRM_POLL_S"
+    )  # LIVE: how often the confirmation loop asks the venue (the user channel is read as it speaks)
+    user_ws_url: str | None = Field(
+        default=None, validation_alias="POLYWINDOW_USER_WS_URL"
+    )  # LIVE: the user channel confirming our orders (default: the CLOB's host, /ws/user)
+    reconcile_s: float = Field(
+        default=60.0, gt=0, validation_alias="POLYWINDOW_RECONCILE_S"
+    )  # LIVE: reconciliation against the venue again every this many seconds
     backtest_tick: Decimal = Field(default=Decimal("0.01"), gt=0, validation_alias="POLYWINDOW_BACKTEST_TICK")
     backtest_fee_rate: Decimal = Field(
         default=Decimal("0.07"), ge=0, validation_alias="POLYWINDOW_BACKTEST_FEE_RATE"

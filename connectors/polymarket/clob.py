@@ -36,6 +36,8 @@ from py_clob_client_v2.http_helpers import helpers as http
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 from pydantic import SecretStr
 
+from connectors.polymarket.user_ws import ApiCreds as UserCreds
+from connectors.polymarket.user_ws import UserChannel
 from core.enums import OrderType, Side
 from core.fees import FeeSchedule, fee_schedule_from_clob
 from core.ids import VenueOrderId
@@ -146,6 +148,15 @@ class Venue:
     @property
     def address(self) -> str:
         return str(self._client.get_address())
+
+    def user_channel(self, url: str) -> UserChannel:
+        """The user channel (`/ws/user`) authenticated with the credentials derived at `connect`."""
+        if self._creds is None:
+            raise RuntimeError("connect() first: no API credentials")
+        creds = UserCreds(
+            self._creds.api_key, SecretStr(self._creds.api_secret), SecretStr(self._creds.api_passphrase)
+        )
+        return UserChannel(url, creds)
 
     @property
     def client(self) -> ClobClient:

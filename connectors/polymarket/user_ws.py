@@ -46,6 +46,11 @@ class UserChannel:
     def url(self) -> str:
         return self._url
 
+    @property
+    def api_key(self) -> str:
+        """The key our orders and trade legs carry as `owner` (not a secret)."""
+        return self._creds.api_key
+
     def _auth(self) -> dict[str, str]:
         return {
             "apiKey": self._creds.api_key,

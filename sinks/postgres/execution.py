@@ -126,6 +126,21 @@ _ORDER_COLUMNS = (
     "client_order_id, order_type, size, status, size_matched, done, venue_order_id, detail,"
     " position_id, window_id, token_id, signed_payload"
 )
+_ORDER_BY_ID = (
+    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE client_order_id = %s AND mode = %s AND run_key = %s"
+)
+_WINDOW_ORDERS = (
+    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE window_id = %s AND mode = %s AND run_key = %s"
+    " ORDER BY created_at"
+)
+_POSITION_USD = (
+    "SELECT coalesce(sum(cost_usd), 0) FROM positions WHERE token_id = %s AND mode = %s"
+    " AND run_key = %s AND state <> 'CLOSED'"
+)
+_DAY_PNL = (
+    "SELECT coalesce(sum(realized_pnl_usd), 0) FROM positions WHERE mode = %s AND run_key = %s"
+    " AND state = 'CLOSED' AND closed_at >= %s"
+)
 
 
 def _stored(row: tuple[Any, ...]) -> StoredOrder:
@@ -155,6 +170,14 @@ class ExecutionStore:
         self._run_key = run_id or ""
 
     def write(self, batch: ExecutionWrite) -> None:
+        if not batch.fills and not self.conn.info.transaction_status and psycopg.Pipeline.is_supported():
+            # The rows stored before a POST: every statement of the transaction in one round trip.
+            with self.conn.pipeline():
+                self._write(batch)
+            return
+        self._write(batch)
+
+    def _write(self, batch: ExecutionWrite) -> None:
         with self.conn.transaction(), self.conn.cursor() as cur:
             if batch.position is not None:
                 self._position(cur, batch.position)
@@ -230,18 +253,38 @@ class ExecutionStore:
         )
 
     def order(self, client_order_id: str) -> StoredOrder | None:
-        row = self.conn.execute(
-            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE client_order_id = %s AND mode = %s AND run_key = %s",
-            (client_order_id, self.mode.value, self._run_key),
-        ).fetchone()
+        row = self.conn.execute(_ORDER_BY_ID, (client_order_id, self.mode.value, self._run_key)).fetchone()
         return _stored(row) if row else None
 
+    def entry_reads(
+        self, client_order_id: str, window_id: str, token_id: str, day_start: datetime
+    ) -> tuple[StoredOrder | None, list[OrderState], Decimal, Decimal]:
+        """What an entry's guards read (`order`, `window_orders`, `position_usd`, `day_pnl`), sent in
+        one round trip (pipeline mode) rather than four."""
+        if self.conn.info.transaction_status or not psycopg.Pipeline.is_supported():
+            return (
+                self.order(client_order_id),
+                self.window_orders(window_id),
+                self.position_usd(token_id),
+                self.day_pnl(day_start),
+            )
+        key = (self.mode.value, self._run_key)
+        with self.conn.pipeline():
+            order = self.conn.execute(_ORDER_BY_ID, (client_order_id, *key))
+            window = self.conn.execute(_WINDOW_ORDERS, (window_id, *key))
+            cost = self.conn.execute(_POSITION_USD, (token_id, *key))
+            pnl = self.conn.execute(_DAY_PNL, (*key, day_start))
+        found = order.fetchone()
+        cost_row, pnl_row = cost.fetchone(), pnl.fetchone()
+        return (
+            _stored(found) if found else None,
+            [_stored(r).state for r in window.fetchall()],
+            Decimal(cost_row[0]) if cost_row else Decimal(0),
+            Decimal(pnl_row[0]) if pnl_row else Decimal(0),
+        )
+
     def window_orders(self, window_id: str) -> list[OrderState]:
-        rows = self.conn.execute(
-            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE window_id = %s AND mode = %s AND run_key = %s"
-            " ORDER BY created_at",
-            (window_id, self.mode.value, self._run_key),
-        ).fetchall()
+        rows = self.conn.execute(_WINDOW_ORDERS, (window_id, self.mode.value, self._run_key)).fetchall()
         return [_stored(r).state for r in rows]
 
     def unsettled_orders(self) -> list[StoredOrder]:
@@ -256,20 +299,12 @@ class ExecutionStore:
 
     def position_usd(self, token_id: str) -> Decimal:
         """Cost in open positions on `token_id`."""
-        row = self.conn.execute(
-            "SELECT coalesce(sum(cost_usd), 0) FROM positions WHERE token_id = %s AND mode = %s"
-            " AND run_key = %s AND state <> 'CLOSED'",
-            (token_id, self.mode.value, self._run_key),
-        ).fetchone()
+        row = self.conn.execute(_POSITION_USD, (token_id, self.mode.value, self._run_key)).fetchone()
         return Decimal(row[0]) if row else Decimal(0)
 
     def day_pnl(self, day_start: datetime) -> Decimal:
         """Realised P&L of positions closed since `day_start` (a loss is negative)."""
-        row = self.conn.execute(
-            "SELECT coalesce(sum(realized_pnl_usd), 0) FROM positions WHERE mode = %s AND run_key = %s"
-            " AND state = 'CLOSED' AND closed_at >= %s",
-            (self.mode.value, self._run_key, day_start),
-        ).fetchone()
+        row = self.conn.execute(_DAY_PNL, (self.mode.value, self._run_key, day_start)).fetchone()
         return Decimal(row[0]) if row else Decimal(0)
 
     def position(self, position_id: str) -> tuple[Position, datetime] | None:

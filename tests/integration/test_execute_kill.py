@@ -88,11 +88,13 @@ def _executor(sim: RunningSim, database_url: str, bootstrap: str, group: str) ->
 
 
 def paused_out(conn: psycopg.Connection, coids: Sequence[str]) -> set[str]:
-    """The intents the executor refused at the kill switch (a restart starts paused)."""
+    """The intents the executor refused, audited: at the kill switch (a restart starts paused) or as
+    older than 30 s (a restart slow under load). Decided, not lost."""
     found = rows(
         conn,
         "SELECT subject FROM audit_log WHERE action = 'entry_blocked' AND subject = ANY(%s)"
-        " AND detail->>'execution_check' LIKE '%%kill_switch%%'",
+        " AND (detail->>'execution_check' LIKE '%%kill_switch%%'"
+        " OR detail->>'execution_check' LIKE '%%stale_intent%%')",
         coids,
     )
     return {str(r[0]) for r in found}

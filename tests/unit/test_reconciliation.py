@@ -130,3 +130,51 @@ def test_the_collateral_check_waits_for_trade_repairs() -> None:
         ours(), venue(trades=(*venue().trades, late), token_balances={UP: D(15)}, collateral=D(992))
     )
     assert result.clean and result.recheck
+
+
+def test_an_unknown_order_the_venue_filled_is_one_repair_settling_it_from_the_venues_answer() -> None:
+    from core.enums import OrderType
+    from core.orders import OrderState, apply
+
+    unknown = OurOrder("0xo1", UP, Side.BUY, D(5), D(0), OrderStatus.UNKNOWN, "c-1")
+    done = VenueOrder("0xo1", UP, Side.BUY, D(5), D(5), "MATCHED")
+    late = VenueTrade("t2", "0xo1", UP, Side.BUY, D(5), "CONFIRMED", D("0.5"))
+    result = compare(
+        ours(orders=(unknown,)),
+        venue(
+            open_orders=(),
+            our_orders={"0xo1": done},
+            trades=(*venue().trades, late),
+            token_balances={UP: D(15)},
+        ),
+    )
+    assert result.clean
+    (repair,) = result.repairs
+    assert (repair.client_order_id, repair.trades, repair.reason) == ("c-1", (late,), "trades_missing")
+    order = OrderState("c-1", OrderType.FAK, D(5), status=OrderStatus.UNKNOWN)
+    for event in repair.events:
+        order = apply(order, event)
+    assert (order.status, order.size_matched, order.settled) == (OrderStatus.FILLED, D(5), True)
+
+
+def test_an_unknown_order_the_venue_never_got_is_a_not_at_venue_repair() -> None:
+    from core.orders import NotAtVenue
+
+    unknown = OurOrder("0xo1", UP, Side.BUY, D(5), D(0), OrderStatus.UNKNOWN, "c-1")
+    (repair,) = compare(ours(orders=(unknown,)), venue(open_orders=(), our_orders={})).repairs
+    assert repair.events == (NotAtVenue(),) and repair.reason == "not_at_venue"
+
+
+def test_a_trade_we_lack_on_an_order_we_hold_settled_is_a_mismatch_not_a_repair() -> None:
+    """Its position may have been exited or closed since: rebuilding it is not safe."""
+    late = VenueTrade("t2", "0xo0", UP, Side.BUY, D(5), "CONFIRMED", D("0.5"))
+    result = compare(
+        ours(orders=()),
+        venue(open_orders=(), our_orders={}, trades=(*venue().trades, late), token_balances={UP: D(15)}),
+    )
+    assert kinds(result) == ["fill_missing"] and not result.repairs
+
+
+def test_a_venue_position_we_do_not_know_is_never_a_repair() -> None:
+    result = compare(ours(), venue(token_balances={UP: D(10), DOWN: D(7)}))
+    assert kinds(result) == ["position"] and not result.repairs

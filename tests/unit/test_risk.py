@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from core.enums import KillSwitch, OrderType, Outcome, Side, WindowPhase
 from core.ids import WindowId
 from core.models import Signal
+from core.order_amounts import limit_order_amounts, marketable_precision_ok
 from core.risk import (
     MAX_ORDERS_PER_WINDOW_INSTRUMENT,
     Approved,
@@ -63,7 +64,9 @@ def test_a_signal_within_every_limit_is_approved_as_fak_at_the_signals_limit_pri
     assert isinstance(result, Approved)
     assert result.order_type is OrderType.FAK
     assert result.limit_price == Decimal("0.61")
-    assert result.size == Decimal("1.64")  # ceil(1 / 0.61, 2 dp): cost >= $1
+    # ceil(1 / 0.61, 2 dp) is 1.64, but 1.64 x 0.61 = 1.0004 has more than the 2 cost decimals a
+    # marketable order may carry: the smallest size the venue accepts at 0.61 is 2 shares.
+    assert result.size == Decimal("2")
     assert result.cost_usd >= Decimal(1)
 
 
@@ -100,6 +103,8 @@ def test_a_signal_within_every_limit_is_approved_as_fak_at_the_signals_limit_pri
         ("bad_limit_price", _signal("1"), controls(NOW), _exposure(), NOW),
         ("bad_limit_price", _signal("0"), controls(NOW), _exposure(), NOW),
         ("below_venue_minimum", _signal(notional="0.5"), controls(NOW), _exposure(), NOW),
+        ("price_off_tick", _signal("0.605"), controls(NOW), _exposure(), NOW),
+        ("price_off_tick", _signal("0.60"), controls(NOW), _exposure(tick=Decimal("0.003")), NOW),
         ("max_position_usd", _signal(), controls(NOW), _exposure(position_usd=Decimal("4.5")), NOW),
         ("max_session_loss", _signal(), controls(NOW), _exposure(session_pnl_usd=Decimal("-24.5")), NOW),
         (
@@ -194,3 +199,25 @@ def test_a_window_never_gets_a_third_order_however_many_signals_come(n) -> None:
             approved += 1
             placed += result.cost_usd
     assert approved == MAX_ORDERS_PER_WINDOW_INSTRUMENT
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    tick=st.sampled_from([Decimal("0.01"), Decimal("0.001")]),
+    units=st.integers(min_value=1, max_value=999),
+    notional=st.decimals(min_value=Decimal("0.01"), max_value=20, places=2),
+)
+def test_every_size_risk_emits_is_accepted_by_the_venues_marketable_precision(tick, units, notional) -> None:
+    """The FAK risk approves is signed as the client signs it (`limit_order_amounts`) and passes the
+    venue's FOK/FAK precision rule (`marketable_precision_ok`, which the simulated fills apply)."""
+    price = (units * tick) if tick == Decimal("0.001") else (Decimal(units % 99 + 1) * tick)
+    ctl = controls(NOW, max_position="1000", max_loss="1000")
+    limits = RiskLimits(max_daily_drawdown_usd=Decimal(1000))
+    result = check_risk(_signal(str(price), str(notional)), ctl, _exposure(tick=tick), NOW, limits)
+    if isinstance(result, Rejected):
+        assert result.rule == "below_venue_minimum", result
+        return
+    amounts = limit_order_amounts(Side.BUY, result.size, result.limit_price, tick)
+    assert marketable_precision_ok(amounts), (result.size, price, amounts)
+    assert amounts.shares_micros == result.size * 1_000_000  # the client signs exactly this size
+    assert result.cost_usd == result.size * price >= max(notional, Decimal(1))
