@@ -88,6 +88,7 @@ def topic_config(spec: TopicSpec, brokers: int) -> dict[str, str]:
     config["min.insync.replicas"] = str(2 if replicas >= 3 else 1)
     return config
 
+
 TOPIC_BY_NAME: dict[str, TopicSpec] = {t.name: t for t in TOPICS}
 
 

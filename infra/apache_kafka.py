@@ -198,13 +198,24 @@ def start_broker(stack_dir: Path, layout: Layout, broker: Broker) -> int:
     java = [_java(), "-cp", str(LIB_DIR / "*"), f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}"]
     if not (data / "meta.properties").exists():
         fmt = subprocess.run(
-            [*java, "-Xmx128m", "kafka.tools.StorageTool", "format", "-t", layout.cluster_id, "-c", str(props)],
+            [
+                *java,
+                "-Xmx128m",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                layout.cluster_id,
+                "-c",
+                str(props),
+            ],
             capture_output=True,
             text=True,
             check=False,
         )
         if fmt.returncode != 0:
-            raise KafkaClusterError(f"formatting broker {broker.node_id}'s storage failed: {fmt.stderr.strip()}")
+            raise KafkaClusterError(
+                f"formatting broker {broker.node_id}'s storage failed: {fmt.stderr.strip()}"
+            )
     net = layout.net()
     prefix = net.exec_prefix(broker.node_id) if net else []
     jvm = [HEAP, "-Xms64m", "-XX:+UseSerialGC", "-Djava.awt.headless=true"]
@@ -233,7 +244,9 @@ def wait_brokers(bootstrap: str, brokers: int, timeout_s: float) -> None:
         except Exception:  # KafkaException while the brokers start
             pass
         time.sleep(0.3)
-    raise KafkaClusterError(f"only {seen} of {brokers} brokers answered at {bootstrap} within {timeout_s:.0f}s")
+    raise KafkaClusterError(
+        f"only {seen} of {brokers} brokers answered at {bootstrap} within {timeout_s:.0f}s"
+    )
 
 
 def start(stack_dir: Path, brokers: int, use_netns: bool, timeout_s: float) -> Layout:
@@ -251,7 +264,9 @@ def start(stack_dir: Path, brokers: int, use_netns: bool, timeout_s: float) -> L
         layout = None
     if layout is not None and bool(layout.netns_tag) != use_netns:
         if any(s.pid for s in states(stack_dir)):
-            raise KafkaClusterError("POLYWINDOW_KAFKA_NETNS changed while the cluster runs: `stack down` first")
+            raise KafkaClusterError(
+                "POLYWINDOW_KAFKA_NETNS changed while the cluster runs: `stack down` first"
+            )
         shutil.rmtree(cluster_dir(stack_dir))
         layout = None
     if use_netns and not netns.available():
@@ -259,7 +274,9 @@ def start(stack_dir: Path, brokers: int, use_netns: bool, timeout_s: float) -> L
     if layout is None:
         layout = _new_layout(brokers, use_netns)
         cluster_dir(stack_dir).mkdir(parents=True, exist_ok=True)
-        _layout_file(stack_dir).write_text(json.dumps({**asdict(layout), "brokers": [asdict(b) for b in layout.brokers]}))
+        _layout_file(stack_dir).write_text(
+            json.dumps({**asdict(layout), "brokers": [asdict(b) for b in layout.brokers]})
+        )
     down = [s.broker for s in states(stack_dir) if s.pid is None]
     net = layout.net()
     if net is not None and len(down) == len(layout.brokers):
@@ -270,7 +287,9 @@ def start(stack_dir: Path, brokers: int, use_netns: bool, timeout_s: float) -> L
     return layout
 
 
-def stop_broker(stack_dir: Path, node_id: int, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int | None:
+def stop_broker(
+    stack_dir: Path, node_id: int, sig: int = signal.SIGTERM, timeout_s: float = 30.0
+) -> int | None:
     """Stop one broker (SIGTERM: a clean shutdown, SIGKILL after `timeout_s`); returns its pid."""
     pid = broker_pid(stack_dir, node_id)
     if pid is None:
@@ -299,7 +318,9 @@ def stop(stack_dir: Path, timeout_s: float = 20.0) -> list[str]:
         if pid is not None:
             os.kill(pid, signal.SIGTERM)
             procs.append((broker, pid))
-    _, alive = psutil.wait_procs([psutil.Process(pid) for _, pid in procs if psutil.pid_exists(pid)], timeout_s)
+    _, alive = psutil.wait_procs(
+        [psutil.Process(pid) for _, pid in procs if psutil.pid_exists(pid)], timeout_s
+    )
     for proc in alive:
         proc.kill()
     psutil.wait_procs(alive, timeout_s)

@@ -191,7 +191,9 @@ def _start_apache(files: StackFiles, brokers: int, use_netns: bool, timeout_s: f
     try:
         layout = apache_kafka.start(files.dir, brokers, use_netns, max(timeout_s, 90.0))
     except (apache_kafka.KafkaClusterError, OSError) as exc:
-        raise StackError(f"POLYWINDOW_KAFKA=apache: {exc}; see {apache_kafka.cluster_dir(files.dir)}") from None
+        raise StackError(
+            f"POLYWINDOW_KAFKA=apache: {exc}; see {apache_kafka.cluster_dir(files.dir)}"
+        ) from None
     ensure_topics(layout.bootstrap, {}, timeout_s)
     files.kafka_bootstrap.write_text(layout.bootstrap + "\n")
     return layout.bootstrap
@@ -296,7 +298,9 @@ def status(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | Non
     if kafka_bootstrap is None and brokers and (_apache_running(files) or _kafka_pid(files) is None):
         for state in brokers:
             where = f"embedded Apache Kafka broker {state.broker.node_id} at {state.broker.address}"
-            result.append(ServiceStatus(f"kafka-{state.broker.node_id}", state.pid is not None, where, state.pid))
+            result.append(
+                ServiceStatus(f"kafka-{state.broker.node_id}", state.pid is not None, where, state.pid)
+            )
     elif kafka_bootstrap is None:
         k_pid = _kafka_pid(files)
         where = files.kafka_bootstrap.read_text().strip() if k_pid and files.kafka_bootstrap.exists() else "-"

@@ -66,7 +66,9 @@ class RealCluster:
 
 
 @pytest.fixture(scope="session")
-def real_cluster(endpoints: stack.Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
+def real_cluster(
+    endpoints: stack.Endpoints, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RealCluster]:
     """Three brokers, replication factor 3, the declared topics created by the AdminClient."""
     stack_dir = Path(os.environ["POLYWINDOW_STACK_DIR"]).parent / "kafka-real"
     try:

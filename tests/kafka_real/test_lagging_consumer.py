@@ -24,7 +24,9 @@ LEVELS = tuple(Level(price=Decimal(p) / 100, size=Decimal("12345.67")) for p in 
 BEHIND_BYTES = 8 * 1024 * 1024  # past the mock's 5 MB per partition
 
 
-def test_a_consumer_more_than_5_mb_behind_on_one_partition_reads_every_event(real_cluster: RealCluster) -> None:
+def test_a_consumer_more_than_5_mb_behind_on_one_partition_reads_every_event(
+    real_cluster: RealCluster,
+) -> None:
     token = TokenId(f"9{uuid.uuid4().int % 10**20}")  # one key: one partition of md.book
     producer = EventProducer(real_cluster.bootstrap)
     sent: list[str] = []
@@ -47,7 +49,9 @@ def test_a_consumer_more_than_5_mb_behind_on_one_partition_reads_every_event(rea
             producer.poll(0)
     producer.flush(60)
 
-    consumer = new_consumer(real_cluster.bootstrap, f"lag-{uuid.uuid4().hex[:8]}", ["md.book"], embedded=False)
+    consumer = new_consumer(
+        real_cluster.bootstrap, f"lag-{uuid.uuid4().hex[:8]}", ["md.book"], embedded=False
+    )
     got: list[str] = []
     try:
         deadline = time.monotonic() + 120

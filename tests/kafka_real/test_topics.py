@@ -20,7 +20,9 @@ from tests.kafka_real.conftest import BROKERS, RealCluster
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 
 
-def test_every_declared_topic_has_its_declared_partitions_replicas_and_settings(real_cluster: RealCluster) -> None:
+def test_every_declared_topic_has_its_declared_partitions_replicas_and_settings(
+    real_cluster: RealCluster,
+) -> None:
     admin = real_cluster.admin()
     meta = admin.list_topics(timeout=10).topics
     for spec in TOPICS:
