@@ -65,7 +65,7 @@ def _read_all(bootstrap: str) -> list[ControlChange]:
             if msg is None or msg.error():
                 continue
             events.append(decode_message(msg))
-            position = msg.offset() + 1
+            position = (msg.offset() or 0) + 1
         assert position >= end, f"read to {position} of {end} within 60 s"
         return events
     finally:
