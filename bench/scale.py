@@ -51,7 +51,9 @@ def _run_on(engine: str, base: Path) -> dict[str, object]:
         figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
         return figures
     finally:
-        subprocess.run([POLYWINDOW, "stack", "down"], env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [POLYWINDOW, "stack", "down"], env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL
+        )
 
 
 def main() -> None:
