@@ -154,14 +154,15 @@ def _normalized(decision: Decision, tag: str) -> tuple[str, ...]:
 
 
 def _flow(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [POLYWINDOW, "flow", *args],
-        cwd=REPO,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=open(LOG, "ab"),  # noqa: SIM115 (the child holds it)
-        start_new_session=True,
-    )
+    with open(LOG, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [POLYWINDOW, "flow", *args],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
 
 
 def _stop(*flows: subprocess.Popen[bytes]) -> None:
