@@ -113,12 +113,12 @@ class Desk:
                     self.producer.flush()
             self._read(0.5)
         self._read(1.0)  # a second signal or decision for a window would be a scale-out bug
-        out = {}
+        out: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for k, e in ids.items():
             signals = self.signals.get(e.window_id, [])
             assert len(signals) == 1, f"window {k}: {len(signals)} signals"
             sig = signals[0]
-            signal = (sig.strategy, sig.token_id.replace(tag, "T"), sig.side.value, str(sig.limit_price))
+            signal: tuple[str, ...] = (sig.strategy, sig.token_id.replace(tag, "T"), sig.side.value, str(sig.limit_price))
             out[k] = (signal, _normalized(self.decisions[e.window_id], tag))
         return out
 
