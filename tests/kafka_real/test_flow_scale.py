@@ -118,7 +118,12 @@ class Desk:
             signals = self.signals.get(e.window_id, [])
             assert len(signals) == 1, f"window {k}: {len(signals)} signals"
             sig = signals[0]
-            signal: tuple[str, ...] = (sig.strategy, sig.token_id.replace(tag, "T"), sig.side.value, str(sig.limit_price))
+            signal: tuple[str, ...] = (
+                sig.strategy,
+                sig.token_id.replace(tag, "T"),
+                sig.side.value,
+                str(sig.limit_price),
+            )
             out[k] = (signal, _normalized(self.decisions[e.window_id], tag))
         return out
 
