@@ -31,6 +31,9 @@ class StackError(Exception):
 
 @dataclass(frozen=True)
 class Endpoints:
+    """`kafka_embedded`: librdkafka's mock (clients poll it fast, it answers a fetch only when its wait
+    expires); an Apache Kafka cluster of the stack is a real broker, so False there."""
+
     database_url: str
     kafka_bootstrap: str
     pg_embedded: bool
@@ -220,6 +223,7 @@ def up(
     kafka_embedded = kafka_bootstrap is None
     if kafka_embedded:
         if kafka_engine == "apache" or _apache_running(files):
+            kafka_embedded = False  # a real broker: clients take the settings of one (`Endpoints`)
             layout = apache_kafka.load_layout(files.dir)
             brokers = len(layout.brokers) if layout and kafka_engine != "apache" else kafka_brokers
             use_netns = bool(layout and layout.netns_tag) if kafka_engine != "apache" else kafka_netns
@@ -248,7 +252,9 @@ def endpoints(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | 
             )
         database_url = _start_pg(files)
     if kafka_bootstrap is None:
-        running = _kafka_pid(files) is not None or _apache_running(files)
+        if _apache_running(files):
+            kafka_embedded = False
+        running = _kafka_pid(files) is not None or not kafka_embedded
         if not running or not files.kafka_bootstrap.exists():
             raise StackError(
                 "KAFKA_BOOTSTRAP_SERVERS is unset and the embedded Kafka is not running: "
