@@ -10,6 +10,11 @@ update for each of six probe windows past their T-60 s whose tokens fall on each
 partitions; the flow has taken everything when each probe's signal is out: book events per second =
 BOOKS / (last probe signal - first update sent). Tick-to-intent: bench/tick_to_intent.py on each
 engine (`--latency-only` skips the throughput part). Last line: one JSON object.
+
+Measured (2 cores, load average 12 to 33 from other work on the machine): 1,167 / 3,905 / 2,025 book
+events/s with 1 / 2 / 4 workers, 510 and 519 with 2 processes x 1 and x 2; tick-to-intent p50/p99
+9 / 148 ms on the mock, 693 / 2,343 ms on the 3-broker cluster (200 updates/s). README "A real Kafka
+engine" says why this is far from linear.
 """
 
 from __future__ import annotations
