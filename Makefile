@@ -53,6 +53,9 @@ $(KAFKA_STAMP): infra/kafka/pom.xml infra/kafka/jars.sha256 | $(STAMP)
 
 kafka: install $(KAFKA_STAMP)
 
+# bench/scale.py runs the broker too
+bench: kafka
+
 # After a change to infra/kafka/pom.xml: fetch, then pin what was fetched.
 kafka-lock: install
 	rm -rf infra/kafka/lib
@@ -69,7 +72,7 @@ lint: install
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
-bench: install kafka
+bench: install
 	$(PW) stack up
 	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
 
