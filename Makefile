@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 PW := $(VENV)/bin/polywindow
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock run test lint bench stack-up stack-down clean browser
+.PHONY: install lock run test lint bench stack-up stack-down clean browser kafka kafka-lock
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,8 +42,28 @@ browser:
 			|| { echo "make browser: apt-get could not install chromium" >&2; exit 1; }; \
 	fi
 
+# The Apache Kafka broker (POLYWINDOW_KAFKA=apache; tests/kafka_real): infra/kafka/pom.xml's jars copied
+# by Maven into infra/kafka/lib (git-ignored), each checked against infra/kafka/jars.sha256.
+KAFKA_STAMP := infra/kafka/lib/.verified
+$(KAFKA_STAMP): infra/kafka/pom.xml infra/kafka/jars.sha256 | $(STAMP)
+	rm -rf infra/kafka/lib
+	mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime
+	$(VENV)/bin/python -m infra.kafka_jars check
+	touch $(KAFKA_STAMP)
+
+kafka: install $(KAFKA_STAMP)
+
+# bench/scale.py runs the broker too
+bench: kafka
+
+# After a change to infra/kafka/pom.xml: fetch, then pin what was fetched.
+kafka-lock: install
+	rm -rf infra/kafka/lib
+	mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime
+	$(VENV)/bin/python -m infra.kafka_jars lock
+
 # The tests start a stack of their own (tests/conftest.py) and stop it; `.stack` is never touched.
-test: install browser
+test: install browser kafka
 	$(VENV)/bin/pytest -q
 
 lint: install

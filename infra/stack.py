@@ -1,7 +1,8 @@
 """`stack up|down|status`: start exactly what is missing, wait until it answers, stop what we started.
 
 Embedded services are used only when their URL is unset: PostgreSQL via pgserver, Kafka via
-librdkafka's mock cluster in its own process. Their pids and addresses live in the stack dir, so
+librdkafka's mock cluster in its own process, or (POLYWINDOW_KAFKA=apache) an Apache Kafka cluster
+of POLYWINDOW_KAFKA_BROKERS brokers (`infra.apache_kafka`). Their pids and addresses live in the stack dir, so
 `down` stops exactly the processes `up` started and copes with stale pid files.
 """
 
@@ -20,8 +21,8 @@ import psutil
 import psycopg
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from core.topics import TOPICS
-from infra import local_pg
+from core.topics import TOPICS, replication_on, topic_config
+from infra import apache_kafka, local_pg
 
 
 class StackError(Exception):
@@ -30,6 +31,9 @@ class StackError(Exception):
 
 @dataclass(frozen=True)
 class Endpoints:
+    """`kafka_embedded`: librdkafka's mock (clients poll it fast, it answers a fetch only when its wait
+    expires); an Apache Kafka cluster of the stack is a real broker, so False there."""
+
     database_url: str
     kafka_bootstrap: str
     pg_embedded: bool
@@ -104,15 +108,17 @@ def _start_mock_kafka(files: StackFiles, timeout_s: float) -> str:
 
 
 def ensure_topics(bootstrap: str, client_config: dict[str, str], timeout_s: float) -> None:
-    """Create missing declared topics on a real cluster (`ctl.controls` compacted)."""
+    """Create missing declared topics on a real cluster with their declared settings (`core.topics`:
+    partitions, replication capped at the cluster's size, retention, `ctl.controls` compacted)."""
     admin = AdminClient({"bootstrap.servers": bootstrap, **client_config})
-    existing = set(admin.list_topics(timeout=timeout_s).topics)
+    metadata = admin.list_topics(timeout=timeout_s)
+    existing, brokers = set(metadata.topics), len(metadata.brokers)
     missing = [
         NewTopic(
             t.name,
             num_partitions=t.partitions,
-            replication_factor=-1,
-            config={"cleanup.policy": "compact"} if t.compacted else {},
+            replication_factor=replication_on(t, brokers),
+            config=topic_config(t, brokers),
         )
         for t in TOPICS
         if t.name not in existing
@@ -177,14 +183,37 @@ def _start_pg(files: StackFiles) -> str:
     return url
 
 
+def _apache_running(files: StackFiles) -> bool:
+    return any(s.pid is not None for s in apache_kafka.states(files.dir))
+
+
+def _start_apache(files: StackFiles, brokers: int, use_netns: bool, timeout_s: float) -> str:
+    """The stack's Apache Kafka cluster, started where it is not running; its topics ensured."""
+    if _kafka_pid(files) is not None:
+        raise StackError("the embedded mock Kafka runs in this stack dir: `polywindow stack down` first")
+    try:
+        layout = apache_kafka.start(files.dir, brokers, use_netns, max(timeout_s, 90.0))
+    except (apache_kafka.KafkaClusterError, OSError) as exc:
+        raise StackError(
+            f"POLYWINDOW_KAFKA=apache: {exc}; see {apache_kafka.cluster_dir(files.dir)}"
+        ) from None
+    ensure_topics(layout.bootstrap, {}, timeout_s)
+    files.kafka_bootstrap.write_text(layout.bootstrap + "\n")
+    return layout.bootstrap
+
+
 def up(
     stack_dir: Path,
     database_url: str | None,
     kafka_bootstrap: str | None,
     kafka_client_config: dict[str, str],
     timeout_s: float,
+    kafka_engine: str = "mock",
+    kafka_brokers: int = 1,
+    kafka_netns: bool = False,
 ) -> Endpoints:
-    """Idempotent: reuses running embedded services, starts the missing ones, waits for both."""
+    """Idempotent: reuses running embedded services, starts the missing ones, waits for both. An
+    Apache Kafka cluster already running in the stack dir is reused whatever `kafka_engine` says."""
     files = StackFiles(stack_dir)
     files.dir.mkdir(parents=True, exist_ok=True)
     pg_embedded = database_url is None
@@ -193,7 +222,13 @@ def up(
     assert database_url is not None
     kafka_embedded = kafka_bootstrap is None
     if kafka_embedded:
-        if _kafka_pid(files) is not None and files.kafka_bootstrap.exists():
+        if kafka_engine == "apache" or _apache_running(files):
+            kafka_embedded = False  # a real broker: clients take the settings of one (`Endpoints`)
+            layout = apache_kafka.load_layout(files.dir)
+            brokers = len(layout.brokers) if layout and kafka_engine != "apache" else kafka_brokers
+            use_netns = bool(layout and layout.netns_tag) if kafka_engine != "apache" else kafka_netns
+            kafka_bootstrap = _start_apache(files, brokers, use_netns, timeout_s)
+        elif _kafka_pid(files) is not None and files.kafka_bootstrap.exists():
             kafka_bootstrap = files.kafka_bootstrap.read_text().strip()
         else:
             kafka_bootstrap = _start_mock_kafka(files, timeout_s)
@@ -217,7 +252,10 @@ def endpoints(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | 
             )
         database_url = _start_pg(files)
     if kafka_bootstrap is None:
-        if _kafka_pid(files) is None or not files.kafka_bootstrap.exists():
+        if _apache_running(files):
+            kafka_embedded = False
+        running = _kafka_pid(files) is not None or not kafka_embedded
+        if not running or not files.kafka_bootstrap.exists():
             raise StackError(
                 "KAFKA_BOOTSTRAP_SERVERS is unset and the embedded Kafka is not running: "
                 "run `polywindow stack up` (or set KAFKA_BOOTSTRAP_SERVERS)"
@@ -241,6 +279,7 @@ def down(stack_dir: Path, timeout_s: float = 20.0) -> list[str]:
             pass
         stopped.append(f"kafka (pid {pid})")
     files.kafka_pid.unlink(missing_ok=True)
+    stopped += apache_kafka.stop(stack_dir, timeout_s)
     files.kafka_bootstrap.unlink(missing_ok=True)
     pg_pid = local_pg.stop(files.pg_data, timeout_s)
     if pg_pid is not None:
@@ -261,7 +300,14 @@ def status(stack_dir: Path, database_url: str | None, kafka_bootstrap: str | Non
             result.append(ServiceStatus("postgresql", pg_pid is not None, where, pg_pid))
     else:
         result.append(ServiceStatus("postgresql", None, f"external {redact(database_url)}", None))
-    if kafka_bootstrap is None:
+    brokers = apache_kafka.states(stack_dir)
+    if kafka_bootstrap is None and brokers and (_apache_running(files) or _kafka_pid(files) is None):
+        for state in brokers:
+            where = f"embedded Apache Kafka broker {state.broker.node_id} at {state.broker.address}"
+            result.append(
+                ServiceStatus(f"kafka-{state.broker.node_id}", state.pid is not None, where, state.pid)
+            )
+    elif kafka_bootstrap is None:
         k_pid = _kafka_pid(files)
         where = files.kafka_bootstrap.read_text().strip() if k_pid and files.kafka_bootstrap.exists() else "-"
         result.append(ServiceStatus("kafka", k_pid is not None, f"embedded mock cluster {where}", k_pid))

@@ -76,6 +76,9 @@ def _stack_up(settings: StackSettings) -> stack.Endpoints:
             settings.kafka_bootstrap_servers,
             settings.kafka_client(),
             settings.startup_timeout_s,
+            settings.kafka_engine,
+            settings.kafka_brokers,
+            settings.kafka_netns,
         )
         applied = migrate(endpoints.database_url)
     except (stack.StackError, MigrationError) as exc:

@@ -50,6 +50,17 @@ class StackSettings(LogSettings):
         " values may be passwords, so none is ever shown (`kafka_client()` unwraps them for the client)",
     )
     stack_dir: Path = Field(default=Path(".stack"), validation_alias="POLYWINDOW_STACK_DIR")
+    kafka_engine: Literal["mock", "apache"] = Field(
+        default="mock",
+        validation_alias="POLYWINDOW_KAFKA",
+        description="the embedded Kafka `stack up` runs: librdkafka's mock, or Apache Kafka (`make kafka`)",
+    )
+    kafka_brokers: int = Field(default=1, ge=1, le=5, validation_alias="POLYWINDOW_KAFKA_BROKERS")
+    kafka_netns: bool = Field(
+        default=False,
+        validation_alias="POLYWINDOW_KAFKA_NETNS",
+        description="Apache Kafka brokers each in a network namespace of its own (needs root)",
+    )
     startup_timeout_s: float = Field(default=30.0, gt=0, validation_alias="POLYWINDOW_STARTUP_TIMEOUT_S")
     db_statement_timeout_ms: int = Field(
         default=30_000,
