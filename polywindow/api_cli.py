@@ -31,6 +31,9 @@ def _settings() -> ApiSettings:
 
 def serve_api() -> None:
     """The control API on POLYWINDOW_API_HOST:POLYWINDOW_API_PORT (127.0.0.1:8780) until Ctrl-C or SIGTERM."""
+    import contextlib
+    import signal
+
     import uvicorn
     from confluent_kafka import Consumer
 
@@ -91,14 +94,18 @@ def serve_api() -> None:
         )
         pump_thread.start()
         typer.echo(f"api: http://{settings.api_host}:{settings.api_port} (OpenAPI at /docs; Ctrl-C stops)")
+        # SIGTERM takes Ctrl-C's path: uvicorn shuts down gracefully, then re-raises the signal it
+        # caught; as SIGINT that is a KeyboardInterrupt ending here, so the process says "stopped".
+        signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
         try:
-            uvicorn.run(
-                app,
-                host=settings.api_host,
-                port=settings.api_port,
-                log_level="warning",
-                ws="websockets-sansio",
-            )
+            with contextlib.suppress(KeyboardInterrupt):
+                uvicorn.run(
+                    app,
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    log_level="warning",
+                    ws="websockets-sansio",
+                )
         finally:
             stop.set()
             pump_thread.join(timeout=5)
