@@ -40,8 +40,18 @@ _SHARES = Decimal("0.01")
 
 def order_size(notional_usd: Decimal, price: Decimal) -> Decimal:
     """Shares for `notional_usd` at `price`, rounded up to the venue's 2 size decimals, so the
-    order's cost is never under the notional asked (and the $1 minimum holds)."""
-    return (notional_usd / price).quantize(_SHARES, rounding=ROUND_CEILING)
+    order's cost is never under the notional asked (and the $1 minimum holds), then up to the
+    smallest size the venue accepts for a marketable BUY at that price (its cost on whole cents:
+    `core.order_amounts.marketable_size`), so the FAK is never refused for its amounts' precision.
+    The tick is the one the price's own decimals imply (0.999 trades on 0.001)."""
+    from core.order_amounts import marketable_size  # here: order_amounts imports this module's $1 minimum
+
+    shares = (notional_usd / price).quantize(_SHARES, rounding=ROUND_CEILING)
+    exponent = price.normalize().as_tuple().exponent
+    decimals = max(2, -exponent) if isinstance(exponent, int) else 0
+    if not 2 <= decimals <= 4:  # not a venue price: refused further on (bad_limit_price or the fill)
+        return shares
+    return marketable_size(Side.BUY, shares, price, Decimal(1).scaleb(-decimals))
 
 
 @dataclass(frozen=True, slots=True)

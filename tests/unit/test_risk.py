@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from core.enums import KillSwitch, OrderType, Outcome, Side, WindowPhase
 from core.ids import WindowId
 from core.models import Signal
+from core.order_amounts import limit_order_amounts, marketable_precision_ok
 from core.risk import (
     MAX_ORDERS_PER_WINDOW_INSTRUMENT,
     Approved,
@@ -63,7 +64,8 @@ def test_a_signal_within_every_limit_is_approved_as_fak_at_the_signals_limit_pri
     assert isinstance(result, Approved)
     assert result.order_type is OrderType.FAK
     assert result.limit_price == Decimal("0.61")
-    assert result.size == Decimal("1.64")  # ceil(1 / 0.61, 2 dp): cost >= $1
+    # ceil(1 / 0.61, 2 dp) = 1.64 costs $1.0004, which a FAK cannot (cost on whole cents): 2 shares
+    assert result.size == Decimal("2.00")
     assert result.cost_usd >= Decimal(1)
 
 
@@ -119,6 +121,28 @@ def test_each_rule_rejects_and_names_itself(rule, signal, ctl, exposure, now) ->
 
 def test_order_size_never_costs_less_than_the_notional() -> None:
     assert order_size(Decimal(1), Decimal("0.57")) * Decimal("0.57") >= 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    notional=st.decimals(min_value=1, max_value=5, places=2),
+    price=st.decimals(min_value=Decimal("0.001"), max_value=Decimal("0.999"), places=3),
+)
+def test_an_approved_fak_buy_is_never_refused_for_its_amounts_precision(
+    notional: Decimal, price: Decimal
+) -> None:
+    """The canary bought 1.01 shares at 0.999 ($1.00899): the venue (and DRY_RUN's fill) refused
+    it as amount_precision; the size risk approves now has a cost on whole cents."""
+    size = order_size(notional, price)
+    assert size * price >= notional
+    ticks = (
+        [Decimal("0.001")]
+        if price.normalize().as_tuple().exponent == -3
+        else [Decimal("0.01"), Decimal("0.001")]
+    )
+    for tick in ticks:  # the market's tick may be finer than the price's decimals
+        amounts = limit_order_amounts(Side.BUY, size, price, tick)
+        assert marketable_precision_ok(amounts), (size, price, tick)
 
 
 money = st.decimals(min_value=0, max_value=100, places=2)

@@ -49,7 +49,7 @@ def test_the_canary_at_t_minus_60_gives_a_signal_and_an_intent_with_its_decision
     assert (intent.order_type, intent.limit_price, intent.size) == (
         OrderType.FAK,
         Decimal("0.62"),
-        Decimal("1.62"),
+        Decimal("2.00"),  # $1 at 0.62 in a size whose cost is on whole cents (core.risk.order_size)
     )
     assert intent.mode is TradingMode.DRY_RUN
     ctx = intent.context
