@@ -255,6 +255,8 @@ def up(
     """What `make run` starts: the stack and migrations, then the simulator, and once it answers the
     feeds and the archive recorder, as child processes (Ctrl-C or SIGTERM stops them all and exits 0;
     `make stack-down` stops the stack)."""
+    import os
+
     from polywindow.processes import (
         Child,
         ProcessGroup,
@@ -263,7 +265,7 @@ def up(
         simulator_env,
         wait_until,
     )
-    from polywindow.surface import answers, demo_controls, exited, surface
+    from polywindow.surface import answers, demo_start, demo_strategies, exited, surface
 
     try:
         settings = check_every_process()  # what a child would refuse, refused before any starts
@@ -287,28 +289,28 @@ def up(
             fail(
                 f"the simulator on port {chosen} {why} (code {sim_proc.returncode}); feeds, record and sink not started"
             )
+        # What a first trade needs starts first (the demo must trade within a minute on a busy machine):
+        # feeds, flow, execute and the API; the dashboard once the controls are set.
+        ops = surface(load(DashboardSettings))  # the API and the dashboard share one token
         group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
-        group.start(Child("record", ("record",), {}))
-        group.start(Child("sink", ("sink",), {}))
-        group.start(Child("flow", ("flow",), simulator_env(chosen)))
+        group.start(Child("flow", ("flow",), {**simulator_env(chosen), **demo_strategies(os.environ)}))
         group.start(
             Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()})
         )
-        group.start(Child("watch", ("watch",), {}))
-        # The operator's surface: the control API and the dashboard, sharing one token.
-        ops = surface(load(DashboardSettings))
         api_proc = group.start(Child("api", ("api",), ops.env))
-        dash_proc = group.start(Child("dashboard", ("dashboard",), ops.env))
+        group.start(Child("record", ("record",), {}))
+        group.start(Child("sink", ("sink",), {}))
+        group.start(Child("watch", ("watch",), {}))
         typer.echo(
             "running: sim, feeds, record, sink, flow, execute, watch, api, dashboard (Ctrl-C stops them)"
         )
-        for url, proc in (
-            (f"{ops.api_url}/health", api_proc),
-            (f"{ops.dashboard_url}/_stcore/health", dash_proc),
-        ):
-            wait_until(partial(answers, url), partial(exited, proc), settings.startup_timeout_s)
-        if set_now := demo_controls(ops):
-            typer.echo(f"controls: {', '.join(set_now)} set for the DRY_RUN canary (they were never set)")
+        typer.echo(demo_start(ops, partial(exited, api_proc), settings.startup_timeout_s))
+        dash_proc = group.start(Child("dashboard", ("dashboard",), ops.env))
+        wait_until(
+            partial(answers, f"{ops.dashboard_url}/_stcore/health"),
+            partial(exited, dash_proc),
+            settings.startup_timeout_s,
+        )
         typer.echo(f"dashboard: {ops.dashboard_url}")
         typer.echo(f"api: {ops.api_url} (OpenAPI at {ops.api_url}/docs)")
         code, why = group.wait()
