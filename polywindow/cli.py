@@ -433,6 +433,7 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     import signal
     import socket
     import threading
+    import time
     from datetime import UTC, datetime
 
     import psycopg
@@ -445,7 +446,7 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
     from core.execution_guards import ExecutionLimits
     from core.fees import FeeSchedule
     from core.models import Event
-    from execution.assertion_runner import AssertionRunner
+    from execution.assertion_runner import AssertionRunner, ReplayClock, backtest_runner
     from execution.collateral_check import CollateralNotReady
     from execution.consumer import IntentConsumer
     from execution.executor_safety import ExecutorSafety
@@ -499,9 +500,11 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
             endpoints.database_url, holder, "trader" if live else f"trader-{chosen.value.lower()}"
         )
     client = venue.client if venue is not None and live else None
+    replay = ReplayClock() if chosen is TradingMode.BACKTEST else None  # BACKTEST: event time
     safety = ExecutorSafety(
         conn,
-        lambda: datetime.now(UTC),
+        replay.now if replay is not None else lambda: datetime.now(UTC),
+        monotonic=replay.seconds if replay is not None else time.monotonic,
         lock=lock,
         reconciler=None if client is None else Reconciler(conn, client, chosen, "execute"),
         allowance=client,
@@ -548,7 +551,21 @@ def execute(mode: str | None = EXECUTE_MODE, run_id: str | None = EXECUTE_RUN) -
         kill = KillWatch(conn, chosen, KillSwitchRunner(client, conn, "execute"), lambda: datetime.now(UTC))
         safety.kill = kill.run
     pool = None
-    if chosen is not TradingMode.BACKTEST:  # replayed time: the assertions watch live trading
+    if replay is not None:  # the assertions on the replay's event time, stored under the run id
+        assert run_id is not None
+        manager.clock = replay.follow(manager.clock)
+        pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
+        replayed = ExecutorSnapshot(
+            conn,
+            chosen,
+            replay.now,
+            lambda: safety.heartbeat_at,
+            manager.balance,
+            settings.max_position_usd,
+            run_id=run_id,
+        )
+        safety.assertions = backtest_runner(replay, replayed.snapshot, pool, run_id)
+    else:
         pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
         events = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client())
 

@@ -158,7 +158,9 @@ def _feed(request: Request) -> LiveFeed:
     return feed
 
 
-_UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: {"description": "the live view is not running in this API"}}
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "the live view is not running in this API"}
+}
 
 
 @router.get("/api/live", response_model=LiveOut, responses=_UNAVAILABLE)
