@@ -76,7 +76,11 @@ def test_the_live_route_shows_the_current_windows_two_books_and_its_oracle_price
     live_stack: tuple[RunningApi, str],
 ) -> None:
     api, bootstrap = live_stack
-    wait_for(lambda: _complete(_btc(api)), 60, "btc-5m's books and oracle price in /api/live/btc-5m")
+    try:
+        wait_for(lambda: _complete(_btc(api)), 60, "btc-5m's books and oracle price in /api/live/btc-5m")
+    except AssertionError:
+        with api.client(token=None) as client:
+            raise AssertionError(client.get("/api/live").text[:3000]) from None
     view = _btc(api)
     assert view is not None
     start, end = datetime.fromisoformat(view["start"]), datetime.fromisoformat(view["end"])

@@ -86,3 +86,12 @@ def test_an_event_for_no_known_window_changes_nothing() -> None:
     board = _board()
     assert board.apply(book("9999", START, "0.5", "0.6")) is None
     assert board.view(START) == [] and board.applied == 1
+
+
+def test_a_snapshot_read_before_its_windows_announcement_is_applied_once_the_window_is() -> None:
+    board = _board()
+    at = START + timedelta(seconds=5)
+    board.apply(book(UP, at, "0.55", "0.57"))  # one consumer, several topics: md.book read first
+    board.apply(window())
+    [view] = board.view(at)
+    assert view.up.best_bid == Decimal("0.55") and view.down.best_bid is None
