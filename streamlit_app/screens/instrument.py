@@ -38,10 +38,10 @@ def _ladder(book: dict[str, Any]) -> list[dict[str, Any]]:
     """Bids and asks side by side, best first."""
     return [
         {
-            "bid size": None if b is None else b["size"],
-            "bid": None if b is None else b["price"],
-            "ask": None if a is None else a["price"],
-            "ask size": None if a is None else a["size"],
+            "bid size": "" if b is None else b["size"],
+            "bid": "" if b is None else b["price"],
+            "ask": "" if a is None else a["price"],
+            "ask size": "" if a is None else a["size"],
         }
         for b, a in zip_longest(book["bids"], book["asks"])
     ]
