@@ -64,7 +64,7 @@ def candle_open(event: Candle) -> CandleOpen:
         open=event.open,
         close=event.close,
         source_ts=event.source_ts,
-        closed=bool(getattr(event, "closed", False)),  # a running candle (or a test double) is not closed
+        closed=event.closed,
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from core.enums import ControlName, WindowPhase
-from core.models import ControlChange, Event, IntentRejected, OrderIntent, Quarantined, Signal
+from core.models import Candle, ControlChange, Event, IntentRejected, OrderIntent, Quarantined, Signal
 from core.serde import encode
 from core.window_state import CandleOpen
 from flows.trading import (
@@ -130,14 +129,18 @@ def test_undecodable_values_and_bad_control_values_go_to_quarantine() -> None:
 
 def test_a_candle_from_md_spot_becomes_the_window_states_strike_seam() -> None:
     """The md.spot candle model lands on another branch; its fields map onto `CandleOpen`."""
-    candle = SimpleNamespace(
-        kind="candle",
+    candle = Candle(
         symbol="btcusdt",
+        venue="binance",
         interval_s=3600,
         open_ts=START,
         open=Decimal("100.1"),
+        high=Decimal("100.5"),
+        low=Decimal("100.0"),
         close=Decimal("100.4"),
+        closed=False,
         source_ts=START + timedelta(seconds=3),
+        recv_ts=START + timedelta(seconds=3),
     )
     assert candle_open(candle) == CandleOpen(
         "btcusdt", 3600, START, Decimal("100.1"), Decimal("100.4"), START + timedelta(seconds=3)
