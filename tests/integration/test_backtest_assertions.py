@@ -6,6 +6,11 @@ fails `instrument_scope`, naming it, without opening the live breaker."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import random
+import subprocess
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +19,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from connectors.kafka import EventProducer
 from core.assertions import ASSERTION_NAMES
 from core.enums import OrderType, Outcome, Side, TradingMode
 from core.fees import FeeSchedule
@@ -22,11 +28,15 @@ from core.models import DecisionContext, Level, OrderIntent, Signal
 from execution.assertion_runner import ReplayClock, backtest_runner
 from execution.executor_safety import ExecutorSafety
 from execution.tick_snapshot import ExecutorSnapshot
+from infra import stack
 from polywindow.execution_wiring import FixedMarket, build_manager
 from sinks.postgres.assertion_table import LatestResult, latest_results, read_breaker, run_results
 from sinks.postgres.migrate import migrate
+from tests.integration.cli import POLYWINDOW, REPO
+from tests.integration.feeds_harness import wait_for
+from tests.integration.test_feeds_command import as_url
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 
 D = Decimal
 T0 = datetime(2026, 9, 28, 10, 30, tzinfo=UTC)  # a replayed day: far from the wall clock
@@ -133,3 +143,44 @@ def test_a_backtest_with_an_order_outside_its_instruments_fails_instrument_scope
     assert failed[0].event_ts == T0 + timedelta(minutes=5, seconds=240), "on the replay's clock"
     with psycopg.connect(fresh_database) as conn:
         assert read_breaker(conn).state.value != "OPEN", "a backtest never opens the live breaker"
+
+
+def test_polywindow_execute_in_backtest_stores_a_runs_assertions_on_its_event_time(
+    endpoints: stack.Endpoints, fresh_database: str
+) -> None:
+    """The same through the command: intents on trade.intents, `execute --mode BACKTEST --run-id`."""
+    migrate(fresh_database)
+    run_id = f"bt-{uuid.uuid4().hex[:8]}"
+    base = T0 - timedelta(days=random.randrange(1, 3000), minutes=T0.minute)  # windows of our own
+    starts = [base + timedelta(minutes=5 * i) for i in range(2)]
+    producer = EventProducer(endpoints.kafka_bootstrap)
+    for i, start in enumerate(starts):
+        producer.produce("trade.intents", _intent("eth", start, f"90{i}"))
+    producer.close(10)
+    env = {
+        **os.environ,
+        "DATABASE_URL": as_url(endpoints.database_url, fresh_database),
+        "POLYWINDOW_EXECUTE_GROUP": f"execute-{run_id}",  # from the earliest: our intents are on the topic
+    }
+    proc = subprocess.Popen(
+        [str(POLYWINDOW), "execute", "--mode", "BACKTEST", "--run-id", run_id],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    results: list[LatestResult] = []
+    try:
+        with psycopg.connect(fresh_database, autocommit=True) as conn:
+            with contextlib.suppress(AssertionError):  # said below, with the command's output
+                wait_for(lambda: len(run_results(conn, run_id)) >= 10, 120, "the run's assertion results")
+            results = run_results(conn, run_id)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+    assert len(results) >= 10 and proc.returncode == 0, out[-3000:]
+    # a tick after each batch of intents the consumer took (both may come in one), on their event time
+    decided = [s + timedelta(seconds=240) for s in starts]
+    assert {r.event_ts for r in results} <= set(decided) and results[-1].event_ts == decided[-1]
+    assert all(r.passed for r in results), [(r.name, r.detail) for r in results if not r.passed]
