@@ -18,18 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from core.enums import Outcome, WindowPhase
+from core.enums import Outcome
 from core.ids import WindowId
-from core.models import (
-    BookSnapshot,
-    CompactBookSnapshot,
-    LastTrade,
-    Level,
-    OracleTick,
-    Signal,
-    SpotTick,
-    WindowEvent,
-)
+from core.models import LastTrade, Level, OracleTick, Signal, SpotTick, WindowEvent
 from core.routing import ControlsUpdate, Expire, RouterInput, WindowInput, WindowRouter
 from core.strategies.base import Strategy, evaluate_guarded
 from core.window_engine import Desk, decide, step
@@ -39,7 +30,6 @@ __all__ = ["BookSide", "InstrumentView", "LiveBoard", "StrategyView"]
 
 _BPS = Decimal(10_000)
 LEVELS = 5
-MAX_PENDING = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +95,6 @@ class LiveBoard:
         self._desk = Desk(strategies=strategies)
         self._apply_only = Desk(strategies=())  # the step applies; the board decides without controls
         self._windows: dict[WindowId, _Window] = {}
-        self._pending: dict[str, BookSnapshot | CompactBookSnapshot] = {}
         self.latest_ts: datetime | None = None
         self.applied = 0
         self.problems = 0
@@ -119,30 +108,10 @@ class LiveBoard:
         return len(self._windows)
 
     def apply(self, event: RouterInput) -> str | None:
-        """Route `event` to its windows and step each; returns why it could not be used, if so.
-
-        One consumer reading several topics may get a book's snapshot before the announcement of
-        its window (the flow, started before `feeds`, reads them in the order they were made): the
-        latest snapshot of a token no window names yet is kept, and applied once its window is
-        announced (bounded: `MAX_PENDING` tokens, oldest dropped first)."""
+        """Route `event` to its windows and step each; returns why it could not be used, if so."""
         result = self._router.route(event)
         for window_id, item in result.routed:
             self._step(window_id, item)
-        if (
-            isinstance(event, BookSnapshot | CompactBookSnapshot)
-            and not result.routed
-            and result.problem is None
-        ):
-            self._pending.pop(event.token_id, None)
-            self._pending[event.token_id] = event
-            while len(self._pending) > MAX_PENDING:
-                del self._pending[next(iter(self._pending))]
-        elif isinstance(event, WindowEvent) and event.phase is not WindowPhase.RESOLVED:
-            for token in (event.up_token_id, event.down_token_id):
-                held = self._pending.pop(token, None)
-                if held is not None:
-                    for window_id, item in self._router.route(held).routed:
-                        self._step(window_id, item)
         at = getattr(event, "source_ts", None)
         if at is not None and (self.latest_ts is None or at > self.latest_ts):
             self.latest_ts = at

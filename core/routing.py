@@ -30,8 +30,20 @@ from datetime import datetime, timedelta
 from core.controls import RuntimeControls, apply_change, apply_snapshot
 from core.enums import WindowPhase
 from core.ids import WindowId
-from core.models import ControlChange, ControlsSnapshot, LastTrade, OracleTick, SpotTick, WindowEvent
+from core.models import (
+    BookSnapshot,
+    CompactBookSnapshot,
+    ControlChange,
+    ControlsSnapshot,
+    LastTrade,
+    OracleTick,
+    SpotTick,
+    WindowEvent,
+)
 from core.window_state import BookItem, CandleOpen
+
+MAX_PENDING_SNAPSHOTS = 256
+"""Book snapshots kept for tokens no window names yet (see `WindowRouter._market`)."""
 
 __all__ = [
     "ControlsUpdate",
@@ -118,6 +130,9 @@ class WindowRouter:
         self._owned: set[WindowId] = set()  # the live windows of this bucket's markets
         self._sent: dict[WindowId, RuntimeControls] = {}  # the controls each window last got
         self._ends: list[tuple[datetime, WindowId]] = []  # heap of end times; popped past the horizon
+        self._pending: dict[
+            str, BookSnapshot | CompactBookSnapshot
+        ] = {}  # token -> snapshot before its window
         self.controls: RuntimeControls | None = None
 
     @property
@@ -143,9 +158,18 @@ class WindowRouter:
         return result
 
     def _market(self, event: BookItem | LastTrade) -> RouteResult:
-        """A market's event, sent to this bucket alone (`route_keys`)."""
+        """A market's event, sent to this bucket alone (`route_keys`). A book snapshot of a token no
+        window names yet is kept (the latest per token, at most `MAX_PENDING_SNAPSHOTS`, oldest
+        dropped first) and routed when its window is announced: a consumer reading several topics
+        from the earliest (a flow started after `feeds`) may read a market's first snapshot before
+        its window's announcement, and its book would otherwise stay unsynced (only deltas follow)."""
         window_id = self._by_token.get(event.token_id)
         if window_id is None:
+            if isinstance(event, BookSnapshot | CompactBookSnapshot):
+                self._pending.pop(event.token_id, None)
+                self._pending[event.token_id] = event
+                while len(self._pending) > MAX_PENDING_SNAPSHOTS:
+                    del self._pending[next(iter(self._pending))]
             return RouteResult()
         if self._windows[window_id].condition_id != event.condition_id:
             return RouteResult(problem=f"token {event.token_id} of {window_id} named another market")
@@ -201,6 +225,10 @@ class WindowRouter:
             for symbol in _symbols(event):
                 self._by_symbol.setdefault(symbol, set()).add(window_id)
             result.routed.append((window_id, event))
+            for token in (event.up_token_id, event.down_token_id):
+                held = self._pending.pop(token, None)
+                if held is not None and held.condition_id == event.condition_id:
+                    result.routed.extend(self._to((window_id,), held).routed)
         horizon = event.source_ts - self._retain
         while self._ends and self._ends[0][0] < horizon:  # oldest end first: no scan of every window
             end_ts, stale = heapq.heappop(self._ends)

@@ -220,3 +220,15 @@ def test_the_live_windows_are_the_announced_unresolved_ones_not_past_the_retenti
             live[event.window_id] = event
         live = {w: e for w, e in live.items() if e.end_ts >= event.source_ts - retain}
         assert router.live_windows == set(live)
+
+
+def test_a_snapshot_read_before_its_windows_announcement_reaches_the_window_with_it() -> None:
+    """A flow started after `feeds` reads md.book and md.windows from the earliest through one
+    consumer: a market's first snapshot may come before its window; without it the book stays
+    unsynced (only deltas follow) and nothing trades."""
+    router = WindowRouter()
+    early = book(UP, START + timedelta(seconds=5), "0.55", "0.57")
+    assert router.route(early).routed == []
+    announced = window(at=START + timedelta(seconds=6))
+    assert router.route(announced).routed == [(WINDOW, announced), (WINDOW, early)]
+    assert router.route(window(at=START + timedelta(seconds=7))).routed[1:] == [], "once"
