@@ -8,7 +8,12 @@ the key everything else is grouped by. The router learns token -> window and sym
 window the current runtime controls just before its next market data when they moved since it last
 got them (decisions are made on market data, so this is what a broadcast gave, without sending
 every table read, five a second, to every live window). The filter "nothing stamped before the window's
-start" (`admits`) lives here, in the loader, not in strategies. Pure: no I/O, no clock.
+start" (`admits`) lives here, in the loader, not in strategies; it holds for prints and trades, not
+for a market's book events: `feeds` subscribes to a window's tokens before it starts, so its one
+snapshot is stamped before the start and only deltas follow, and a book without it never syncs (no
+5-minute window but the first was ever traded). Nothing decides before the start anyway: strategies
+are not asked (`core.strategies.base.evaluate_guarded`) and risk refuses a window not open.
+Pure: no I/O, no clock.
 
 Partitioned routing (so that routing scales with workers): the routers are `buckets` keys. A book or
 trade event goes to one bucket, its market's (`bucket_of(condition_id)`); window announcements,
@@ -31,6 +36,8 @@ from core.controls import RuntimeControls, apply_change, apply_snapshot
 from core.enums import WindowPhase
 from core.ids import WindowId
 from core.models import (
+    BestBidAsk,
+    BookDelta,
     BookSnapshot,
     CompactBookSnapshot,
     ControlChange,
@@ -38,6 +45,7 @@ from core.models import (
     LastTrade,
     OracleTick,
     SpotTick,
+    TickSizeChange,
     WindowEvent,
 )
 from core.window_state import BookItem, CandleOpen
@@ -90,6 +98,10 @@ def route_keys(event: RouterInput, buckets: int) -> range | tuple[int]:
     if condition_id is None or isinstance(event, WindowEvent):
         return range(buckets)
     return (bucket_of(condition_id, buckets),)
+
+
+def _is_book(event: MarketItem) -> bool:
+    return isinstance(event, BookSnapshot | CompactBookSnapshot | BookDelta | TickSizeChange | BestBidAsk)
 
 
 def admits(window_start: datetime, event_ts: datetime) -> bool:
@@ -180,7 +192,7 @@ class WindowRouter:
         for window_id in sorted(window_ids):
             if window_id not in self._owned:
                 continue
-            if admits(self._windows[window_id].start_ts, event.source_ts):
+            if _is_book(event) or admits(self._windows[window_id].start_ts, event.source_ts):
                 if self.controls is not None and self._sent.get(window_id) is not self.controls:
                     result.routed.append((window_id, ControlsUpdate(self.controls)))
                     self._sent[window_id] = self.controls

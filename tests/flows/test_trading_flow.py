@@ -89,16 +89,19 @@ def test_stale_controls_are_not_traded_on() -> None:
     assert [r.rule for r in out["rejections"]] == ["controls_stale"]
 
 
-def test_book_data_stamped_before_the_start_never_reaches_the_window() -> None:
-    records = [
+def test_a_book_stamped_before_the_start_is_the_book_the_window_opens_with_and_nothing_decides_early() -> None:
+    """`feeds` subscribes to a window's tokens before it starts: that snapshot is its book (only
+    deltas follow). Before the start nothing is decided on it; at T-60 the canary is."""
+    early = [
         _rec(window()),
         _rec(book(UP, START - timedelta(seconds=1), "0.60", "0.62")),
         _rec(book(DOWN, START - timedelta(seconds=1), "0.38", "0.40")),
-        _rec(snapshot(T60)),
-        _rec(oracle(T60, "100000")),
+        _rec(snapshot(START - timedelta(seconds=1))),
+        _rec(oracle(START - timedelta(seconds=1), "100000", symbol="btc/usd")),
     ]
-    out = _run(records)
-    assert out["signals"] == [] and out["intents"] == []
+    assert _run(early)["signals"] == []
+    out = _run([*early, _rec(snapshot(T60)), _rec(oracle(T60, "100000"))])
+    assert [s.event_ts for s in out["signals"]] == [T60]
 
 
 def test_nothing_is_decided_for_a_resolved_window() -> None:
