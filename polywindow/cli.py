@@ -289,22 +289,24 @@ def up(
             fail(
                 f"the simulator on port {chosen} {why} (code {sim_proc.returncode}); feeds, record and sink not started"
             )
-        # What a first trade needs starts first (the demo must trade within a minute on a busy machine):
-        # feeds, flow, execute and the API; the dashboard once the controls are set.
+        # The demo trades within a minute: the flow, the executor and the API start first and the
+        # controls are set before any market data exists, then feeds. (The canary decides once per
+        # window: a decision on a backlog read with the migration's PAUSE, or with controls newer
+        # than the data, is a rejection that uses the window up.)
         ops = surface(load(DashboardSettings))  # the API and the dashboard share one token
-        group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
         group.start(Child("flow", ("flow",), {**simulator_env(chosen), **demo_strategies(os.environ)}))
         group.start(
             Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()})
         )
         api_proc = group.start(Child("api", ("api",), ops.env))
-        group.start(Child("record", ("record",), {}))
-        group.start(Child("sink", ("sink",), {}))
-        group.start(Child("watch", ("watch",), {}))
         typer.echo(
             "running: sim, feeds, record, sink, flow, execute, watch, api, dashboard (Ctrl-C stops them)"
         )
         typer.echo(demo_start(ops, partial(exited, api_proc), settings.startup_timeout_s))
+        group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
+        group.start(Child("record", ("record",), {}))
+        group.start(Child("sink", ("sink",), {}))
+        group.start(Child("watch", ("watch",), {}))
         dash_proc = group.start(Child("dashboard", ("dashboard",), ops.env))
         wait_until(
             partial(answers, f"{ops.dashboard_url}/_stcore/health"),

@@ -48,6 +48,28 @@ def _history_has(api_url: str, client_order_id: str) -> bool:
     return any(r["client_order_id"] == client_order_id for r in rows)
 
 
+def _what_it_saw(api_url: str, database_url: str) -> str:
+    """For a failure: what the live view shows of each instrument, and the orders there are."""
+    try:
+        live = httpx.get(f"{api_url}/api/live", timeout=5).json()
+        seen: list[object] = [
+            (
+                v["instrument"],
+                v["seconds_left"][:5],
+                v["up"]["best_ask"],
+                v["down"]["best_ask"],
+                v["favoured"],
+                [(s["signals_in_window"], s["would_signal_now"] is not None) for s in v["strategies"]],
+            )
+            for v in live["instruments"]
+        ]
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        seen = [f"live view unreadable: {exc}"]
+    with psycopg.connect(database_url) as conn:
+        orders = conn.execute("SELECT mode, status, window_id, created_at FROM orders").fetchall()
+    return f"no DRY_RUN fill within {FIRST_TRADE_S} s; live view: {seen}; orders: {orders}"
+
+
 def test_a_new_user_sees_a_window_traded_in_dry_run_within_a_minute_and_ctrl_c_ends_it(
     endpoints: stack.Endpoints, fresh_database: str, tmp_path: Path
 ) -> None:
@@ -67,9 +89,10 @@ def test_a_new_user_sees_a_window_traded_in_dry_run_within_a_minute_and_ctrl_c_e
     started = time.monotonic()
     proc = _up(_free_port(), env, log)
     try:
-        wait_for(
-            lambda: bool(_our_fills(database_url)), FIRST_TRADE_S, "a DRY_RUN fill of this run's windows"
-        )
+        try:
+            wait_for(lambda: bool(_our_fills(database_url)), FIRST_TRADE_S, "a DRY_RUN fill")
+        except AssertionError:
+            raise AssertionError(_what_it_saw(api_url, database_url)) from None
         first = time.monotonic() - started
         order_id, window_id = _our_fills(database_url)[0]
         wait_for(lambda: _history_has(api_url, order_id), 15, "the order in the API's history")
