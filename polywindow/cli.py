@@ -299,15 +299,15 @@ def up(
             Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()})
         )
         api_proc = group.start(Child("api", ("api",), ops.env))
-        typer.echo(
-            "running: sim, feeds, record, sink, flow, execute, watch, api, dashboard (Ctrl-C stops them)"
-        )
         typer.echo(demo_start(ops, partial(exited, api_proc), settings.startup_timeout_s))
         group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
         group.start(Child("record", ("record",), {}))
         group.start(Child("sink", ("sink",), {}))
         group.start(Child("watch", ("watch",), {}))
         dash_proc = group.start(Child("dashboard", ("dashboard",), ops.env))
+        typer.echo(
+            "running: sim, feeds, record, sink, flow, execute, watch, api, dashboard (Ctrl-C stops them)"
+        )
         wait_until(
             partial(answers, f"{ops.dashboard_url}/_stcore/health"),
             partial(exited, dash_proc),
