@@ -89,7 +89,9 @@ def test_stale_controls_are_not_traded_on() -> None:
     assert [r.rule for r in out["rejections"]] == ["controls_stale"]
 
 
-def test_a_book_stamped_before_the_start_is_the_book_the_window_opens_with_and_nothing_decides_early() -> None:
+def test_a_book_stamped_before_the_start_is_the_book_the_window_opens_with_and_nothing_decides_early() -> (
+    None
+):
     """`feeds` subscribes to a window's tokens before it starts: that snapshot is its book (only
     deltas follow). Before the start nothing is decided on it; at T-60 the canary is."""
     early = [
