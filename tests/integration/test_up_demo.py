@@ -97,6 +97,8 @@ def test_a_new_user_sees_a_window_traded_in_dry_run_within_a_minute_and_ctrl_c_e
         order_id, window_id = _our_fills(database_url)[0]
         wait_for(lambda: _history_has(api_url, order_id), 15, "the order in the API's history")
         print(f"first DRY_RUN fill {first:.1f} s after `up` started ({window_id})")
+        done_starting = f"api: {api_url} (OpenAPI at {api_url}/docs)"  # up's last start line
+        wait_for(lambda: done_starting in log.read_text(), 60, "up to finish starting (the dashboard)")
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C at the terminal: the whole foreground group
         proc.wait(timeout=60)
     finally:
