@@ -16,7 +16,8 @@ from pydantic import SecretStr
 
 from api.auth import bearer_guard, bearer_scheme
 from api.control_service import ControlService
-from api.routes import controls, health, history, stream
+from api.live import LiveFeed
+from api.routes import controls, health, history, live, stream
 from api.stream import Broadcaster
 from core.health import HealthLimits
 from core.models import Event
@@ -36,6 +37,7 @@ class ApiDeps:
     now: Callable[[], datetime] = _utc_now
     health_limits: HealthLimits = field(default_factory=HealthLimits)
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    live: LiveFeed | None = None  # the live view of md.* (GET /api/live); None: 503 there
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -48,7 +50,8 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app = FastAPI(
         title="polywindow control API",
         version="1",
-        description="Runtime controls, kill switch, circuit breaker, health, history and a live event stream. "
+        description="Runtime controls, kill switch, circuit breaker, health, history, the live view of each instrument's "
+        "current window and a live event stream. "
         "State-changing routes need `Authorization: Bearer <POLYWINDOW_API_TOKEN>`.",
     )
     app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
@@ -57,11 +60,13 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.state.now = deps.now
     app.state.health_limits = deps.health_limits
     app.state.broadcaster = deps.broadcaster
+    app.state.live = deps.live
     app.state.controls = ControlService(deps.pool, deps.publish, deps.now)
     app.include_router(health.router)
     app.include_router(controls.public)
     app.include_router(history.router)
     app.include_router(stream.router)
+    app.include_router(live.router)
     app.state.guard = bearer_guard(deps.token)
     app.include_router(
         controls.private,

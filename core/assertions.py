@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.enums import OrderStatus, TradeStatus
+from core.universe import ASSETS, INTERVALS_S
+from core.window_state import instrument_of
 
 __all__ = [
     "ASSERTION_NAMES",
@@ -35,6 +37,7 @@ __all__ = [
     "no_null_order_ids",
     "pnl_match",
     "position_count",
+    "replay_scope",
     "run_all",
     "signal_order_mapping",
 ]
@@ -244,3 +247,11 @@ def run_all(s: TickSnapshot) -> list[Check]:
         executor_heartbeat(s.executor_heartbeat_at, s.at, s.heartbeat_within),
         balance_match(s.our_balance_usd, s.venue_balance_usd, s.balance_tolerance_usd),
     ]
+
+
+def replay_scope(snapshot: TickSnapshot, instruments: frozenset[str] | None = None) -> TickSnapshot:
+    """A backtest's snapshot: `instrument_scope` is judged against the replay's instruments (a replay
+    trades on fixed RUN controls that allow every instrument unless told otherwise), never against
+    the live `allowed_instruments` control an operator set for live trading."""
+    every = frozenset(instrument_of(a, i) for a in ASSETS for i in INTERVALS_S)
+    return replace(snapshot, allowed_instruments=every if instruments is None else instruments)

@@ -8,7 +8,12 @@ the key everything else is grouped by. The router learns token -> window and sym
 window the current runtime controls just before its next market data when they moved since it last
 got them (decisions are made on market data, so this is what a broadcast gave, without sending
 every table read, five a second, to every live window). The filter "nothing stamped before the window's
-start" (`admits`) lives here, in the loader, not in strategies. Pure: no I/O, no clock.
+start" (`admits`) lives here, in the loader, not in strategies; it holds for prints and trades, not
+for a market's book events: `feeds` subscribes to a window's tokens before it starts, so its one
+snapshot is stamped before the start and only deltas follow, and a book without it never syncs (no
+5-minute window but the first was ever traded). Nothing decides before the start anyway: strategies
+are not asked (`core.strategies.base.evaluate_guarded`) and risk refuses a window not open.
+Pure: no I/O, no clock.
 
 Partitioned routing (so that routing scales with workers): the routers are `buckets` keys. A book or
 trade event goes to one bucket, its market's (`bucket_of(condition_id)`); window announcements,
@@ -30,8 +35,23 @@ from datetime import datetime, timedelta
 from core.controls import RuntimeControls, apply_change, apply_snapshot
 from core.enums import WindowPhase
 from core.ids import WindowId
-from core.models import ControlChange, ControlsSnapshot, LastTrade, OracleTick, SpotTick, WindowEvent
+from core.models import (
+    BestBidAsk,
+    BookDelta,
+    BookSnapshot,
+    CompactBookSnapshot,
+    ControlChange,
+    ControlsSnapshot,
+    LastTrade,
+    OracleTick,
+    SpotTick,
+    TickSizeChange,
+    WindowEvent,
+)
 from core.window_state import BookItem, CandleOpen
+
+MAX_PENDING_SNAPSHOTS = 256
+"""Book snapshots kept for tokens no window names yet (see `WindowRouter._market`)."""
 
 __all__ = [
     "ControlsUpdate",
@@ -80,6 +100,10 @@ def route_keys(event: RouterInput, buckets: int) -> range | tuple[int]:
     return (bucket_of(condition_id, buckets),)
 
 
+def _is_book(event: MarketItem) -> bool:
+    return isinstance(event, BookSnapshot | CompactBookSnapshot | BookDelta | TickSizeChange | BestBidAsk)
+
+
 def admits(window_start: datetime, event_ts: datetime) -> bool:
     """Whether market data stamped `event_ts` may reach a window starting at `window_start`."""
     return event_ts >= window_start
@@ -118,6 +142,9 @@ class WindowRouter:
         self._owned: set[WindowId] = set()  # the live windows of this bucket's markets
         self._sent: dict[WindowId, RuntimeControls] = {}  # the controls each window last got
         self._ends: list[tuple[datetime, WindowId]] = []  # heap of end times; popped past the horizon
+        self._pending: dict[
+            str, BookSnapshot | CompactBookSnapshot
+        ] = {}  # token -> snapshot before its window
         self.controls: RuntimeControls | None = None
 
     @property
@@ -143,9 +170,18 @@ class WindowRouter:
         return result
 
     def _market(self, event: BookItem | LastTrade) -> RouteResult:
-        """A market's event, sent to this bucket alone (`route_keys`)."""
+        """A market's event, sent to this bucket alone (`route_keys`). A book snapshot of a token no
+        window names yet is kept (the latest per token, at most `MAX_PENDING_SNAPSHOTS`, oldest
+        dropped first) and routed when its window is announced: a consumer reading several topics
+        from the earliest (a flow started after `feeds`) may read a market's first snapshot before
+        its window's announcement, and its book would otherwise stay unsynced (only deltas follow)."""
         window_id = self._by_token.get(event.token_id)
         if window_id is None:
+            if isinstance(event, BookSnapshot | CompactBookSnapshot):
+                self._pending.pop(event.token_id, None)
+                self._pending[event.token_id] = event
+                while len(self._pending) > MAX_PENDING_SNAPSHOTS:
+                    del self._pending[next(iter(self._pending))]
             return RouteResult()
         if self._windows[window_id].condition_id != event.condition_id:
             return RouteResult(problem=f"token {event.token_id} of {window_id} named another market")
@@ -156,7 +192,7 @@ class WindowRouter:
         for window_id in sorted(window_ids):
             if window_id not in self._owned:
                 continue
-            if admits(self._windows[window_id].start_ts, event.source_ts):
+            if _is_book(event) or admits(self._windows[window_id].start_ts, event.source_ts):
                 if self.controls is not None and self._sent.get(window_id) is not self.controls:
                     result.routed.append((window_id, ControlsUpdate(self.controls)))
                     self._sent[window_id] = self.controls
@@ -201,6 +237,10 @@ class WindowRouter:
             for symbol in _symbols(event):
                 self._by_symbol.setdefault(symbol, set()).add(window_id)
             result.routed.append((window_id, event))
+            for token in (event.up_token_id, event.down_token_id):
+                held = self._pending.pop(token, None)
+                if held is not None and held.condition_id == event.condition_id:
+                    result.routed.extend(self._to((window_id,), held).routed)
         horizon = event.source_ts - self._retain
         while self._ends and self._ends[0][0] < horizon:  # oldest end first: no scan of every window
             end_ts, stale = heapq.heappop(self._ends)

@@ -21,6 +21,7 @@ from core.models import (
     BestBidAsk,
     BookDelta,
     BookSnapshot,
+    Candle,
     CompactBookSnapshot,
     LastTrade,
     Level,
@@ -33,7 +34,7 @@ from core.orderbook import Applied, OrderBook
 from core.settlement import RuleKind, SettlementRule
 from core.window_integrity import rule_from_name
 
-__all__ = ["CandleOpen", "WindowState", "instrument_of", "rule_stream"]
+__all__ = ["CandleOpen", "WindowState", "candle_open", "instrument_of", "rule_stream"]
 
 _HALF = Decimal("0.5")
 
@@ -51,6 +52,20 @@ class CandleOpen:
     close: Decimal
     source_ts: datetime
     closed: bool = False  # only a closed candle's close settles an hourly window (core.window_checks)
+
+
+def candle_open(event: Candle) -> CandleOpen:
+    """The md.spot candle model as the window state's seam (the trading flow and the API's live
+    view convert with this one function)."""
+    return CandleOpen(
+        symbol=event.symbol,
+        interval_s=event.interval_s,
+        open_ts=event.open_ts,
+        open=event.open,
+        close=event.close,
+        source_ts=event.source_ts,
+        closed=event.closed,
+    )
 
 
 def instrument_of(asset: str, interval_s: int) -> str:

@@ -12,18 +12,18 @@ says whether entries must stop (the breaker is open).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 from psycopg_pool import ConnectionPool
 
-from core.assertions import Check, TickSnapshot, run_all
+from core.assertions import Check, TickSnapshot, replay_scope, run_all
 from core.breaker import Breaker, observe
 from core.enums import BreakerState, Severity
-from core.models import Alert, AssertionResult, BreakerChange, Event
+from core.models import Alert, AssertionResult, BreakerChange, Event, OrderIntent
 from sinks.postgres.assertion_table import lock_breaker, read_breaker, record_tick
 
-__all__ = ["AssertionRunner", "alerts_for"]
+__all__ = ["AssertionRunner", "ReplayClock", "alerts_for", "backtest_runner"]
 
 log = structlog.get_logger(__name__)
 
@@ -61,19 +61,32 @@ def alerts_for(checks: list[Check], breaker: Breaker, opened: BreakerChange | No
 
 
 class AssertionRunner:
+    """Live trading (`run_id` None): the breaker is the shared one in `breaker_events`, results and
+    changes go to `ops.assertions`, failures alert. A backtest (`run_id` set): results are stored
+    with the run id on the replay's event time; its breaker is its own, in memory (a backtest must
+    never stop live trading), nothing is published or alerted; `ready()` False (no event yet) skips."""
+
     def __init__(
         self,
         snapshot: Callable[[], TickSnapshot],
         pool: ConnectionPool,
         publish: Callable[[str, Event], None],
         alert: Callable[[Alert], object],
+        *,
+        run_id: str | None = None,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self._snapshot, self._pool, self._publish, self._alert = snapshot, pool, publish, alert
+        self._run_id, self._ready = run_id, ready
         self.breaker = Breaker()
 
     def tick(self) -> list[Check]:
+        if not self._ready():
+            return []
         snap = self._snapshot()
         checks = run_all(snap)
+        if self._run_id is not None:
+            return self._backtest_tick(checks, snap.at, self._run_id)
         with self._pool.connection() as conn, conn.transaction():
             lock_breaker(conn)  # the read and the write as one step against an operator's reset
             held = read_breaker(conn)
@@ -86,6 +99,14 @@ class AssertionRunner:
             self._safely(self._publish, "ops.assertions", change)
         for a in alerts_for(checks, self.breaker, change):
             self._safely(self._alert, a)
+        return checks
+
+    def _backtest_tick(self, checks: list[Check], at: datetime, run_id: str) -> list[Check]:
+        self.breaker, change = observe(self.breaker, checks, at)
+        with self._pool.connection() as conn:
+            record_tick(conn, checks, None, at, run_id)
+        if change is not None:
+            log.error("backtest.breaker_opened", run_id=run_id, cause=change.cause, event_ts=at.isoformat())
         return checks
 
     def blocked(self) -> bool:
@@ -101,3 +122,56 @@ class AssertionRunner:
 
 def _result(check: Check, at: datetime) -> AssertionResult:
     return AssertionResult(name=check.name, passed=check.passed, detail=check.evidence[:2000], event_ts=at)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ReplayClock:
+    """BACKTEST's clock: the event time of the latest intent the executor took (what the order
+    manager's clock answered for it), so the assertions run on the replay's time, every `assert_s`
+    of it, rather than on the wall clock. `seconds()` is that time for `ExecutorSafety`'s cadence."""
+
+    def __init__(self) -> None:
+        self._at: datetime | None = None
+
+    def follow(
+        self, clock: Callable[[OrderIntent | None], datetime]
+    ) -> Callable[[OrderIntent | None], datetime]:
+        """`clock` (the order manager's), noting each time it answers."""
+
+        def noted(intent: OrderIntent | None) -> datetime:
+            at = clock(intent)
+            if intent is not None and (self._at is None or at > self._at):
+                self._at = at
+            return at
+
+        return noted
+
+    def started(self) -> bool:
+        return self._at is not None
+
+    def now(self) -> datetime:
+        """The latest event time; the Unix epoch before the first (nothing is asserted until then)."""
+        return self._at if self._at is not None else _EPOCH
+
+    def seconds(self) -> float:
+        return 0.0 if self._at is None else self._at.timestamp()
+
+
+def backtest_runner(
+    clock: ReplayClock,
+    snapshot: Callable[[], TickSnapshot],
+    pool: ConnectionPool,
+    run_id: str,
+) -> AssertionRunner:
+    """The assertions of a BACKTEST run: on `clock`'s event time, scoped to the replay's instruments
+    (core.assertions.replay_scope), stored under `run_id`, never published or alerted."""
+    return AssertionRunner(
+        lambda: replay_scope(snapshot()),
+        pool,
+        lambda _topic, _event: None,
+        lambda _alert: None,
+        run_id=run_id,
+        ready=clock.started,
+    )

@@ -29,14 +29,14 @@ from bytewax.inputs import Source
 from bytewax.outputs import Sink
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from core.models import ControlsSnapshot, IntentRejected, OrderIntent, Quarantined, Signal
+from core.models import Candle, ControlsSnapshot, IntentRejected, OrderIntent, Quarantined, Signal
 from core.risk import RiskLimits
 from core.routing import RouteResult, RouterInput, WindowInput, WindowRouter, route_keys
 from core.serde import DecodeError, decode_compact
 from core.strategies import build_strategy
 from core.window_engine import Desk, step
 from core.window_fault import FaultedWindow, after_fault, fault_report
-from core.window_state import CandleOpen, WindowState
+from core.window_state import WindowState, candle_open
 from flows.window_checks import WindowCheckSinks, add_window_checks
 
 _log = structlog.get_logger(__name__)
@@ -106,19 +106,6 @@ def _quarantine(record: RawRecord, reason: str) -> Quarantined:
     )
 
 
-def candle_open(event: Any) -> CandleOpen:
-    """The md.spot candle model (its own module's) as the window state's seam."""
-    return CandleOpen(
-        symbol=event.symbol,
-        interval_s=event.interval_s,
-        open_ts=event.open_ts,
-        open=event.open,
-        close=event.close,
-        source_ts=event.source_ts,
-        closed=bool(getattr(event, "closed", False)),
-    )
-
-
 def decode_record(record: RawRecord) -> tuple[RawRecord, RouterInput] | Quarantined:
     """A record's event, or its quarantine entry (unknown topic, bad JSON, bad shape)."""
     try:
@@ -129,8 +116,8 @@ def decode_record(record: RawRecord) -> tuple[RawRecord, RouterInput] | Quaranti
         event = decode_compact(record.topic, record.value)
     except (DecodeError, ValidationError) as exc:
         return _quarantine(record, f"undecodable: {exc}")
-    if getattr(event, "kind", None) == "candle":
-        event = candle_open(event)
+    if isinstance(event, Candle):
+        return record, candle_open(event)
     return record, event
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import typer
 
-from polywindow.settings import ApiSettings, SettingsError, load
+from polywindow.settings import ApiSettings, FlowSettings, SettingsError, load
 
 controls_app = typer.Typer(no_args_is_help=True, help="Read and change the runtime controls through the API.")
 
@@ -31,13 +31,19 @@ def _settings() -> ApiSettings:
 
 def serve_api() -> None:
     """The control API on POLYWINDOW_API_HOST:POLYWINDOW_API_PORT (127.0.0.1:8780) until Ctrl-C or SIGTERM."""
+    import contextlib
+    import signal
+
     import uvicorn
     from confluent_kafka import Consumer
 
     from api.app import ApiDeps, create_app
+    from api.live import LiveFeed, LivePump
     from api.stream import Broadcaster, KafkaPump
     from connectors.kafka import EventProducer, consumer_config
+    from core.live_board import LiveBoard
     from core.models import Event
+    from core.strategies import build_strategy
     from polywindow.cli_common import fail
     from polywindow.cli_common import reach as _reach
     from polywindow.processes import port_taken
@@ -45,6 +51,10 @@ def serve_api() -> None:
     from sinks.postgres.statement_timeout import timeout_pool
 
     settings = _settings()
+    try:
+        flow = load(FlowSettings)  # the strategies the flow runs: the live view asks the same ones
+    except SettingsError as exc:
+        fail(str(exc))
     if settings.api_token is None:
         fail(
             "POLYWINDOW_API_TOKEN is not set: the API does not start without a bearer token (16+ characters)"
@@ -75,6 +85,18 @@ def serve_api() -> None:
     pump = KafkaPump(consumer, broadcaster)
     stop = threading.Event()
     pump_thread = threading.Thread(target=pump.run, args=(stop.is_set,), name="api-event-pump", daemon=True)
+    live = LiveFeed(LiveBoard(tuple(build_strategy(n, p) for n, p in flow.strategies.items())))
+    live_consumer = Consumer(
+        consumer_config(  # md.* from the earliest, as the flow reads them: books from their snapshots
+            endpoints.kafka_bootstrap,
+            f"api-live-{uuid.uuid4().hex[:8]}",
+            embedded=endpoints.kafka_embedded,
+            client_config={**settings.kafka_client(), "auto.offset.reset": "earliest"},
+        )
+    )
+    live_thread = threading.Thread(
+        target=LivePump(live_consumer, live).run, args=(stop.is_set,), name="api-live-pump", daemon=True
+    )
     pool = timeout_pool(  # a query cancelled by the statement timeout is a db.statement_timeout alert
         endpoints.database_url,
         process="api",
@@ -87,21 +109,27 @@ def serve_api() -> None:
     )
     with pool:
         app = create_app(
-            ApiDeps(pool=pool, token=settings.api_token, publish=publish, broadcaster=broadcaster)
+            ApiDeps(pool=pool, token=settings.api_token, publish=publish, broadcaster=broadcaster, live=live)
         )
         pump_thread.start()
+        live_thread.start()
         typer.echo(f"api: http://{settings.api_host}:{settings.api_port} (OpenAPI at /docs; Ctrl-C stops)")
+        # SIGTERM takes Ctrl-C's path: uvicorn shuts down gracefully, then re-raises the signal it
+        # caught; as SIGINT that is a KeyboardInterrupt ending here, so the process says "stopped".
+        signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
         try:
-            uvicorn.run(
-                app,
-                host=settings.api_host,
-                port=settings.api_port,
-                log_level="warning",
-                ws="websockets-sansio",
-            )
+            with contextlib.suppress(KeyboardInterrupt):
+                uvicorn.run(
+                    app,
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    log_level="warning",
+                    ws="websockets-sansio",
+                )
         finally:
             stop.set()
             pump_thread.join(timeout=5)
+            live_thread.join(timeout=5)
             producer.close(5)
     typer.echo("api: stopped")
 

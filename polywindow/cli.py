@@ -267,6 +267,8 @@ def up(
     """What `make run` starts: the stack and migrations, then the simulator, and once it answers the
     feeds and the archive recorder, as child processes (Ctrl-C or SIGTERM stops them all and exits 0;
     `make stack-down` stops the stack)."""
+    import os
+
     from polywindow.processes import (
         Child,
         ProcessGroup,
@@ -275,7 +277,7 @@ def up(
         simulator_env,
         wait_until,
     )
-    from polywindow.surface import answers, demo_controls, exited, surface
+    from polywindow.surface import answers, demo_start, demo_strategies, exited, surface
 
     try:
         settings = check_every_process()  # what a child would refuse, refused before any starts
@@ -299,28 +301,30 @@ def up(
             fail(
                 f"the simulator on port {chosen} {why} (code {sim_proc.returncode}); feeds, record and sink not started"
             )
-        group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
-        group.start(Child("record", ("record",), {}))
-        group.start(Child("sink", ("sink",), {}))
-        group.start(Child("flow", ("flow",), simulator_env(chosen)))
+        # The demo trades within a minute: the flow, the executor and the API start first and the
+        # controls are set before any market data exists, then feeds. (The canary decides once per
+        # window: a decision on a backlog read with the migration's PAUSE, or with controls newer
+        # than the data, is a rejection that uses the window up.)
+        ops = surface(load(DashboardSettings))  # the API and the dashboard share one token
+        group.start(Child("flow", ("flow",), {**simulator_env(chosen), **demo_strategies(os.environ)}))
         group.start(
             Child("execute", ("execute", "--mode", "DRY_RUN"), {**simulator_env(chosen), **_sim_trader()})
         )
-        group.start(Child("watch", ("watch",), {}))
-        # The operator's surface: the control API and the dashboard, sharing one token.
-        ops = surface(load(DashboardSettings))
         api_proc = group.start(Child("api", ("api",), ops.env))
+        typer.echo(demo_start(ops, partial(exited, api_proc), settings.startup_timeout_s))
+        group.start(Child("feeds", ("feeds",), simulator_env(chosen)))
+        group.start(Child("record", ("record",), {}))
+        group.start(Child("sink", ("sink",), {}))
+        group.start(Child("watch", ("watch",), {}))
         dash_proc = group.start(Child("dashboard", ("dashboard",), ops.env))
         typer.echo(
             "running: sim, feeds, record, sink, flow, execute, watch, api, dashboard (Ctrl-C stops them)"
         )
-        for url, proc in (
-            (f"{ops.api_url}/health", api_proc),
-            (f"{ops.dashboard_url}/_stcore/health", dash_proc),
-        ):
-            wait_until(partial(answers, url), partial(exited, proc), settings.startup_timeout_s)
-        if set_now := demo_controls(ops):
-            typer.echo(f"controls: {', '.join(set_now)} set for the DRY_RUN canary (they were never set)")
+        wait_until(
+            partial(answers, f"{ops.dashboard_url}/_stcore/health"),
+            partial(exited, dash_proc),
+            settings.startup_timeout_s,
+        )
         typer.echo(f"dashboard: {ops.dashboard_url}")
         typer.echo(f"api: {ops.api_url} (OpenAPI at {ops.api_url}/docs)")
         code, why = group.wait()
@@ -450,6 +454,7 @@ def execute(
     import signal
     import socket
     import threading
+    import time
     from datetime import UTC, datetime
 
     import psycopg
@@ -462,7 +467,7 @@ def execute(
     from core.execution_guards import ExecutionLimits
     from core.fees import FeeSchedule
     from core.models import Event
-    from execution.assertion_runner import AssertionRunner
+    from execution.assertion_runner import AssertionRunner, ReplayClock, backtest_runner
     from execution.collateral_check import CollateralNotReady
     from execution.consumer import IntentConsumer
     from execution.executor_safety import ExecutorSafety
@@ -524,9 +529,11 @@ def execute(
         )
     client = venue.client if venue is not None and live else None
     reconciler = None if client is None else Reconciler(conn, client, chosen, "execute")
+    replay = ReplayClock() if chosen is TradingMode.BACKTEST else None  # BACKTEST: event time
     safety = ExecutorSafety(
         conn,
-        lambda: datetime.now(UTC),
+        replay.now if replay is not None else lambda: datetime.now(UTC),
+        monotonic=replay.seconds if replay is not None else time.monotonic,
         lock=lock,
         reconciler=reconciler,
         allowance=client,
@@ -574,7 +581,21 @@ def execute(
     safety.reconcile()  # after the orders left unsettled are settled, before any intent is taken
     exits = ExitManager(manager)
     pool = None
-    if chosen is not TradingMode.BACKTEST:  # replayed time: the assertions watch live trading
+    if replay is not None:  # the assertions on the replay's event time, stored under the run id
+        assert run_id is not None
+        manager.clock = replay.follow(manager.clock)
+        pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
+        replayed = ExecutorSnapshot(
+            conn,
+            chosen,
+            replay.now,
+            lambda: safety.heartbeat_at,
+            manager.balance,
+            settings.max_position_usd,
+            run_id=run_id,
+        )
+        safety.assertions = backtest_runner(replay, replayed.snapshot, pool, run_id)
+    else:
         pool = ConnectionPool(endpoints.database_url, min_size=1, max_size=1, open=True)
         events = EventProducer(endpoints.kafka_bootstrap, settings.kafka_client())
 

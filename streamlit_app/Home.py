@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from streamlit_app.health_panel import render_health
-from streamlit_app.screens import campaigns, command_center, instrument, review, risk, trades
+from streamlit_app.screens import PAGES
 from streamlit_app.session import api, config, reader
 
 st.set_page_config(page_title="polywindow", page_icon="📈", layout="wide")
@@ -18,14 +18,7 @@ def _health() -> None:
 
 
 page = st.navigation(
-    [
-        st.Page(command_center.render, title="Command center", url_path="command-center", default=True),
-        st.Page(instrument.render, title="Instrument", url_path="instrument"),
-        st.Page(risk.render, title="Risk", url_path="risk"),
-        st.Page(trades.render, title="Trade history", url_path="trades"),
-        st.Page(campaigns.render, title="Campaigns", url_path="campaigns"),
-        st.Page(review.render, title="Strategy review", url_path="review"),
-    ],
+    [st.Page(p.render, title=p.title, url_path=p.url_path, default=p.default) for p in PAGES],
     position="top",
 )
 with st.sidebar:

@@ -62,6 +62,14 @@ class ApiClient:
         body: dict[str, Any] = answer.json()
         return body
 
+    def live(self) -> dict[str, Any]:
+        """GET /api/live: each instrument's current window as the flow sees it (books, oracle, strategies)."""
+        answer = self._request("GET", "/api/live")
+        if answer.status_code != 200:
+            raise self._refused(answer)
+        body: dict[str, Any] = answer.json()
+        return body
+
     def controls(self) -> dict[str, dict[str, Any]]:
         answer = self._request("GET", "/api/controls")
         if answer.status_code != 200:

@@ -22,7 +22,7 @@ from sinks.postgres import safety
 
 ACTOR = "assertions"  # who opens the breaker for a failing assertion, in the audit log
 
-__all__ = ["LatestResult", "latest_results", "lock_breaker", "read_breaker", "record_tick"]
+__all__ = ["LatestResult", "latest_results", "lock_breaker", "read_breaker", "record_tick", "run_results"]
 
 
 def lock_breaker(conn: psycopg.Connection) -> None:
@@ -43,15 +43,20 @@ def read_breaker(conn: psycopg.Connection) -> Breaker:
 
 
 def record_tick(
-    conn: psycopg.Connection, checks: Sequence[Check], change: BreakerChange | None, at: datetime
+    conn: psycopg.Connection,
+    checks: Sequence[Check],
+    change: BreakerChange | None,
+    at: datetime,
+    run_id: str | None = None,
 ) -> None:
     """The tick's results and, when they opened the breaker, its OPEN event with the `breaker.open`
-    alert row and the audit entry (sinks.postgres.safety.open_breaker), in one transaction."""
+    alert row and the audit entry (sinks.postgres.safety.open_breaker), in one transaction. A
+    backtest's results carry its `run_id` (and a backtest never passes a breaker change)."""
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO assertion_results (name, passed, detail, event_ts) VALUES (%s, %s, %s, %s)",
-                [(c.name, c.passed, c.evidence[:2000], at) for c in checks],
+                "INSERT INTO assertion_results (name, passed, detail, event_ts, run_id) VALUES (%s, %s, %s, %s, %s)",
+                [(c.name, c.passed, c.evidence[:2000], at, run_id) for c in checks],
             )
         if change is not None:
             safety.open_breaker(conn, change.cause, change.event_ts, ACTOR)
@@ -66,9 +71,18 @@ class LatestResult:
 
 
 def latest_results(conn: psycopg.Connection) -> list[LatestResult]:
-    """Each assertion's most recent result."""
+    """Each assertion's most recent result in live trading (a backtest's are read by `run_results`)."""
     rows = conn.execute(
-        "SELECT DISTINCT ON (name) name, passed, detail, event_ts FROM assertion_results"
+        "SELECT DISTINCT ON (name) name, passed, detail, event_ts FROM assertion_results WHERE run_id IS NULL"
         " ORDER BY name, event_ts DESC, id DESC"
+    ).fetchall()
+    return [LatestResult(str(n), bool(p), str(d), at) for n, p, d, at in rows]
+
+
+def run_results(conn: psycopg.Connection, run_id: str) -> list[LatestResult]:
+    """Every result a backtest run stored, in event-time order."""
+    rows = conn.execute(
+        "SELECT name, passed, detail, event_ts FROM assertion_results WHERE run_id = %s ORDER BY event_ts, id",
+        (run_id,),
     ).fetchall()
     return [LatestResult(str(n), bool(p), str(d), at) for n, p, d, at in rows]

@@ -67,7 +67,7 @@ def day_rows(conn: psycopg.Connection, day: date) -> DayRows:
     ).fetchall()
     checks = conn.execute(
         "SELECT count(*) FILTER (WHERE passed), count(*) FROM assertion_results"
-        " WHERE event_ts >= %s AND event_ts < %s",
+        " WHERE run_id IS NULL AND event_ts >= %s AND event_ts < %s",  # a backtest's are its own
         (start, end),
     ).fetchone()
     gaps = conn.execute(

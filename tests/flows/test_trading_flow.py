@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from bytewax.testing import TestingSink, TestingSource, run_main
 
 from core.enums import ControlName, WindowPhase
-from core.models import ControlChange, Event, IntentRejected, OrderIntent, Quarantined, Signal
+from core.models import Candle, ControlChange, Event, IntentRejected, OrderIntent, Quarantined, Signal
 from core.serde import encode
 from core.window_state import CandleOpen
 from flows.trading import (
@@ -90,16 +89,21 @@ def test_stale_controls_are_not_traded_on() -> None:
     assert [r.rule for r in out["rejections"]] == ["controls_stale"]
 
 
-def test_book_data_stamped_before_the_start_never_reaches_the_window() -> None:
-    records = [
+def test_a_book_stamped_before_the_start_is_the_book_the_window_opens_with_and_nothing_decides_early() -> (
+    None
+):
+    """`feeds` subscribes to a window's tokens before it starts: that snapshot is its book (only
+    deltas follow). Before the start nothing is decided on it; at T-60 the canary is."""
+    early = [
         _rec(window()),
         _rec(book(UP, START - timedelta(seconds=1), "0.60", "0.62")),
         _rec(book(DOWN, START - timedelta(seconds=1), "0.38", "0.40")),
-        _rec(snapshot(T60)),
-        _rec(oracle(T60, "100000")),
+        _rec(snapshot(START - timedelta(seconds=1))),
+        _rec(oracle(START - timedelta(seconds=1), "100000", symbol="btc/usd")),
     ]
-    out = _run(records)
-    assert out["signals"] == [] and out["intents"] == []
+    assert _run(early)["signals"] == []
+    out = _run([*early, _rec(snapshot(T60)), _rec(oracle(T60, "100000"))])
+    assert [s.event_ts for s in out["signals"]] == [T60]
 
 
 def test_nothing_is_decided_for_a_resolved_window() -> None:
@@ -130,14 +134,18 @@ def test_undecodable_values_and_bad_control_values_go_to_quarantine() -> None:
 
 def test_a_candle_from_md_spot_becomes_the_window_states_strike_seam() -> None:
     """The md.spot candle model lands on another branch; its fields map onto `CandleOpen`."""
-    candle = SimpleNamespace(
-        kind="candle",
+    candle = Candle(
         symbol="btcusdt",
+        venue="binance",
         interval_s=3600,
         open_ts=START,
         open=Decimal("100.1"),
+        high=Decimal("100.5"),
+        low=Decimal("100.0"),
         close=Decimal("100.4"),
+        closed=False,
         source_ts=START + timedelta(seconds=3),
+        recv_ts=START + timedelta(seconds=3),
     )
     assert candle_open(candle) == CandleOpen(
         "btcusdt", 3600, START, Decimal("100.1"), Decimal("100.4"), START + timedelta(seconds=3)

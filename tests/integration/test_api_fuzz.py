@@ -16,6 +16,7 @@ from schemathesis import GenerationMode
 from sinks.postgres.migrate import migrate
 from tests.integration.api_harness import TOKEN, RunningApi, running_api
 from tests.integration.private_kafka import private_kafka
+from tests.ui.live_rows import live_feed
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
@@ -34,8 +35,8 @@ def api(endpoints: object) -> Iterator[RunningApi]:
     database = make_conninfo(url, dbname=name)
     migrate(database)
     try:
-        with private_kafka() as kafka, running_api(database, kafka.bootstrap) as running:
-            yield running
+        with private_kafka() as kafka, running_api(database, kafka.bootstrap, live=live_feed()) as running:
+            yield running  # the live view holds a window, so /api/live/{instrument} answers 200 and 404
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

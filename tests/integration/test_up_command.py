@@ -163,7 +163,8 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         "flow: stopped",
         "execute: stopped",
         "watch: stopped",
-        "dashboard: stopped",  # (the API's uvicorn ends by the signal once it has stopped: no line)
+        "api: stopped",
+        "dashboard: stopped",
         "polywindow up: stopped",
     )
     for line in stops:

@@ -23,6 +23,7 @@ from sinks.postgres.migrate import migrate
 from tests.integration.api_harness import TOKEN, RunningApi, running_api, wait_for
 from tests.integration.private_kafka import private_kafka
 from tests.ui.dashboard_rows import insert_rows
+from tests.ui.live_rows import ORACLE, STRIKE, live_feed
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
 
@@ -69,9 +70,11 @@ def _answers(url: str) -> bool:
 def api(fresh_database: str, request: pytest.FixtureRequest) -> Iterator[RunningApi]:
     """The API over a migrated database with a few rows (parametrize "empty" for none)."""
     migrate(fresh_database)
+    live = None
     if getattr(request, "param", "rows") != "empty":
         insert_rows(fresh_database)
-    with private_kafka() as kafka, running_api(fresh_database, kafka.bootstrap) as running:
+        live = live_feed()
+    with private_kafka() as kafka, running_api(fresh_database, kafka.bootstrap, live=live) as running:
         yield running
 
 
@@ -185,6 +188,22 @@ def _hue(css: str) -> str:
     if r > g and r > b:
         return "red"
     return css
+
+
+def test_the_instrument_page_shows_both_books_the_oracle_against_the_strike_and_the_strategies(
+    dashboard: str, browser: Browser
+) -> None:
+    page = _open(browser, f"{dashboard}/instrument")
+    _settled(page, "Instrument view")
+    expect(page.get_by_role("heading", name="Up book")).to_be_visible()
+    expect(page.get_by_role("heading", name="Down book")).to_be_visible()
+    expect(page.get_by_text("bid 0.63 · ask 0.65", exact=False)).to_be_visible()
+    expect(page.get_by_text("bid 0.35 · ask 0.37", exact=False)).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue").filter(has_text=ORACLE)).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue").filter(has_text=STRIKE)).to_be_visible()
+    expect(page.get_by_text("What each strategy sees", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.screenshot(path=str(SCREENSHOTS / "instrument-live.png"), full_page=True)
 
 
 def test_pause_confirmed_in_the_browser_is_what_the_api_reports(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from polywindow.settings import DashboardSettings, load
-from polywindow.surface import API_TOKEN_FILE, surface
+from polywindow.surface import API_TOKEN_FILE, demo_strategies, surface
 
 
 @pytest.fixture
@@ -34,10 +34,17 @@ def test_the_token_setting_wins_and_the_dashboard_is_pointed_at_the_api(
 ) -> None:
     monkeypatch.setenv("POLYWINDOW_API_TOKEN", "given-token-0123456789")
     monkeypatch.setenv("POLYWINDOW_API_HOST", "0.0.0.0")
+    monkeypatch.delenv("POLYWINDOW_FLOW_STRATEGIES", raising=False)
     ops = surface(load(DashboardSettings))
     assert ops.env == {
         "POLYWINDOW_API_TOKEN": "given-token-0123456789",
         "POLYWINDOW_API_URL": "http://127.0.0.1:8781",
+        "POLYWINDOW_FLOW_STRATEGIES": '{"canary": {"seconds_before_close": 270}}',  # make run's canary
     }
     assert ops.dashboard_url == "http://127.0.0.1:8502"
     assert not (stack_dir / API_TOKEN_FILE).exists()
+
+
+def test_an_operators_strategies_are_never_replaced_by_the_demos() -> None:
+    assert demo_strategies({"POLYWINDOW_FLOW_STRATEGIES": '{"oracle_momentum": {}}'}) == {}
+    assert demo_strategies({}) == {"POLYWINDOW_FLOW_STRATEGIES": '{"canary": {"seconds_before_close": 270}}'}
