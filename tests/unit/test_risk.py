@@ -126,28 +126,6 @@ def test_order_size_never_costs_less_than_the_notional() -> None:
     assert order_size(Decimal(1), Decimal("0.57")) * Decimal("0.57") >= 1
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    notional=st.decimals(min_value=1, max_value=5, places=2),
-    price=st.decimals(min_value=Decimal("0.001"), max_value=Decimal("0.999"), places=3),
-)
-def test_an_approved_fak_buy_is_never_refused_for_its_amounts_precision(
-    notional: Decimal, price: Decimal
-) -> None:
-    """The canary bought 1.01 shares at 0.999 ($1.00899): the venue (and DRY_RUN's fill) refused
-    it as amount_precision; the size risk approves now has a cost on whole cents."""
-    size = order_size(notional, price)
-    assert size * price >= notional
-    ticks = (
-        [Decimal("0.001")]
-        if price.normalize().as_tuple().exponent == -3
-        else [Decimal("0.01"), Decimal("0.001")]
-    )
-    for tick in ticks:  # the market's tick may be finer than the price's decimals
-        amounts = limit_order_amounts(Side.BUY, size, price, tick)
-        assert marketable_precision_ok(amounts), (size, price, tick)
-
-
 money = st.decimals(min_value=0, max_value=100, places=2)
 prices = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("0.999"), places=3)
 
