@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from core.strategy_review import Expectation, KillCriterion, Registration
+
 __all__ = [
     "CANARY_CHECKS",
     "RUN_CHECKS",
@@ -22,6 +24,7 @@ __all__ = [
     "RunEvidence",
     "TradeEvidence",
     "WindowEvidence",
+    "canary_registration",
     "cents",
     "outcomes_seen",
     "run_checks",
@@ -287,3 +290,20 @@ def run_checks(run: RunEvidence, windows: list[WindowEvidence]) -> list[Check]:
         "both_outcomes", seen >= {"UP", "DOWN"}, f"resolutions seen: {', '.join(sorted(seen)) or 'none'}"
     )
     return [balance, assertions, both]
+
+
+def canary_registration(instruments: tuple[str, ...]) -> Registration:
+    """The canary as a canary campaign registers it before its first trade (LIVE refuses a strategy
+    with no registered expectation): $1 entries, any win rate is plausible over a few windows, and it
+    is paused if it ever loses $10, which a $1-per-window canary cannot do unless something is wrong."""
+    return Registration(
+        strategy="canary",
+        params={},
+        risk={"max_position_usd": Decimal(5)},
+        instruments=instruments,
+        expectation=Expectation(
+            win_rate_low=Decimal(0),
+            win_rate_high=Decimal(1),
+            kill=KillCriterion(min_windows=1, max_loss_usd=Decimal(10)),
+        ),
+    )

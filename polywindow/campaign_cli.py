@@ -70,7 +70,7 @@ def canary_cmd(
 
     from pydantic import SecretStr
 
-    from core.campaign_checks import Check
+    from core.campaign_checks import Check, canary_registration
     from infra import stack
     from polywindow.campaign_canary import charts, evaluate, table
     from polywindow.campaign_report import write_report
@@ -87,6 +87,7 @@ def canary_cmd(
     )
     from polywindow.execution_wiring import connect_venue
     from sinks.postgres.campaign_store import traded_windows
+    from sinks.postgres.strategy_registry import register
 
     chosen = tuple(i.strip() for i in instruments.split(",") if i.strip())
     plan = CanaryPlan(windows, chosen, speed, seed, max_minutes)
@@ -109,6 +110,8 @@ def canary_cmd(
     rows_db = run_id.replace("-", "_").lower()
     rows_url = scratch_database(endpoints.database_url, rows_db)  # its LIVE rows never meet the operator's
     migrate(rows_url)
+    with psycopg.connect(rows_url, autocommit=True) as conn:  # LIVE trades only a registered strategy
+        register(conn, canary_registration(chosen), "polywindow campaign", started)
     typer.echo(f"campaign {run_id}: trading rows in database {rows_db}")
     try:
         live = start_live_set(plan, key, max(settings.startup_timeout_s, 120.0), rows_url)
