@@ -40,6 +40,7 @@ __all__ = [
     "HoldToResolution",
     "decide_exit",
     "exit_plan",
+    "stop_price",
 ]
 
 _ZERO = Decimal(0)
@@ -87,6 +88,14 @@ class ExitDecision:
     threshold: Decimal | None
 
 
+def stop_price(cost_usd: Decimal, shares: Decimal, config: ExitConfig) -> Decimal | None:
+    """The bid at or below which the stop-loss fires for a position of `shares` that cost `cost_usd`
+    (None: no stop, or nothing held). What the exit decision compares and the dashboard shows."""
+    if config.stop_loss_pct is None or shares == _ZERO:
+        return None
+    return cost_usd * (_ONE - config.stop_loss_pct) / shares
+
+
 def decide_exit(
     position: Position,
     best_bid: Decimal | None,
@@ -105,7 +114,7 @@ def decide_exit(
         cost, shares = position.entry_cost, position.entry_size
         value = best_bid * shares  # compared with cost x factor: exact, no division
         if config.stop_loss_pct is not None and value <= cost * (_ONE - config.stop_loss_pct):
-            return ExitDecision(ExitReason.STOP_LOSS, best_bid, cost * (_ONE - config.stop_loss_pct) / shares)
+            return ExitDecision(ExitReason.STOP_LOSS, best_bid, stop_price(cost, shares, config))
         if config.take_profit_pct is not None and value >= cost * (_ONE + config.take_profit_pct):
             return ExitDecision(
                 ExitReason.TAKE_PROFIT, best_bid, cost * (_ONE + config.take_profit_pct) / shares

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from enum import StrEnum
 
+from core.exits import ExitConfig, stop_price
+
 __all__ = [
     "FEED_GREEN_BELOW_MS",
     "FEED_YELLOW_BELOW_MS",
@@ -14,9 +16,11 @@ __all__ = [
     "drawdown",
     "feed_colour",
     "operator_mode",
+    "position_mark",
     "position_outcome",
 ]
 
+_DEFAULT_EXITS = ExitConfig()  # the executor's defaults (execution.exits.ExitManager)
 FEED_GREEN_BELOW_MS = Decimal(2000)
 FEED_YELLOW_BELOW_MS = Decimal(5000)
 
@@ -72,3 +76,15 @@ def position_outcome(state: str, realized_pnl_usd: Decimal) -> str:
     if realized_pnl_usd < 0:
         return "lost"
     return "even"
+
+
+def position_mark(
+    size: Decimal, cost_usd: Decimal, best_bid: Decimal | None, config: ExitConfig = _DEFAULT_EXITS
+) -> dict[str, Decimal | None]:
+    """An open position's current price (the best bid: what selling would get), unrealised P&L at
+    it, and the stop-loss level (`core.exits.stop_price`, the exit decision's own threshold)."""
+    return {
+        "current": best_bid,
+        "unrealised_pnl_usd": None if best_bid is None else best_bid * size - cost_usd,
+        "stop_level": stop_price(cost_usd, size, config),
+    }

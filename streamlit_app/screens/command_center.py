@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from core.operator_view import operator_mode
+from core.operator_view import operator_mode, position_mark
 from streamlit_app.api_client import ApiError
 from streamlit_app.session import api, config, reader
 from streamlit_app.views import attempt, table
@@ -78,7 +78,7 @@ def _live() -> None:
 
     st.subheader("Open positions")
     table(
-        attempt("Open positions", reader().open_positions),
+        _marked(attempt("Open positions", reader().open_positions)),
         "No positions yet.",
         [
             "window_id",
@@ -87,12 +87,17 @@ def _live() -> None:
             "state",
             "size",
             "entry",
+            "current",
+            "unrealised_pnl_usd",
+            "stop_level",
             "cost_usd",
-            "realized_pnl_usd",
             "opened_at",
         ],
     )
-    st.caption("Current price, unrealised P&L and stop level need the live book, which is not stored.")
+    st.caption(
+        "Current: the best bid in the API's live view (what selling would get); stop level: the bid at"
+        " which the executor's default stop-loss fires."
+    )
 
     st.subheader("Activity")
     left, right = st.columns(2)
@@ -128,3 +133,24 @@ def render() -> None:
         if col.button(action.upper(), key=f"btn-{action}", type=kind, width="stretch"):
             _confirm(action)
     _live()
+
+
+def _marked(positions: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Each open position with its current bid from the live view, unrealised P&L and stop level."""
+    if not positions:
+        return positions
+    bids: dict[tuple[str, str], Decimal] = {}
+    try:
+        for inst in api().live().get("instruments", []):
+            for side in ("up", "down"):
+                bid = (inst.get(side) or {}).get("best_bid")
+                if bid is not None:
+                    bids[(str(inst.get("window_id")), side.upper())] = Decimal(str(bid))
+    except (ApiError, OSError, ValueError):
+        pass  # no live view: the marks stay empty, the positions still show
+    marked = []
+    for row in positions:
+        size, cost = Decimal(str(row["size"])), Decimal(str(row["cost_usd"]))
+        marks = position_mark(size, cost, bids.get((str(row["window_id"]), str(row["side"]))))
+        marked.append({**row, **marks})
+    return marked

@@ -190,3 +190,31 @@ def test_exit_plan_sells_what_the_bids_hold_when_they_are_short() -> None:
     plan = exit_plan(p, {D("0.44"): D("4"), D("0.40"): D("3")}, CRYPTO, D("0.01"), NOW, END)
     assert isinstance(plan, ExitOrder)
     assert plan.limit_price == D("0.40") and plan.expected.filled_size == D("7")
+
+
+@given(
+    price=st.decimals(min_value=D("0.05"), max_value=D("0.95"), places=2),
+    size=st.decimals(min_value=D("1"), max_value=D("500"), places=2),
+)
+def test_the_stop_level_shown_is_where_the_stop_loss_fires(price: Decimal, size: Decimal) -> None:
+    """core.operator_view shows `stop_price`; a bid a tick under it fires STOP_LOSS with that
+    threshold, a bid a tick over it does not."""
+    from core.exits import stop_price
+    from core.operator_view import position_mark
+
+    position = _position(price, size)
+    level = stop_price(position.entry_cost, position.entry_size, ExitConfig())
+    assert level is not None and position_mark(size, position.entry_cost, None)["stop_level"] == level
+    below = decide_exit(position, level - D("0.0001"), NOW, END)
+    assert below is not None and below.reason is ExitReason.STOP_LOSS and below.threshold == level
+    above = decide_exit(position, level + D("0.0001"), NOW, END)
+    assert above is None or above.reason is not ExitReason.STOP_LOSS
+    assert stop_price(position.entry_cost, position.entry_size, ExitConfig(stop_loss_pct=None)) is None
+
+
+def test_an_open_positions_mark_is_its_bid_value_less_its_cost() -> None:
+    from core.operator_view import position_mark
+
+    mark = position_mark(D("2"), D("1.22"), D("0.70"))
+    assert mark["current"] == D("0.70") and mark["unrealised_pnl_usd"] == D("0.18")
+    assert position_mark(D("2"), D("1.22"), None)["unrealised_pnl_usd"] is None
