@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import Consumer
 
+from api.stream import pump
 from core.live_board import InstrumentView, LiveBoard
 from core.models import Candle
 from core.routing import RouterInput
@@ -96,19 +97,4 @@ class LivePump:
         consumer.subscribe(list(LIVE_TOPICS))
 
     def run(self, should_stop: Callable[[], bool]) -> None:
-        try:
-            while not should_stop():
-                msg = self._consumer.poll(0.2)
-                if msg is None:
-                    continue
-                err = msg.error()
-                if err is not None:
-                    if err.code() != KafkaError._PARTITION_EOF:
-                        log.warning("api.live.consumer_error", error=str(err))
-                    continue
-                topic, value = msg.topic(), msg.value()
-                if topic is None or value is None:
-                    continue
-                self._feed.apply_raw(topic, value)
-        finally:
-            self._consumer.close()
+        pump(self._consumer, should_stop, self._feed.apply_raw, "api.live")

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError
 
 from core.serde import DecodeError, decode
 
-__all__ = ["STREAMED_TOPICS", "Broadcaster", "KafkaPump", "Subscription"]
+__all__ = ["STREAMED_TOPICS", "Broadcaster", "KafkaPump", "Subscription", "pump"]
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +79,28 @@ class Broadcaster:
                 self.unsubscribe(sub)
 
 
+def pump(
+    consumer: Consumer, should_stop: Callable[[], bool], handle: Callable[[str, bytes], None], name: str
+) -> None:
+    """Poll `consumer` until `should_stop()`, giving each record's topic and value to `handle`; broker
+    errors are logged (end-of-partition is not one) and the consumer is closed at the end."""
+    try:
+        while not should_stop():
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning(f"{name}.consumer_error", error=str(err))
+                continue
+            topic, value = msg.topic(), msg.value()
+            if topic is not None and value is not None:
+                handle(topic, value)
+    finally:
+        consumer.close()
+
+
 class KafkaPump:
     """Consumes the streamed topics from their end (live events only) and broadcasts each one that
     decodes; one that does not is logged and skipped (the stream is a view, the topics keep it)."""
@@ -89,25 +111,13 @@ class KafkaPump:
         self.undecodable = 0
 
     def run(self, should_stop: Callable[[], bool]) -> None:
+        pump(self._consumer, should_stop, self._publish, "api.stream")
+
+    def _publish(self, topic: str, value: bytes) -> None:
         try:
-            while not should_stop():
-                msg = self._consumer.poll(0.2)
-                if msg is None:
-                    continue
-                err = msg.error()
-                if err is not None:
-                    if err.code() != KafkaError._PARTITION_EOF:
-                        log.warning("api.stream.consumer_error", error=str(err))
-                    continue
-                topic, value = msg.topic(), msg.value()
-                if topic is None or value is None:
-                    continue
-                try:
-                    event = decode(topic, value)
-                except DecodeError as exc:
-                    self.undecodable += 1
-                    log.warning("api.stream.undecodable", topic=topic, reason=str(exc)[:200])
-                    continue
-                self._broadcaster.publish(topic, event.model_dump_json())
-        finally:
-            self._consumer.close()
+            event = decode(topic, value)
+        except DecodeError as exc:
+            self.undecodable += 1
+            log.warning("api.stream.undecodable", topic=topic, reason=str(exc)[:200])
+            return
+        self._broadcaster.publish(topic, event.model_dump_json())
