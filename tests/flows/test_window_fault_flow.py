@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import ClassVar
+
+import pytest
 
 from core.enums import WindowPhase
 from core.models import OrderIntent, Quarantined, Signal
@@ -33,10 +36,6 @@ class _ExplodesOnBtc:
         return None
 
 
-if _ExplodesOnBtc.name not in REGISTRY:
-    register(_ExplodesOnBtc.name, StrategyParams)(_ExplodesOnBtc)
-
-
 def _eth_book(token: str, at: datetime, bid: str, ask: str) -> object:
     return book(token, at, bid, ask).model_copy(update={"condition_id": ETH_CONDITION})
 
@@ -63,8 +62,18 @@ def _two_windows() -> list[object]:
     return [_rec(e, offset=i) for i, e in enumerate(events)]  # type: ignore[arg-type]
 
 
-def test_a_window_whose_step_raises_stops_alone_and_is_reported_once() -> None:
-    out = _run(_two_windows(), strategies={"explodes_on_btc": {}, "canary": {}})  # type: ignore[arg-type]
+@pytest.fixture
+def explodes_on_btc() -> Iterator[str]:
+    """The buggy strategy registered for one test only (other tests ask every registered strategy)."""
+    register(_ExplodesOnBtc.name, StrategyParams)(_ExplodesOnBtc)
+    try:
+        yield _ExplodesOnBtc.name
+    finally:
+        REGISTRY.pop(_ExplodesOnBtc.name, None)
+
+
+def test_a_window_whose_step_raises_stops_alone_and_is_reported_once(explodes_on_btc: str) -> None:
+    out = _run(_two_windows(), strategies={explodes_on_btc: {}, "canary": {}})  # type: ignore[arg-type]
 
     intents: list[OrderIntent] = out["intents"]
     assert [i.window_id for i in intents] == [ETH_WINDOW]

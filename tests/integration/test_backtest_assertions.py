@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from connectors.kafka import EventProducer
 from core.assertions import ASSERTION_NAMES
-from core.enums import OrderType, Outcome, Side, TradingMode
+from core.enums import KillSwitch, OrderType, Outcome, Side, TradingMode
 from core.fees import FeeSchedule
 from core.intents import client_order_id_for, signal_id_for
 from core.models import DecisionContext, Level, OrderIntent, Signal
@@ -32,6 +32,7 @@ from infra import stack
 from polywindow.execution_wiring import FixedMarket, build_manager
 from sinks.postgres.assertion_table import LatestResult, latest_results, read_breaker, run_results
 from sinks.postgres.migrate import migrate
+from sinks.postgres.safety import set_kill_switch
 from tests.integration.cli import POLYWINDOW, REPO
 from tests.integration.feeds_harness import wait_for
 from tests.integration.test_feeds_command import as_url
@@ -87,6 +88,7 @@ def _backtest(database: str, run_id: str, intents: Sequence[OrderIntent]) -> lis
         psycopg.connect(database, autocommit=True) as conn,
         ConnectionPool(database, min_size=1, max_size=1, open=True) as pool,
     ):
+        set_kill_switch(conn, KillSwitch.RUN, "operator", datetime.now(UTC))  # the executor enforces it
         replay = ReplayClock()
         safety = ExecutorSafety(conn, replay.now, monotonic=replay.seconds)
         manager = build_manager(
