@@ -24,11 +24,12 @@ def _page(database_url: str) -> None:
     from pydantic import SecretStr
 
     from streamlit_app.config import DashboardConfig, install
-    from streamlit_app.screens import review
 
     install(
         DashboardConfig(api_url="http://127.0.0.1:9", api_token=None, database_url=SecretStr(database_url))
     )
+    from streamlit_app.screens import review  # after install: the pages' refresh decorators read it
+
     review.render()
 
 
