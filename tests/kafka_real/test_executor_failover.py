@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg
@@ -28,7 +29,7 @@ from tests.integration.execute_harness import (
     sim_orders_of,
     skip_backlog,
 )
-from tests.integration.test_execute_kill import as_url
+from tests.integration.test_execute_kill import as_url, resume_after_live_start
 from tests.kafka_real.conftest import RealCluster
 from tests.simulator.conftest import (
     HARDHAT_ADDRESS,
@@ -117,7 +118,9 @@ def test_the_executor_places_each_acknowledged_intent_once_across_a_leader_cut(
             partitions[coid] = msg.partition() or 0
 
     producer = Producer(producer_config(bootstrap))
+    started = datetime.now(UTC)
     executor = _executor(venue, database, bootstrap, group)
+    resume_after_live_start(database, started)  # LIVE starts paused; the operator resumes
     leader = None
     coids: dict[str, str] = {}
     try:
