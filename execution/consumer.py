@@ -43,6 +43,7 @@ class IntentConsumer:
         self.executed = 0
         self.undecodable = 0
         self.other_mode = 0
+        self.commit_failures = 0
 
     def poll_once(self, timeout_s: float = 0.05) -> list[ExecutionResult]:
         """Take what is waiting, execute it in order, then commit; returns what was executed."""
@@ -77,7 +78,15 @@ class IntentConsumer:
                         self._sleep(self._retry_s)
                         return results
                     self.executed += 1
-            self._consumer.commit(message=msg, asynchronous=False)
+            try:
+                self._consumer.commit(message=msg, asynchronous=False)
+            except KafkaException as exc:
+                # The group moved on (a rebalance while a broker was cut off, a session that lapsed):
+                # the rows are written; whoever owns the partition now reads the intent again and
+                # the manager refuses it as already executed. Not a reason to stop the executor.
+                self.commit_failures += 1
+                log.warning("execute.commit_failed", offset=msg.offset(), error=str(exc))
+                return results
         return results
 
     def run(self, stop: Callable[[], bool]) -> None:
