@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -25,6 +26,20 @@ def fresh_database(endpoints: stack.Endpoints) -> Iterator[str]:
     finally:
         with psycopg.connect(endpoints.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def own_kafka(endpoints: stack.Endpoints, tmp_path: Path) -> Iterator[tuple[stack.Endpoints, dict[str, str]]]:
+    """A fresh embedded broker in a stack dir of the test's own, as a new user's `make run` meets it,
+    and the environment that points `polywindow` there. Commands that start consumers from the
+    earliest offset (flow, sink) would otherwise read every earlier test's data on the session's
+    broker first, and windows from it."""
+    stack_dir = tmp_path / "stack"
+    found = stack.up(stack_dir, endpoints.database_url, None, {}, 60)
+    try:
+        yield found, {"POLYWINDOW_STACK_DIR": str(stack_dir), "KAFKA_BOOTSTRAP_SERVERS": ""}
+    finally:
+        stack.down(stack_dir)
 
 
 @pytest.fixture

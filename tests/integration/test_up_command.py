@@ -92,12 +92,14 @@ def _supervisor_stop(proc: subprocess.Popen[str]) -> None:
 @pytest.mark.parametrize("stop", [_ctrl_c, _supervisor_stop], ids=["ctrl-c", "sigterm"])
 def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_exit_0(
     endpoints: stack.Endpoints,
+    own_kafka: tuple[stack.Endpoints, dict[str, str]],
     fresh_database: str,
     tmp_path: Path,
     log: Path,
     stop: Callable[[subprocess.Popen[str]], None],
 ) -> None:
     port, archive = _free_port(), tmp_path / "archive"
+    kafka, kafka_env = own_kafka
     database_url = as_url(endpoints.database_url, fresh_database)
     env = {
         **os.environ,
@@ -108,9 +110,10 @@ def test_up_serves_data_from_every_child_and_a_stop_ends_them_all_quietly_with_e
         "POLYWINDOW_FEED_ASSETS": "btc",
         "POLYWINDOW_FEED_INTERVALS_S": "300",
         "POLYWINDOW_GAMMA_POLL_S": "1",
+        **kafka_env,
         **_surface_ports(),
     }
-    books = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.book")
+    books = TopicTail(kafka.kafka_bootstrap, kafka.kafka_embedded, "md.book")
     proc = _up(port, env, log)
     try:
         # feeds found the simulator's windows (rows in the operator's database)...

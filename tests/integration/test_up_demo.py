@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -25,8 +24,7 @@ FIRST_TRADE_S = 90  # the acceptance says a minute; the rest is slack for a load
 
 
 def _our_fills(database_url: str) -> list[tuple[str, str]]:
-    """DRY_RUN orders filled for a window this run's feeds announced (the session's shared broker may
-    hold other tests' intents: they name no window of this database)."""
+    """DRY_RUN orders filled for a window this run's feeds announced."""
     with psycopg.connect(database_url) as conn:
         try:
             rows = conn.execute(
@@ -71,7 +69,10 @@ def _what_it_saw(api_url: str, database_url: str) -> str:
 
 
 def test_a_new_user_sees_a_window_traded_in_dry_run_within_a_minute_and_ctrl_c_ends_it(
-    endpoints: stack.Endpoints, fresh_database: str, tmp_path: Path
+    endpoints: stack.Endpoints,
+    own_kafka: tuple[stack.Endpoints, dict[str, str]],
+    fresh_database: str,
+    tmp_path: Path,
 ) -> None:
     database_url = as_url(endpoints.database_url, fresh_database)
     env = {k: v for k, v in os.environ.items() if k != "POLYWINDOW_FLOW_STRATEGIES"}  # the demo's own
@@ -80,7 +81,7 @@ def test_a_new_user_sees_a_window_traded_in_dry_run_within_a_minute_and_ctrl_c_e
             "DATABASE_URL": database_url,
             "POLYWINDOW_ARCHIVE_DIR": str(tmp_path / "archive"),
             "POLYWINDOW_ARCHIVE_START": "end",
-            "POLYWINDOW_EXECUTE_GROUP": f"execute-{uuid.uuid4().hex[:8]}",
+            **own_kafka[1],
             **_surface_ports(),
         }
     )
