@@ -61,7 +61,7 @@ def test_a_database_outage_holds_back_no_market_data_and_loses_no_row(
         with on_thread(feeds.run):
             wait_for(
                 lambda: "market" in feeds.runners and feeds.runners["market"].counts["events"] > 20,
-                30,
+                90,  # a deadline for a loaded machine's start, not a measure
                 "market data flowing",
             )
             wait_for(lambda: bool(rows(fresh_database, "SELECT 1 FROM feed_stats")), 10, "a first stats row")
