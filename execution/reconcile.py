@@ -225,7 +225,7 @@ class Reconciler:
                 if exc.status_code != 404:
                     raise
         api_key = str(client.creds.api_key)
-        trades = tuple(leg for t in client.get_trades() for leg in _our_legs(t, api_key))
+        trades = tuple(leg for t in client.get_trades() for leg in our_legs(t, api_key))
         held = sorted(set(records.positions) | set(records.tokens))
         balances = {t: self._balance(AssetType.CONDITIONAL, t) for t in held}
         markets: dict[str, str] = {}
@@ -262,7 +262,7 @@ def _venue_order(o: dict[str, Any]) -> VenueOrder:
     )
 
 
-def _our_legs(trade: dict[str, Any], api_key: str) -> list[VenueTrade]:
+def our_legs(trade: dict[str, Any], api_key: str) -> list[VenueTrade]:
     """Our side of a `/data/trades` item: the taker leg, or each maker leg owned by our key."""
     tid, status = str(trade["id"]), _status(trade["status"])
     if trade.get("trader_side") == "TAKER":

@@ -6,8 +6,6 @@ row `feeds` wrote from Gamma). Joined with our rows into `core.campaign_checks.W
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 
 import httpx
 import psycopg
@@ -17,7 +15,7 @@ from connectors.polymarket.clob import Venue
 from connectors.polymarket.gamma_parse import parse_gamma_market
 from core.campaign_checks import TradeEvidence, WindowEvidence
 from core.fees import trade_fee
-from core.money import parse_decimal
+from execution.reconcile import our_legs
 from sinks.postgres.campaign_store import OurWindow, our_window
 
 __all__ = ["gamma_outcome", "venue_trades", "window_evidence"]
@@ -25,46 +23,24 @@ __all__ = ["gamma_outcome", "venue_trades", "window_evidence"]
 
 def venue_trades(venue: Venue, token_ids: tuple[str, ...]) -> tuple[TradeEvidence, ...]:
     """Our legs of every trade the venue reports for the account on `token_ids`, each with the fee the
-    market's schedule charges it (the venue's fee, not the one we booked)."""
+    market's schedule charges it (the venue's fee, not the one we booked).
+
+    A leg is filed under its own token, once: a trade that matched our order against a maker on the
+    complementary token is listed by a query for either token (the simulator does so), and counting
+    it under the token queried doubled it (a take-profit window's venue P&L came out twice ours)."""
     api_key = str(venue.client.creds.api_key)
-    found: list[TradeEvidence] = []
+    schedules = {token: venue.market_info(token)[1] for token in token_ids}
+    legs: dict[tuple[str, str], TradeEvidence] = {}
     for token in token_ids:
-        _tick, schedule = venue.market_info(token)
         for trade in venue.client.get_trades(TradeParams(asset_id=token)):
-            if str(trade.get("status", "")).upper().endswith("FAILED"):
-                continue
-            for leg in _our_legs(trade, api_key):
-                fee = trade_fee(schedule, leg[4], leg[3], is_maker=leg[5])
-                found.append(TradeEvidence(leg[0], leg[1], token, leg[2], leg[3], leg[4], fee))
-    return tuple(found)
-
-
-def _our_legs(trade: dict[str, Any], api_key: str) -> list[tuple[str, str, str, Decimal, Decimal, bool]]:
-    """(trade id, order id, side, price, size, is_maker) of our side of one `/data/trades` item."""
-    tid = str(trade["id"])
-    if trade.get("trader_side") == "TAKER":
-        return [
-            (
-                tid,
-                str(trade["taker_order_id"]),
-                str(trade["side"]).upper(),
-                parse_decimal(str(trade["price"])),
-                parse_decimal(str(trade["size"])),
-                False,
-            )
-        ]
-    return [
-        (
-            tid,
-            str(leg["order_id"]),
-            str(leg["side"]).upper(),
-            parse_decimal(str(leg["price"])),
-            parse_decimal(str(leg["matched_amount"])),
-            True,
-        )
-        for leg in trade.get("maker_orders") or []
-        if str(leg.get("owner")) == api_key
-    ]
+            for leg in our_legs(trade, api_key):
+                if leg.failed or leg.token_id not in schedules:
+                    continue
+                fee = trade_fee(schedules[leg.token_id], leg.size, leg.price, is_maker=leg.maker)
+                legs[(leg.trade_id, leg.venue_order_id)] = TradeEvidence(
+                    leg.trade_id, leg.venue_order_id, leg.token_id, leg.side.value, leg.price, leg.size, fee
+                )
+    return tuple(legs.values())
 
 
 def gamma_outcome(gamma_url: str | None, slug: str) -> str | None:
