@@ -87,6 +87,7 @@ class TradingFlowSettings(BaseModel):
     strategies: Mapping[str, Mapping[str, Any]] = Field(default_factory=lambda: {"canary": {}})
     min_time_left_s: int = Field(default=10, ge=0)
     max_daily_drawdown_usd: Decimal = Field(default=Decimal(50), ge=0)
+    max_staleness_ms: int = Field(default=1000, gt=0)
     retain_after_end_s: int = Field(default=3600, gt=0)
     route_buckets: int = Field(default=1, ge=1, le=1024)
     """Router keys: as many as workers spreads the routing; results do not depend on it. Each bucket
@@ -170,6 +171,7 @@ def make_desk(settings: TradingFlowSettings) -> Desk:
     limits = RiskLimits(
         min_time_left=timedelta(seconds=settings.min_time_left_s),
         max_daily_drawdown_usd=settings.max_daily_drawdown_usd,
+        max_staleness=timedelta(milliseconds=settings.max_staleness_ms),
     )
     return Desk(strategies=strategies, limits=limits)
 

@@ -40,6 +40,7 @@ def trading_settings(settings: FlowSettings, route_buckets: int = 1) -> TradingF
         strategies=settings.strategies,
         min_time_left_s=settings.min_time_left_s,
         max_daily_drawdown_usd=settings.max_daily_drawdown_usd,
+        max_staleness_ms=settings.max_staleness_ms,
         route_buckets=route_buckets,
     )
 

@@ -255,6 +255,14 @@ class FlowSettings(TraderSettings):
     max_daily_drawdown_usd: Decimal = Field(
         default=Decimal(50), ge=0, validation_alias="POLYWINDOW_FLOW_MAX_DAILY_DRAWDOWN_USD"
     )
+    max_staleness_ms: int = Field(
+        default=1000,
+        ge=100,
+        le=60_000,
+        validation_alias="POLYWINDOW_FLOW_MAX_STALENESS_MS",
+        description="risk refuses market data this much older than the controls, or controls this much older than"
+        " the data (data_stale, controls_stale): the flow's tolerance for its own lag",
+    )
     workers: int = Field(default=1, ge=1, le=64, validation_alias="POLYWINDOW_FLOW_WORKERS")
     batch_size: int = Field(default=1000, ge=1, validation_alias="POLYWINDOW_FLOW_BATCH_SIZE")
     controls_poll_ms: int = Field(

@@ -4,11 +4,11 @@ same signals and intents with 1 worker, 2 workers, and 2 processes x 2 workers, 
 one of the two processes is killed and started again. Window and token ids carry a per-run tag (an id
 already on trade.intents is never sent again); decisions are compared with the tag taken out.
 
-Risk refuses market data more than 1 s older than the controls (`data_stale`), or controls more than
-1 s older than the data (`controls_stale`): on a loaded machine a flow may process a book or read
-its controls late, which is the wall clock's doing, not the scale-out's. Such a window's
-intent is not compared; every other one is, and every window must have exactly one signal and one
-outcome in every run."""
+Risk refuses market data older than the controls, or controls older than the data, by more than
+POLYWINDOW_FLOW_MAX_STALENESS_MS (1 s by default): on a loaded machine a flow may process a book or
+read its controls late, which is the wall clock's doing, not the scale-out's. The flows here run with
+60 s, so every window's decision is compared: each must have one signal and one intent, the same in
+every run."""
 
 from __future__ import annotations
 
@@ -40,7 +40,6 @@ REPO = Path(__file__).resolve().parents[2]
 POLYWINDOW = str(REPO / ".venv" / "bin" / "polywindow")
 WINDOWS = 8  # over md.windows' 3 and md.book's 6 partitions: every worker gets some
 Decision = OrderIntent | IntentRejected
-STALE = {"data_stale", "controls_stale"}  # risk's wall-clock rules (see above)
 LOG = Path(os.environ.get("POLYWINDOW_STACK_DIR", ".")).parent / "flow-scale.log"
 
 
@@ -107,7 +106,7 @@ class Desk:
             for k, event in ids.items():
                 if event.window_id not in self.decisions:
                     up_bid, up_ask, down_bid, down_ask = _books(k)
-                    at = datetime.now(UTC)  # stamped as sent: the flow's lag alone makes it stale
+                    at = datetime.now(UTC)  # stamped as sent
                     self.producer.produce("md.book", book(event.down_token_id, at, down_bid, down_ask))
                     self.producer.produce("md.book", book(event.up_token_id, at, up_bid, up_ask))
                     self.producer.flush()
@@ -209,6 +208,7 @@ def test_one_worker_two_workers_and_two_processes_give_the_same_intents_even_aft
         "KAFKA_BOOTSTRAP_SERVERS": real_cluster.bootstrap,
         "POLYWINDOW_FLOW_CONTROLS_POLL_MS": "200",
         "POLYWINDOW_FLOW_MARKET_DATA_START": "end",
+        "POLYWINDOW_FLOW_MAX_STALENESS_MS": "60000",  # the scale-out is judged here, not the machine's lag
     }
     desk = Desk(real_cluster.bootstrap)
     results: dict[str, dict[int, tuple[tuple[str, ...], tuple[str, ...]]]] = {}
@@ -238,13 +238,7 @@ def test_one_worker_two_workers_and_two_processes_give_the_same_intents_even_aft
             _stop(first, second)
     finally:
         desk.close()
-    signals = {name: {k: sig for k, (sig, _) in got.items()} for name, got in results.items()}
-    assert all(got == signals["1 worker"] for got in signals.values()), signals
-    intents: dict[int, set[tuple[str, ...]]] = {}
-    for got in results.values():
-        for k, (_, decision) in got.items():
-            assert decision[0] == "intent" or decision[1] in STALE, (k, decision)
-            if decision[0] == "intent":
-                intents.setdefault(k, set()).add(decision)
-    assert all(len(found) == 1 for found in intents.values()), intents
-    assert len(intents) >= WINDOWS // 2, f"only {len(intents)} of {WINDOWS} windows traded in any run"
+    one_worker = results["1 worker"]
+    assert len(one_worker) == WINDOWS, one_worker
+    assert all(decision[0] == "intent" for _, decision in one_worker.values()), one_worker
+    assert all(got == one_worker for got in results.values()), results
