@@ -67,7 +67,8 @@ def _btc(api: RunningApi) -> dict[str, Any] | None:
 def _complete(view: dict[str, Any] | None) -> bool:
     return (
         view is not None
-        and all(view[side]["bids"] and view[side]["asks"] for side in ("up", "down"))
+        # in a window's last minute a book may be one-sided (no bid under 0.002): still a book
+        and all(view[side]["bids"] or view[side]["asks"] for side in ("up", "down"))
         and view["reference_price"] is not None
     )
 
@@ -93,7 +94,7 @@ def test_the_live_route_shows_the_current_windows_two_books_and_its_oracle_price
         bids = [float(level["price"]) for level in book["bids"]]
         asks = [float(level["price"]) for level in book["asks"]]
         assert bids == sorted(bids, reverse=True) and asks == sorted(asks), "best first"
-        assert bids[0] < asks[0], "not crossed"
+        assert not (bids and asks) or bids[0] < asks[0], "not crossed"
     assert float(view["reference_price"]) > 0
     assert [s["strategy"] for s in view["strategies"]] == ["canary"]
 
