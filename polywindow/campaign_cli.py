@@ -86,6 +86,7 @@ def canary_cmd(
         wait_for_executor_pause,
     )
     from polywindow.execution_wiring import connect_venue
+    from polywindow.processes import sigterm_as_interrupt
     from sinks.postgres.campaign_store import traded_windows
     from sinks.postgres.strategy_registry import register
 
@@ -113,6 +114,7 @@ def canary_cmd(
     with psycopg.connect(rows_url, autocommit=True) as conn:  # LIVE trades only a registered strategy
         register(conn, canary_registration(chosen), "polywindow campaign", started)
     typer.echo(f"campaign {run_id}: trading rows in database {rows_db}")
+    sigterm_as_interrupt()  # a supervisor's stop takes Ctrl-C's path: the children are stopped too
     try:
         live = start_live_set(plan, key, max(settings.startup_timeout_s, 120.0), rows_url)
     except RuntimeError as exc:

@@ -455,12 +455,12 @@ def execute(
     import socket
     import threading
     import time
-    from datetime import UTC, datetime
 
     import psycopg
     from confluent_kafka import Consumer
     from psycopg_pool import ConnectionPool
 
+    from connectors.clock import ClockUnavailable, SystemClock
     from connectors.kafka import EventProducer, new_consumer
     from connectors.polymarket.clob import PostFailed
     from core.enums import TradingMode
@@ -478,6 +478,7 @@ def execute(
     from execution.trader_lock import LockLost, LockRefused, TraderLock
     from execution.venue_heartbeat import VenueHeartbeat
     from polywindow.execution_wiring import FixedMarket, build_manager, connect_venue, user_confirmations
+    from polywindow.flow_wiring import build_clock
     from polywindow.kill_wiring import build_kill_watch, build_redemptions
     from polywindow.settings import ExecuteSettings
     from sinks.postgres.executor_records import orders_may_rest
@@ -530,10 +531,19 @@ def execute(
     client = venue.client if venue is not None and live else None
     reconciler = None if client is None else Reconciler(conn, client, chosen, "execute")
     replay = ReplayClock() if chosen is TradingMode.BACKTEST else None  # BACKTEST: event time
+    try:  # the others: the system clock, or the simulator's scenario time (POLYWINDOW_CLOCK)
+        clock = build_clock(settings)
+    except ClockUnavailable as exc:
+        conn.close()
+        fail(f"POLYWINDOW_CLOCK=simulator: {exc}")
+    now = clock.now
+    # Cadences (heartbeat, assertions, reconciliation) on the same time scale as the times they
+    # are judged by: scenario seconds when the simulator's clock is followed at any speed.
+    seconds = time.monotonic if isinstance(clock, SystemClock) else lambda: now().timestamp()
     safety = ExecutorSafety(
         conn,
-        replay.now if replay is not None else lambda: datetime.now(UTC),
-        monotonic=replay.seconds if replay is not None else time.monotonic,
+        replay.now if replay is not None else now,
+        monotonic=replay.seconds if replay is not None else seconds,
         lock=lock,
         reconciler=reconciler,
         allowance=client,
@@ -552,7 +562,7 @@ def execute(
         if live:
             from sinks.postgres.execution import ExecutionStore
 
-            ExecutionStore(conn, chosen).pause_trading(datetime.now(UTC), "execute:LIVE start")
+            ExecutionStore(conn, chosen).pause_trading(now(), "execute:LIVE start")
 
     manager = build_manager(
         chosen,
@@ -567,6 +577,7 @@ def execute(
         pushed=listener.pushed if listener is not None else None,
         startup_checks=live_start,
         gate=safety.gate,
+        now=now,
     )
     if reconciler is not None:
         reconciler.apply = manager.apply_repair  # repairs settle orders through the one order manager
@@ -606,7 +617,7 @@ def execute(
         source = ExecutorSnapshot(
             conn,
             chosen,
-            lambda: datetime.now(UTC),
+            now,
             lambda: safety.heartbeat_at,
             manager.balance,
             settings.max_position_usd,
@@ -643,7 +654,7 @@ def execute(
         conn,
         chosen,
         exits,
-        lambda: datetime.now(UTC),
+        now,
         venue=venue,
         private_key=settings.private_key,
         rpc_url=settings.rpc_url or f"{settings.clob_url.rstrip('/')}/rpc",
@@ -654,7 +665,7 @@ def execute(
         conn,
         manager,
         exits,
-        lambda: datetime.now(UTC),
+        now,
         venue=venue,
         book_bids=monitor.bids,
         window_end=monitor.window_end,

@@ -58,7 +58,7 @@ def user_confirmations(
     return UserChannelListener(url, channel.subscribe_frames, PushedOrders(channel.api_key), on_gap)
 
 
-def _wall(_intent: OrderIntent | None) -> datetime:
+def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -80,8 +80,15 @@ def build_manager(
     pushed: PushedOrders | None = None,
     startup_checks: Callable[[], None] = lambda: None,
     gate: Callable[[], Blocked | None] = lambda: None,
+    now: Callable[[], datetime] = _utc_now,
 ) -> OrderManager:
+    """LIVE, DRY_RUN and PAPER stamp with `now` (the system clock, or the simulator's scenario time);
+    BACKTEST with each intent's event time."""
     store = ExecutionStore(conn, mode, run_id)
+
+    def wall(_intent: OrderIntent | None) -> datetime:
+        return now()
+
     if mode in (TradingMode.LIVE, TradingMode.DRY_RUN, TradingMode.PAPER) and venue is None:
         raise ValueError(f"{mode.value} needs the venue")
     markets = venue if venue is not None else market
@@ -100,7 +107,7 @@ def build_manager(
             VenueFills(venue, confirm_s, confirm_poll_s, pushed=pushed),
             venue,
             venue.balance,
-            _wall,
+            wall,
             limits,
             startup_checks,
             gate,
@@ -115,7 +122,7 @@ def build_manager(
             BookFills(context_book),
             venue,
             venue.balance,
-            _wall,
+            wall,
             limits,
             startup_checks,
             gate,
@@ -130,7 +137,7 @@ def build_manager(
             BookFills(venue_book(venue)),
             venue,
             paper,
-            _wall,
+            wall,
             limits,
             startup_checks,
             gate,

@@ -30,7 +30,7 @@ from flows.running import RunPlan, run_dataflow
 from flows.trading import TradingFlowSettings
 from flows.trading_io import KafkaInput, build_kafka_flow
 from infra.stack import Endpoints
-from polywindow.settings import FlowSettings
+from polywindow.settings import FlowSettings, TraderSettings
 from sinks.archive_reader import read_archive
 from sinks.postgres.trading_reads import read_feed_gaps
 
@@ -59,8 +59,9 @@ def route_buckets(plan: RunPlan) -> int:
     return count
 
 
-def build_clock(settings: FlowSettings) -> Clock:
-    """The flow's clock: the system's, or the simulator's scenario time (raises ClockUnavailable)."""
+def build_clock(settings: TraderSettings) -> Clock:
+    """A trading process's clock: the system's, or the simulator's scenario time (raises
+    ClockUnavailable)."""
     if settings.clock == "simulator":
         return SimulatorClock(settings.clock_url).start()
     return SystemClock()

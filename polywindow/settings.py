@@ -114,6 +114,17 @@ class TraderSettings(StackSettings):
     """Settings of the trading processes; the mode is chosen once, here."""
 
     mode: TradingMode = Field(default=TradingMode.DRY_RUN, validation_alias="POLYWINDOW_MODE")
+    clock: Literal["system", "simulator"] = Field(
+        default="system",
+        validation_alias="POLYWINDOW_CLOCK",
+        description="where 'now' comes from (the flow's controls read time; the executor's order, assertion"
+        " and exit times), as for feeds: the system clock, or the simulator's scenario time at any speed",
+    )
+    clock_url: str = Field(
+        default="http://127.0.0.1:8765",
+        validation_alias=AliasChoices("POLYWINDOW_CLOCK_URL", "POLYWINDOW_CLOB_URL"),
+        description="the simulator whose /_sim/clock is followed",
+    )
 
 
 class RecorderSettings(StackSettings):
@@ -275,16 +286,6 @@ class FlowSettings(TraderSettings):
         " from their snapshots; a backlog older than the controls is refused as data_stale) or the end",
     )
     archive_dir: Path = Field(default=Path("archive"), validation_alias="POLYWINDOW_ARCHIVE_DIR")
-    clock: Literal["system", "simulator"] = Field(
-        default="system",
-        validation_alias="POLYWINDOW_CLOCK",
-        description="where the flow's 'now' (the controls' read time) comes from, as for feeds",
-    )
-    clock_url: str = Field(
-        default="http://127.0.0.1:8765",
-        validation_alias=AliasChoices("POLYWINDOW_CLOCK_URL", "POLYWINDOW_CLOB_URL"),
-        description="the simulator whose /_sim/clock is followed",
-    )
 
     @field_validator("strategies")
     @classmethod
