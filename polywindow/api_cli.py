@@ -32,7 +32,6 @@ def _settings() -> ApiSettings:
 def serve_api() -> None:
     """The control API on POLYWINDOW_API_HOST:POLYWINDOW_API_PORT (127.0.0.1:8780) until Ctrl-C or SIGTERM."""
     import contextlib
-    import signal
 
     import uvicorn
     from confluent_kafka import Consumer
@@ -116,7 +115,9 @@ def serve_api() -> None:
         typer.echo(f"api: http://{settings.api_host}:{settings.api_port} (OpenAPI at /docs; Ctrl-C stops)")
         # SIGTERM takes Ctrl-C's path: uvicorn shuts down gracefully, then re-raises the signal it
         # caught; as SIGINT that is a KeyboardInterrupt ending here, so the process says "stopped".
-        signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+        from polywindow.processes import sigterm_as_ctrl_c
+
+        sigterm_as_ctrl_c()
         try:
             with contextlib.suppress(KeyboardInterrupt):
                 uvicorn.run(

@@ -3,11 +3,13 @@ and the pre-deployment checklist read from their evidence (issue 14)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import psycopg
 import typer
 
+from infra import stack
 from polywindow.cli_common import fail, reach, settings_of
 from polywindow.settings import StackSettings
 from sinks.postgres.campaign_store import scratch_database
@@ -71,7 +73,6 @@ def canary_cmd(
     from pydantic import SecretStr
 
     from core.campaign_checks import Check, canary_registration
-    from infra import stack
     from polywindow.campaign_canary import charts, evaluate, table
     from polywindow.campaign_report import write_report
     from polywindow.campaign_run import (
@@ -114,10 +115,25 @@ def canary_cmd(
     with psycopg.connect(rows_url, autocommit=True) as conn:  # LIVE trades only a registered strategy
         register(conn, canary_registration(chosen), "polywindow campaign", started)
     typer.echo(f"campaign {run_id}: trading rows in database {rows_db}")
+    # On the embedded broker the run gets one of its own, as its rows get a database of their own: an
+    # accelerated scenario repeats window ids, and a flow reading an earlier run's md.* and
+    # trade.intents from earliest rebuilt the wrong windows and refused their intents as already sent.
+    run_stack = settings.stack_dir / "campaigns" / run_id
+    kafka_env: dict[str, str] = {}
+    if endpoints.kafka_embedded:
+        try:
+            own = stack.up(run_stack, endpoints.database_url, None, {}, settings.startup_timeout_s)
+        except stack.StackError as exc:
+            fail(str(exc))
+        kafka_env = {"POLYWINDOW_STACK_DIR": str(run_stack), "KAFKA_BOOTSTRAP_SERVERS": ""}
+        typer.echo(f"campaign {run_id}: a broker of its own at {own.kafka_bootstrap}")
     sigterm_as_interrupt()  # a supervisor's stop takes Ctrl-C's path: the children are stopped too
     try:
-        live = start_live_set(plan, key, max(settings.startup_timeout_s, 120.0), rows_url)
+        live = start_live_set(
+            plan, key, max(settings.startup_timeout_s, 120.0), {"DATABASE_URL": rows_url, **kafka_env}
+        )
     except RuntimeError as exc:
+        _drop_run_stack(run_stack, kafka_env)
         fail(str(exc))
     code = 1
     try:
@@ -180,7 +196,15 @@ def canary_cmd(
             code = 0 if result.passed else 1
     finally:
         live.group.stop()
+        _drop_run_stack(run_stack, kafka_env)
     raise typer.Exit(code)
+
+
+def _drop_run_stack(run_stack: Path, kafka_env: dict[str, str]) -> None:
+    """The run's own broker stopped and its folder removed (its evidence is in PostgreSQL)."""
+    if kafka_env:
+        stack.down(run_stack)
+        shutil.rmtree(run_stack, ignore_errors=True)
 
 
 def json_list(items: tuple[str, ...]) -> str:

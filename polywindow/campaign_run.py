@@ -65,9 +65,10 @@ class LiveSet:
     key: SecretStr
 
 
-def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float, database_url: str) -> LiveSet:
-    """sim, feeds (only the plan's assets and intervals), flow and execute in LIVE, api; exits 2 via
-    RuntimeError when the simulator or the API does not answer."""
+def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float, env: dict[str, str]) -> LiveSet:
+    """sim, feeds (only the plan's assets and intervals), flow and execute in LIVE, api, each with
+    `env` (where the run's rows and events go); exits 2 via RuntimeError when the simulator or the
+    API does not answer."""
     port, api_port = free_port(), free_port()
     token = secrets.token_urlsafe(24)
     assets = sorted({i.split("-")[0] for i in plan.instruments})
@@ -82,7 +83,7 @@ def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float, database_
         raise RuntimeError(f"the simulator on port {port} {why}")
     venue_env = {
         **simulator_env(port),
-        "DATABASE_URL": database_url,
+        **env,
         "POLYWINDOW_FEED_ASSETS": ",".join(assets),
         "POLYWINDOW_FEED_INTERVALS_S": ",".join(str(i) for i in intervals),
         "POLYWINDOW_MODE": "LIVE",
@@ -92,7 +93,7 @@ def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float, database_
     api_env = {
         "POLYWINDOW_API_TOKEN": token,
         "POLYWINDOW_API_PORT": str(api_port),
-        "DATABASE_URL": database_url,
+        **env,
     }
     group.start(Child("feeds", ("feeds",), venue_env))
     group.start(Child("flow", ("flow",), venue_env))

@@ -21,6 +21,7 @@ from polywindow.compare_cli import compare_cmd
 from polywindow.dashboard_cli import serve_dashboard
 from polywindow.flow_cli import flow, replay_cmd, utc_arg
 from polywindow.logs import configure as configure_logging
+from polywindow.processes import sigterm_as_ctrl_c
 from polywindow.settings import (
     AlertSettings,
     DashboardSettings,
@@ -201,7 +202,6 @@ def _serve_simulator(
     books_to: str | None = None,
 ) -> None:
     import contextlib
-    import signal
 
     # imported here: trading processes never load the simulator
     from polywindow.settings import SimSettings
@@ -224,7 +224,7 @@ def _serve_simulator(
     typer.echo(f"           Binance klines http://{base}/binance  admin /_admin (token: {where})")
     # SIGTERM takes Ctrl-C's path (uvicorn's graceful shutdown, then asyncio's own interrupt), so
     # either ends here with one line instead of a task's KeyboardInterrupt traceback.
-    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    sigterm_as_ctrl_c()
     with contextlib.suppress(KeyboardInterrupt):
         run(port=port, scenario=scenario, speed=speed, seed=seed, admin_token=token, built=built)
     typer.echo("simulator: stopped")
@@ -729,7 +729,6 @@ def feeds(only: str = FEEDS_ONLY) -> None:
     """Run the market-data connectors (Gamma, market and user channels, RTDS, Binance klines) until Ctrl-C or SIGTERM."""
     import asyncio
     import contextlib
-    import signal
 
     from polywindow.settings import FeedSettings
     from polywindow.wiring import CONNECTORS, Feeds
@@ -752,7 +751,7 @@ def feeds(only: str = FEEDS_ONLY) -> None:
     typer.echo(f"feeds: {', '.join(sorted(chosen))} -> kafka {endpoints.kafka_bootstrap}")
     # SIGTERM (a supervisor) takes Ctrl-C's path: asyncio cancels the main task (connector tasks
     # cancelled, producer flushed) instead of a KeyboardInterrupt raised inside some task.
-    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    sigterm_as_ctrl_c()
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runner.run())

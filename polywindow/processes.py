@@ -170,6 +170,15 @@ class ProcessGroup:
         return 1, "stopped; " + ", ".join(f"{e.name} exited with code {e.code}" for e in bad)
 
 
+def sigterm_as_ctrl_c() -> None:
+    """SIGTERM takes Ctrl-C's path: it raises SIGINT, which asyncio and uvicorn turn into a graceful
+    stop. SIGINT first gets Python's own handler back: a process a shell started in the background
+    inherits SIGINT ignored, and an ignored SIGINT raised on SIGTERM did nothing (`feeds` under a
+    backgrounded campaign never stopped on SIGTERM, and was killed after its stop deadline)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+
+
 def sigterm_as_interrupt() -> None:
     """SIGTERM (a supervisor) stops `up` as Ctrl-C does."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -59,9 +59,22 @@ def clock_rows(database_url: str) -> int:
     return 0 if row is None else int(row[0])
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def _as_a_background_job() -> None:
+    """What a shell does to a job it starts with `&`: SIGINT ignored, inherited by what it runs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "background"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+    ids=["SIGINT", "SIGTERM", "SIGTERM-background-job"],
+)
 def test_feeds_command_publishes_the_venues_windows_and_books_and_stops_cleanly(
-    venue: Venue, endpoints: stack.Endpoints, fresh_database: str, stop_signal: signal.Signals
+    venue: Venue,
+    endpoints: stack.Endpoints,
+    fresh_database: str,
+    stop_signal: signal.Signals,
+    background: bool,
 ) -> None:
     windows = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.windows")
     books = TopicTail(endpoints.kafka_bootstrap, endpoints.kafka_embedded, "md.book")
@@ -72,6 +85,7 @@ def test_feeds_command_publishes_the_venues_windows_and_books_and_stops_cleanly(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_as_a_background_job if background else None,
     )
     try:
 
