@@ -381,9 +381,9 @@ class ExecutionStore:
         """Set the kill switch to PAUSE (a LIVE trader starts paused, whatever the row said), audited."""
         with self.conn.transaction():
             self.conn.execute(
-                "UPDATE runtime_controls SET value = '\"PAUSE\"', updated_at = %s, updated_by = %s"
-                " WHERE name = 'kill_switch'",
-                (at, by),
+                "UPDATE runtime_controls SET value = '\"PAUSE\"', updated_at = now(), updated_by = %s"
+                " WHERE name = 'kill_switch'",  # the database's clock, as in safety.set_kill_switch
+                (by,),
             )
             self.conn.execute(
                 "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (%s, %s, 'kill_switch', 'PAUSE', %s)",

@@ -28,8 +28,11 @@ _AUDIT = "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (%s,
 # The latest act wins, whatever clock stamped it: a reset stamped by the API's wall clock must close a
 # trip stamped by a simulator clock running ahead at --speed 60.
 _LATEST = "SELECT state, cause, event_ts FROM breaker_events ORDER BY id DESC LIMIT 1"
+# A control row is stamped by the database's clock, as the API's writes are by the wall clock: the
+# flow keeps whichever value has the newer stamp, and a PAUSE stamped by an executor following a
+# simulator at --speed 5 (minutes ahead) outranked every RUN the operator set after it.
 _SWITCH = (
-    "UPDATE runtime_controls SET value = to_jsonb(%s::text), updated_at = %s, updated_by = %s"
+    "UPDATE runtime_controls SET value = to_jsonb(%s::text), updated_at = now(), updated_by = %s"
     " WHERE name = 'kill_switch'"
 )
 
@@ -69,5 +72,5 @@ def read_breaker(conn: psycopg.Connection) -> Breaker:
 
 def set_kill_switch(conn: psycopg.Connection, level: KillSwitch, actor: str, at: datetime) -> None:
     with conn.transaction():
-        conn.execute(_SWITCH, (level.value, at, actor))
+        conn.execute(_SWITCH, (level.value, actor))
         conn.execute(_AUDIT, (at, actor, "kill_switch.set", "kill_switch", Jsonb({"level": level.value})))
