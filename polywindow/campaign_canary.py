@@ -62,12 +62,14 @@ def evaluate(
     balance_after_usd: Decimal | None = None,
     store: psycopg.Connection | None = None,
     mode: str = "LIVE",
+    pnl_window_ids: Sequence[str] | None = None,
 ) -> CampaignResult:
     """Judge the run's windows (their rows in `conn`) and the account; store everything in one
-    transaction in `store` (default `conn`), return it."""
+    transaction in `store` (default `conn`), return it. The account's balance change is set against
+    the realized P&L of `pnl_window_ids` (default: the judged windows), every window that moved it."""
     windows = [window_evidence(conn, venue, w, gamma_url, mode) for w in window_ids]
     checks: list[tuple[str, Check]] = [("", c) for w in windows for c in window_checks(w)]
-    pnl, still_open = realized_pnl(conn, mode, window_ids)
+    pnl, still_open = realized_pnl(conn, mode, window_ids if pnl_window_ids is None else pnl_window_ids)
     failures = assertion_failures_since(conn, started_at)
     after = venue.balance() if balance_after_usd is None else balance_after_usd
     run = RunEvidence(balance_before_usd, after, pnl, still_open, failures)

@@ -72,6 +72,7 @@ def canary_cmd(
 
     from pydantic import SecretStr
 
+    from connectors.clock import SimulatorClock
     from core.campaign_checks import Check, canary_registration
     from polywindow.campaign_canary import charts, evaluate, table
     from polywindow.campaign_report import write_report
@@ -88,7 +89,7 @@ def canary_cmd(
     )
     from polywindow.execution_wiring import connect_venue
     from polywindow.processes import sigterm_as_interrupt
-    from sinks.postgres.campaign_store import traded_windows
+    from sinks.postgres.campaign_store import entered_windows, traded_windows
     from sinks.postgres.strategy_registry import register
 
     chosen = tuple(i.strip() for i in instruments.split(",") if i.strip())
@@ -145,6 +146,7 @@ def canary_cmd(
                 fail("the LIVE executor did not start (no `LIVE start` PAUSE in audit_log within 120 s)")
             venue = connect_venue(live.sim_url, key)
             before = venue.balance()
+            since = SimulatorClock(live.sim_url).start().now()  # windows opening from now are judged
             for name, value in (
                 ("trading_mode", "LIVE"),
                 ("allowed_instruments", json_list(chosen)),
@@ -160,11 +162,17 @@ def canary_cmd(
                 gone = [n for n, p in live.group.running.items() if p.poll() is not None]
                 return f"{', '.join(gone)} exited" if gone else None
 
-            _done, why = poll_until_enough(conn, plan, started, typer.echo, dead)
+            _done, why = poll_until_enough(conn, plan, since, typer.echo, dead)
             pause, paused_at = pause_step(live, conn, 30)
             typer.echo("campaign: PAUSE set; waiting for the windows in flight to settle")
-            wait_all_settled(conn, started, 10)
-            all_windows = traded_windows(conn, "LIVE", started)
+            wait_all_settled(conn, since, 10)
+            all_windows = traded_windows(conn, "LIVE", since)
+            entered = entered_windows(conn, "LIVE")
+            if len(entered) > len(all_windows):
+                typer.echo(
+                    f"campaign: {len(entered) - len(all_windows)} window(s) already open at the start were traded:"
+                    " not judged (no start print of ours), counted in the balance check"
+                )
             after = venue.balance()
             kills = [paused_entries(conn, pause, paused_at), *flatten_and_emergency_steps(live, conn, 60)]
             reached = Check("campaign_complete", why == "both Up and Down resolutions seen", why)
@@ -187,6 +195,7 @@ def canary_cmd(
                 },
                 extra_checks=[reached, *kills],
                 store=store,
+                pnl_window_ids=entered,
             )
             table(result, typer.echo)
             if report is not None:

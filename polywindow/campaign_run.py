@@ -20,6 +20,7 @@ import httpx
 import psycopg
 from pydantic import SecretStr
 
+from connectors.clock import SimulatorClock
 from core.campaign_checks import Check
 from core.enums import Outcome
 from polywindow.execution_wiring import connect_venue
@@ -200,18 +201,20 @@ def _until(test: Callable[[], bool], timeout_s: float) -> bool:
 
 def pause_step(live: LiveSet, conn: psycopg.Connection, timeout_s: float) -> tuple[Check, datetime]:
     """PAUSE through the API: the control reads PAUSE (the flow then sends no entry); the entries made
-    after it are counted by `paused_entries` once the windows in flight are over."""
-    paused_at = datetime.now(UTC)
+    after it are counted by `paused_entries` once the windows in flight are over. The moment returned
+    is the end of a decision's grace (2 s) after the PAUSE, on the simulator's scenario time: the
+    executor stamps its orders with it, whatever the speed."""
+    clock = SimulatorClock(live.sim_url).start()
+    paused_at = clock.now() + timedelta(seconds=2 * max(clock.speed, 1.0))
     answer = post(live, "/api/kill-switch/pause", {"why": "campaign step: PAUSE"})
     ok = answer.status_code == 200 and _until(lambda: _control(conn)[0] == "PAUSE", timeout_s)
     return Check("kill_switch.PAUSE", ok, f"API {answer.status_code}, control {_control(conn)}"), paused_at
 
 
 def paused_entries(conn: psycopg.Connection, pause: Check, paused_at: datetime) -> Check:
-    """PAUSE held: no entry order created more than 2 s (a decision already in flight) after it."""
+    """PAUSE held: no entry order created after `paused_at` (`pause_step`'s, grace included)."""
     later = conn.execute(
-        "SELECT count(*) FROM orders WHERE mode = 'LIVE' AND side = 'BUY' AND created_at > %s",
-        (paused_at + timedelta(seconds=2),),
+        "SELECT count(*) FROM orders WHERE mode = 'LIVE' AND side = 'BUY' AND created_at > %s", (paused_at,)
     ).fetchone()
     count = int(later[0]) if later else 0
     return Check(

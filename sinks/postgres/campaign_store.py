@@ -55,11 +55,22 @@ _D = Decimal
 
 
 def traded_windows(conn: psycopg.Connection, mode: str, since: datetime) -> list[str]:
-    """Windows with an entry order of `mode` created since `since`, oldest first."""
+    """Windows that opened at or after `since` with an entry order of `mode`, oldest first: the ones a
+    run saw whole (a window already open at its start has no start print of ours, so no outcome)."""
     rows = conn.execute(
-        "SELECT window_id FROM orders WHERE mode = %s AND side = 'BUY' AND created_at >= %s"
-        " GROUP BY window_id ORDER BY min(created_at)",
+        "SELECT o.window_id FROM orders o JOIN windows w USING (window_id)"
+        " WHERE o.mode = %s AND o.side = 'BUY' AND w.start_ts >= %s"
+        " GROUP BY o.window_id ORDER BY min(o.created_at)",
         (mode, since),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def entered_windows(conn: psycopg.Connection, mode: str) -> list[str]:
+    """Every window with an entry order of `mode` (a run's own database: everything it traded)."""
+    rows = conn.execute(
+        "SELECT window_id FROM orders WHERE mode = %s AND side = 'BUY' GROUP BY window_id ORDER BY min(created_at)",
+        (mode,),
     ).fetchall()
     return [str(r[0]) for r in rows]
 
