@@ -50,12 +50,20 @@ def _payload(run: str, n: int, sent_ns: int) -> bytes:
 
 
 def _consumer(eps: stack.Endpoints, topic: str) -> Consumer:
+    # A consumer does not create its topic, and a new stack has none of the bench's: one record
+    # produced first creates it (the broker's auto-creation), else the group join below never ends.
+    producer = Producer(producer_config(eps.kafka_bootstrap))
+    producer.produce(topic, value=b"{}")
+    producer.flush(30)
     consumer = Consumer(
         consumer_config(eps.kafka_bootstrap, f"bench-{uuid.uuid4()}", embedded=eps.kafka_embedded)
         | {"auto.offset.reset": "latest"}
     )
     consumer.subscribe([topic])
+    deadline = time.monotonic() + 60
     while not consumer.assignment():  # wait for the group join before producing
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no partition of {topic} assigned within 60 s: does the broker create topics?")
         consumer.poll(0.1)
     return consumer
 

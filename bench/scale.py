@@ -73,12 +73,6 @@ def _endpoints(env: dict[str, str]) -> stack.Endpoints:
 
 
 def _tick_to_intent(env: dict[str, str], eps: stack.Endpoints) -> dict[str, object]:
-    # bench/kafka_roundtrip.py (called by it) subscribes to its topics before producing: a new stack
-    # has none, and a consumer does not create topics, so one record is produced to each first.
-    producer = Producer(producer_config(eps.kafka_bootstrap))
-    for name in ("bench.latency", "bench.burst"):
-        producer.produce(name, value=b"{}")
-    producer.flush(30)
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "tick_to_intent.py")],
         env=env,
