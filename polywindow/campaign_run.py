@@ -21,7 +21,7 @@ import psycopg
 from pydantic import SecretStr
 
 from connectors.clock import SimulatorClock
-from core.campaign_checks import Check
+from core.campaign_checks import CANARY_PARAMS, Check
 from core.enums import Outcome
 from polywindow.execution_wiring import connect_venue
 from polywindow.processes import Child, ProcessGroup, simulator_answers, simulator_env, wait_until
@@ -89,7 +89,7 @@ def start_live_set(plan: CanaryPlan, key: SecretStr, timeout_s: float, env: dict
         "POLYWINDOW_FEED_INTERVALS_S": ",".join(str(i) for i in intervals),
         "POLYWINDOW_MODE": "LIVE",
         "POLY_PRIVATE_KEY": key.get_secret_value(),
-        "POLYWINDOW_FLOW_STRATEGIES": json.dumps({"canary": {}}),
+        "POLYWINDOW_FLOW_STRATEGIES": json.dumps({"canary": CANARY_PARAMS}),
     }
     api_env = {
         "POLYWINDOW_API_TOKEN": token,

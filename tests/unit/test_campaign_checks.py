@@ -256,9 +256,12 @@ def test_the_live_gate_refuses_a_real_venue_until_complete_or_overridden_with_a_
 
 
 def test_the_canary_campaigns_registration_is_one_live_accepts() -> None:
-    from core.campaign_checks import canary_registration
+    from core.campaign_checks import CANARY_PARAMS, canary_registration
     from core.strategy_review import live_refusal
 
     reg = canary_registration(("btc-5m",))
     assert reg.expectation is not None
-    assert live_refusal("canary", {}, reg.params, True) is None
+    assert (
+        live_refusal("canary", dict(CANARY_PARAMS), reg.params, True) is None
+    )  # what the campaign's flow runs
+    assert live_refusal("canary", {}, reg.params, True) is not None

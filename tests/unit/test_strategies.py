@@ -37,6 +37,23 @@ def test_canary_waits_for_t_minus_60_then_buys_the_favoured_side_at_its_ask_once
     assert canary.evaluate(state, END - timedelta(seconds=59)) is None
 
 
+@given(ask_cents=st.integers(min_value=1, max_value=98), ticks=st.integers(min_value=0, max_value=10))
+def test_canary_limit_is_the_ask_plus_its_slippage_ticks_on_the_tick_and_below_one(
+    ask_cents: int, ticks: int
+) -> None:
+    ask = Decimal(ask_cents) / 100
+    bid = ask - Decimal("0.01")
+    state = _state((f"{bid}", f"{ask}"), (f"{1 - ask - Decimal('0.01')}", f"{1 - bid}"))
+    canary = build_strategy("canary", {"slippage_ticks": ticks})
+    signal = canary.evaluate(state, END - timedelta(seconds=30))
+    if signal is None:  # even odds, or the favoured side is the other one
+        return
+    seen = state.best_ask(signal.outcome)
+    assert seen is not None
+    assert signal.limit_price == max(seen, min(seen + ticks * Decimal("0.01"), Decimal("0.99")))
+    assert signal.limit_price % Decimal("0.01") == 0 and signal.limit_price < 1
+
+
 def test_canary_buys_down_when_the_clob_favours_down_and_abstains_at_even_odds() -> None:
     canary = build_strategy("canary")
     signal = canary.evaluate(_state(("0.30", "0.32"), ("0.68", "0.70")), END - timedelta(seconds=30))
