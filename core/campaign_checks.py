@@ -18,6 +18,7 @@ from core.strategy_review import Expectation, KillCriterion, Registration
 __all__ = [
     "CANARY_CHECKS",
     "CANARY_PARAMS",
+    "FAK_NO_MATCH",
     "RUN_CHECKS",
     "Check",
     "OrderEvidence",
@@ -27,6 +28,7 @@ __all__ = [
     "WindowEvidence",
     "canary_registration",
     "cents",
+    "killed_by_fak",
     "outcomes_seen",
     "run_checks",
     "venue_cash_usd",
@@ -291,6 +293,18 @@ def run_checks(run: RunEvidence, windows: list[WindowEvidence]) -> list[Check]:
         "both_outcomes", seen >= {"UP", "DOWN"}, f"resolutions seen: {', '.join(sorted(seen)) or 'none'}"
     )
     return [balance, assertions, both]
+
+
+# The venue's answer to a FAK of which nothing crossed (POLYMARKET.md, order types).
+FAK_NO_MATCH = "no orders found to match with FAK order"
+
+
+def killed_by_fak(status: str, size_matched: Decimal, detail: str | None) -> bool:
+    """An entry the venue killed whole under FAK: nothing crossed its limit by the time it arrived.
+    The order path worked (signed, posted, the venue's answer recorded) and no money moved; a window
+    with only such entries proves no fill, position or settlement, so a campaign lists it apart
+    instead of judging it. Any other rejection is judged (and fails `order`)."""
+    return status == "REJECTED" and size_matched == 0 and FAK_NO_MATCH in (detail or "")
 
 
 # The canary as a campaign runs it: a limit two ticks above the ask it saw, so that a book moving

@@ -89,7 +89,7 @@ def canary_cmd(
     )
     from polywindow.execution_wiring import connect_venue
     from polywindow.processes import sigterm_as_interrupt
-    from sinks.postgres.campaign_store import entered_windows, traded_windows
+    from sinks.postgres.campaign_store import entered_windows, killed_windows, traded_windows
     from sinks.postgres.strategy_registry import register
 
     chosen = tuple(i.strip() for i in instruments.split(",") if i.strip())
@@ -168,9 +168,15 @@ def canary_cmd(
             wait_all_settled(conn, since, 10)
             all_windows = traded_windows(conn, "LIVE", since)
             entered = entered_windows(conn, "LIVE")
-            if len(entered) > len(all_windows):
+            killed = killed_windows(conn, "LIVE", since)
+            if killed:
                 typer.echo(
-                    f"campaign: {len(entered) - len(all_windows)} window(s) already open at the start were traded:"
+                    f"campaign: {len(killed)} window(s) whose entry the venue killed unfilled (FAK, nothing at the"
+                    f" limit by the time it arrived): not judged, not counted: {', '.join(killed)}"
+                )
+            if len(entered) > len(all_windows) + len(killed):
+                typer.echo(
+                    f"campaign: {len(entered) - len(all_windows) - len(killed)} window(s) already open at the start were traded:"
                     " not judged (no start print of ours), counted in the balance check"
                 )
             after = venue.balance()

@@ -18,11 +18,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core.campaign_checklist import RunSummary
-from core.campaign_checks import Check, OrderEvidence, PositionEvidence, TradeEvidence
+from core.campaign_checks import Check, OrderEvidence, PositionEvidence, TradeEvidence, killed_by_fak
 
 __all__ = [
     "OurWindow",
     "assertion_failures_since",
+    "killed_windows",
     "our_window",
     "realized_pnl",
     "run_summaries",
@@ -56,14 +57,35 @@ _D = Decimal
 
 def traded_windows(conn: psycopg.Connection, mode: str, since: datetime) -> list[str]:
     """Windows that opened at or after `since` with an entry order of `mode`, oldest first: the ones a
-    run saw whole (a window already open at its start has no start print of ours, so no outcome)."""
+    run saw whole (a window already open at its start has no start print of ours, so no outcome),
+    except those whose every entry the venue killed unfilled under FAK (`killed_windows`)."""
+    killed = set(killed_windows(conn, mode, since))
+    return [w for w in _entries_by_window(conn, mode, since) if w not in killed]
+
+
+def killed_windows(conn: psycopg.Connection, mode: str, since: datetime) -> list[str]:
+    """Windows opened since `since` whose every entry of `mode` the venue killed unfilled under FAK
+    (core.campaign_checks.killed_by_fak)."""
+    return [
+        w
+        for w, entries in _entries_by_window(conn, mode, since).items()
+        if all(killed_by_fak(*entry) for entry in entries)
+    ]
+
+
+def _entries_by_window(
+    conn: psycopg.Connection, mode: str, since: datetime
+) -> dict[str, list[tuple[str, Decimal, str | None]]]:
+    """(status, size matched, detail) of each entry order, by window, windows oldest entry first."""
     rows = conn.execute(
-        "SELECT o.window_id FROM orders o JOIN windows w USING (window_id)"
-        " WHERE o.mode = %s AND o.side = 'BUY' AND w.start_ts >= %s"
-        " GROUP BY o.window_id ORDER BY min(o.created_at)",
+        "SELECT o.window_id, o.status, o.size_matched, o.detail FROM orders o JOIN windows w USING (window_id)"
+        " WHERE o.mode = %s AND o.side = 'BUY' AND w.start_ts >= %s ORDER BY o.created_at",
         (mode, since),
     ).fetchall()
-    return [str(r[0]) for r in rows]
+    found: dict[str, list[tuple[str, Decimal, str | None]]] = {}
+    for window_id, status, matched, detail in rows:
+        found.setdefault(str(window_id), []).append((str(status), Decimal(matched), detail))
+    return found
 
 
 def entered_windows(conn: psycopg.Connection, mode: str) -> list[str]:

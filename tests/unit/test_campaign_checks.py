@@ -265,3 +265,14 @@ def test_the_canary_campaigns_registration_is_one_live_accepts() -> None:
         live_refusal("canary", dict(CANARY_PARAMS), reg.params, True) is None
     )  # what the campaign's flow runs
     assert live_refusal("canary", {}, reg.params, True) is not None
+
+
+def test_only_an_entry_the_venue_killed_whole_under_fak_is_set_apart() -> None:
+    from core.campaign_checks import FAK_NO_MATCH, killed_by_fak
+
+    venue_said = f"400: {FAK_NO_MATCH}. FAK orders are partially filled or killed if no match is found."
+    assert killed_by_fak("REJECTED", Decimal(0), venue_said)
+    assert not killed_by_fak("REJECTED", Decimal(0), "400: not enough balance / allowance")  # judged: fails
+    assert not killed_by_fak("REJECTED", Decimal(0), None)
+    assert not killed_by_fak("PARTIALLY_FILLED", Decimal("0.5"), venue_said)  # money moved: judged
+    assert not killed_by_fak("UNKNOWN", Decimal(0), venue_said)
