@@ -39,7 +39,7 @@ def test_the_token_setting_wins_and_the_dashboard_is_pointed_at_the_api(
     assert ops.env == {
         "POLYWINDOW_API_TOKEN": "given-token-0123456789",
         "POLYWINDOW_API_URL": "http://127.0.0.1:8781",
-        "POLYWINDOW_FLOW_STRATEGIES": '{"canary": {"seconds_before_close": 270}}',  # make run's canary
+        "POLYWINDOW_FLOW_STRATEGIES": '{"canary": {"seconds_before_close": 295}}',  # make run's canary
     }
     assert ops.dashboard_url == "http://127.0.0.1:8502"
     assert not (stack_dir / API_TOKEN_FILE).exists()
@@ -47,4 +47,4 @@ def test_the_token_setting_wins_and_the_dashboard_is_pointed_at_the_api(
 
 def test_an_operators_strategies_are_never_replaced_by_the_demos() -> None:
     assert demo_strategies({"POLYWINDOW_FLOW_STRATEGIES": '{"oracle_momentum": {}}'}) == {}
-    assert demo_strategies({}) == {"POLYWINDOW_FLOW_STRATEGIES": '{"canary": {"seconds_before_close": 270}}'}
+    assert demo_strategies({}) == {"POLYWINDOW_FLOW_STRATEGIES": '{"canary": {"seconds_before_close": 295}}'}
