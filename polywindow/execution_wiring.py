@@ -86,7 +86,7 @@ def build_manager(
     BACKTEST with each intent's event time."""
     store = ExecutionStore(conn, mode, run_id)
 
-    def wall(_intent: OrderIntent | None) -> datetime:
+    def stamp(_intent: OrderIntent | None) -> datetime:
         return now()
 
     if mode in (TradingMode.LIVE, TradingMode.DRY_RUN, TradingMode.PAPER) and venue is None:
@@ -107,7 +107,7 @@ def build_manager(
             VenueFills(venue, confirm_s, confirm_poll_s, pushed=pushed),
             venue,
             venue.balance,
-            wall,
+            stamp,
             limits,
             startup_checks,
             gate,
@@ -122,7 +122,7 @@ def build_manager(
             BookFills(context_book),
             venue,
             venue.balance,
-            wall,
+            stamp,
             limits,
             startup_checks,
             gate,
@@ -137,7 +137,7 @@ def build_manager(
             BookFills(venue_book(venue)),
             venue,
             paper,
-            wall,
+            stamp,
             limits,
             startup_checks,
             gate,
