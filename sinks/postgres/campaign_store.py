@@ -59,18 +59,17 @@ def traded_windows(conn: psycopg.Connection, mode: str, since: datetime) -> list
     """Windows that opened at or after `since` with an entry order of `mode`, oldest first: the ones a
     run saw whole (a window already open at its start has no start print of ours, so no outcome),
     except those whose every entry the venue killed unfilled under FAK (`killed_windows`)."""
-    killed = set(killed_windows(conn, mode, since))
-    return [w for w in _entries_by_window(conn, mode, since) if w not in killed]
+    return [w for w, entries in _entries_by_window(conn, mode, since).items() if not _all_killed(entries)]
 
 
 def killed_windows(conn: psycopg.Connection, mode: str, since: datetime) -> list[str]:
     """Windows opened since `since` whose every entry of `mode` the venue killed unfilled under FAK
     (core.campaign_checks.killed_by_fak)."""
-    return [
-        w
-        for w, entries in _entries_by_window(conn, mode, since).items()
-        if all(killed_by_fak(*entry) for entry in entries)
-    ]
+    return [w for w, entries in _entries_by_window(conn, mode, since).items() if _all_killed(entries)]
+
+
+def _all_killed(entries: list[tuple[str, Decimal, str | None]]) -> bool:
+    return all(killed_by_fak(*entry) for entry in entries)
 
 
 def _entries_by_window(
